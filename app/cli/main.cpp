@@ -1,0 +1,344 @@
+// omnilab-cli: the headless front end. Thin: parses arguments and calls core.
+#include <algorithm>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <QCoreApplication>
+
+#include "core/config/Experiment.h"
+#include "core/engine/Trainer.h"
+#include "core/plugin/PluginLoader.h"
+#include "core/registry/Registry.h"
+#include "core/runtime/Runtime.h"
+#include "core/store/RunStore.h"
+
+using namespace omnilab;
+
+namespace {
+
+const char* kUsage =
+    "usage: omnilab-cli [--device auto|cpu|cuda] [--threads N] [--plugin-dir DIR] COMMAND ...\n"
+    "\n"
+    "commands:\n"
+    "  --version                 versions of Omnilab and its libraries, BLAS, device, threads\n"
+    "  list [--verbose]          every registered component (with --verbose: its options)\n"
+    "  validate FILE             check an experiment file; problems are printed with JSON paths\n"
+    "  train FILE [--run-dir DIR] [--db FILE] [--steps N]\n"
+    "  train --resume RUN_DIR [--steps N]\n"
+    "                            train; prints progress, evaluates, checkpoints, stores metrics\n"
+    "  eval RUN_DIR [--split test|val|train] [--json]\n"
+    "                            evaluate a run's last checkpoint; prints the per-task metric table\n"
+    "  runs [--db FILE]          list the runs in a run store (default runs/omnilab.sqlite)\n"
+    "\n"
+    "exit status: 0 success, 1 the work failed, 2 bad usage or a bad configuration\n";
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Arguments after the command: positional ones and --name value / --flag options.
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options;
+    bool flag(const std::string& name) const { return options.count(name) > 0; }
+    std::string get(const std::string& name, const std::string& fallback = "") const
+    {
+        auto it = options.find(name);
+        return it == options.end() ? fallback : it->second;
+    }
+};
+
+Args parseArgs(const std::vector<std::string>& argv, const std::vector<std::string>& valued, const std::vector<std::string>& flags)
+{
+    Args a;
+    for (size_t i = 0; i < argv.size(); ++i) {
+        const std::string& s = argv[i];
+        if (s.rfind("--", 0) == 0) {
+            std::string name = s.substr(2), value;
+            auto eq = name.find('=');
+            if (eq != std::string::npos) {
+                value = name.substr(eq + 1);
+                name = name.substr(0, eq);
+            }
+            if (std::find(valued.begin(), valued.end(), name) != valued.end()) {
+                if (eq == std::string::npos) {
+                    if (i + 1 >= argv.size())
+                        throw UsageError("option --" + name + " needs a value");
+                    value = argv[++i];
+                }
+                a.options[name] = value;
+            } else if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+                a.options[name] = "1";
+            } else {
+                throw UsageError("unknown option --" + name);
+            }
+        } else {
+            a.positional.push_back(s);
+        }
+    }
+    return a;
+}
+
+int64_t parsePositive(const std::string& text, const std::string& option)
+{
+    try {
+        size_t used = 0;
+        long long v = std::stoll(text, &used);
+        if (used == text.size() && v > 0)
+            return v;
+    } catch (...) {
+    }
+    throw UsageError("option --" + option + ": expected a positive integer, got \"" + text + "\"");
+}
+
+std::string formatDuration(double seconds)
+{
+    long s = static_cast<long>(seconds + 0.5);
+    std::ostringstream out;
+    if (s >= 3600)
+        out << s / 3600 << "h" << std::setw(2) << std::setfill('0') << (s % 3600) / 60 << "m";
+    else if (s >= 60)
+        out << s / 60 << "m" << std::setw(2) << std::setfill('0') << s % 60 << "s";
+    else
+        out << s << "s";
+    return out.str();
+}
+
+void printMetricTable(const std::map<std::string, std::map<std::string, double>>& metrics, const std::string& split)
+{
+    std::cout << std::left << std::setw(20) << "task" << std::setw(8) << "split" << std::setw(14) << "metric" << "value\n";
+    for (const auto& [task, values] : metrics)
+        for (const auto& [name, value] : values)
+            std::cout << std::left << std::setw(20) << task << std::setw(8) << split << std::setw(14) << name << std::fixed
+                      << std::setprecision(4) << value << "\n";
+}
+
+// The CLI's observer: a progress line (rewritten in place on a terminal) and eval lines.
+class ProgressPrinter : public TrainerObserver {
+public:
+    explicit ProgressPrinter(int64_t every) : every_(every), tty_(isatty(STDOUT_FILENO)) {}
+    void onStart(const RunStart& s) override
+    {
+        std::cout << "run " << s.runId << " in " << s.runDir << " (store " << s.dbFile << "), " << s.parameterCount
+                  << " parameters, device " << s.device << "\n";
+    }
+    void onStep(const StepEvent& e) override
+    {
+        if (e.step % every_ != 0 && e.step != e.totalSteps)
+            return;
+        std::ostringstream line;
+        line << "step " << e.step << "/" << e.totalSteps << "  loss " << std::fixed << std::setprecision(4) << e.loss << "  "
+             << std::setprecision(0) << e.samplesPerSecond << " samples/s  ETA " << formatDuration(e.etaSeconds);
+        if (tty_)
+            std::cout << "\r" << std::left << std::setw(78) << line.str() << std::flush;
+        else
+            std::cout << line.str() << "\n";
+        pending_ = tty_;
+    }
+    void onEval(const EvalEvent& e) override
+    {
+        endLine();
+        std::cout << "eval step " << e.step << " " << e.split << " " << e.task << ":";
+        for (const auto& [name, value] : e.metrics)
+            std::cout << "  " << name << " " << std::fixed << std::setprecision(4) << value;
+        std::cout << "\n";
+    }
+    void onLog(LogLevel level, const std::string& message) override
+    {
+        endLine();
+        (level == LogLevel::Info ? std::cout : std::cerr) << (level == LogLevel::Info ? "" : logLevelName(level) + ": ") << message << "\n";
+    }
+    void onFinished(const RunSummary&) override { endLine(); }
+
+private:
+    void endLine()
+    {
+        if (pending_)
+            std::cout << "\n";
+        pending_ = false;
+    }
+    int64_t every_;
+    bool tty_;
+    bool pending_ = false;
+};
+
+int commandVersion()
+{
+    for (const auto& [label, value] : versionReport())
+        std::cout << std::left << std::setw(10) << (label + ":") << value << "\n";
+    return 0;
+}
+
+int commandList(const Args& a)
+{
+    const bool verbose = a.flag("verbose");
+    for (const RegistryBase* registry : allRegistries()) {
+        const std::string        std::cout << registry->kind() << "s:\n"; kind = registry->kind();
+        std::cout << (kind == "body" ? std::string("bodies") : kind + "s") << ":\n";
+        for (const auto& c : registry->components()) {
+            std::cout << "  " << std::left << std::setw(18) << c.name << c.description;
+            if (c.origin != "built-in")
+                std::cout << "  [" << c.origin << "]";
+            std::cout << "\n";
+            if (verbose)
+                for (const auto& line : c.options.describe())
+                    std::cout << "      " << line << "\n";
+        }
+    }
+    return 0;
+}
+
+int commandValidate(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("validate needs exactly one FILE");
+    Experiment e = Experiment::load(a.positional[0]);
+    std::cout << a.positional[0] << ": valid (" << e.datasets.size() << " dataset(s), " << e.tasks.size() << " task(s))\n";
+    return 0;
+}
+
+int commandTrain(const Args& a)
+{
+    TrainOptions options;
+    options.runDir = a.get("run-dir");
+    options.dbFile = a.get("db");
+    if (a.flag("steps"))
+        options.steps = parsePositive(a.get("steps"), "steps");
+    std::unique_ptr<Trainer> trainer;
+    int64_t logEvery = 10;
+    if (a.flag("resume")) {
+        if (!a.positional.empty())
+            throw UsageError("train --resume RUN_DIR takes no experiment FILE (the run keeps its own config.json)");
+        trainer = Trainer::resume(a.get("resume"), options);
+    } else {
+        if (a.positional.size() != 1)
+            throw UsageError("train needs exactly one experiment FILE (or --resume RUN_DIR)");
+        Experiment e = Experiment::load(a.positional[0]);
+        logEvery = e.training.logEvery;
+        trainer = std::make_unique<Trainer>(std::move(e), options);
+    }
+    ProgressPrinter printer(logEvery);
+    trainer->addObserver(&printer);
+    RunSummary s = trainer->run();
+    if (s.status == "failed") {
+        std::cerr << "run " << s.runId << " failed at step " << s.step << ": " << s.error << "\n";
+        return 1;
+    }
+    if (s.status == "finished") {
+        printMetricTable(s.finalMetrics, s.finalSplit);
+        for (const auto& [task, values] : s.finalMetrics)
+            if (values.count("accuracy"))
+                std::cout << "final " << s.finalSplit << " accuracy (" << task << "): " << std::fixed << std::setprecision(2)
+                          << 100.0 * values.at("accuracy") << " %\n";
+    }
+    std::cout << "run " << s.runId << " " << s.status << " at step " << s.step << "; run directory " << s.runDir << "\n";
+    return 0;
+}
+
+int commandEval(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("eval needs exactly one RUN_DIR");
+    const std::string split = a.get("split", "test");
+    if (split != "test" && split != "val" && split != "train")
+        throw UsageError("option --split: expected test, val or train, got \"" + split + "\"");
+    auto metrics = evaluateRun(a.positional[0], split);
+    if (a.flag("json")) {
+        nlohmann::json out = nlohmann::json::object();
+        for (const auto& [task, values] : metrics)
+            for (const auto& [name, value] : values)
+                out[task][name] = value;
+        std::cout << nlohmann::json{{"run_dir", a.positional[0]}, {"split", split}, {"metrics", out}}.dump(2) << "\n";
+    } else {
+        printMetricTable(metrics, split);
+    }
+    return 0;
+}
+
+int commandRuns(const Args& a)
+{
+    RunStore store(a.get("db", "runs/omnilab.sqlite"), true);
+    auto runs = store.runs();
+    std::cout << std::left << std::setw(5) << "id" << std::setw(24) << "name" << std::setw(10) << "status" << std::setw(22) << "started"
+              << std::setw(10) << "step" << "directory\n";
+    for (const auto& r : runs) {
+        auto losses = store.metrics(r.id, "train", "loss");
+        std::cout << std::left << std::setw(5) << r.id << std::setw(24) << r.name << std::setw(10) << r.status << std::setw(22) << r.startedAt
+                  << std::setw(10) << (losses.empty() ? 0 : losses.back().step) << r.dir << "\n";
+    }
+    if (runs.empty())
+        std::cout << "(no runs in " << store.file() << ")\n";
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QCoreApplication app(argc, argv);
+    std::vector<std::string> all(argv + 1, argv + argc);
+    try {
+        // Global options come before the command.
+        RuntimeSettings settings;
+        if (const char* d = std::getenv("OMNILAB_DEVICE"))
+            settings.device = d;
+        std::vector<std::string> pluginDirs;
+        size_t i = 0;
+        for (; i < all.size(); ++i) {
+            const std::string& s = all[i];
+            if ((s == "--device" || s == "--threads" || s == "--plugin-dir") && i + 1 < all.size()) {
+                const std::string v = all[++i];
+                if (s == "--device")
+                    settings.device = v;
+                else if (s == "--threads")
+                    settings.threads = static_cast<int>(parsePositive(v, "threads"));
+                else
+                    pluginDirs.push_back(v);
+            } else if (s == "--help" || s == "-h") {
+                std::cout << kUsage;
+                return 0;
+            } else {
+                break;
+            }
+        }
+        if (i >= all.size()) {
+            std::cerr << kUsage;
+            return 2;
+        }
+        const std::string command = all[i];
+        std::vector<std::string> rest(all.begin() + static_cast<long>(i) + 1, all.end());
+        applyRuntime(settings);
+        auto report = loadPlugins(pluginSearchPath(pluginDirs));
+        for (const auto& w : report.warnings)
+            std::cerr << "warning: " << w << "\n";
+
+        if (command == "--version" || command == "version")
+            return commandVersion();
+        if (command == "list")
+            return commandList(parseArgs(rest, {}, {"verbose"}));
+        if (command == "validate")
+            return commandValidate(parseArgs(rest, {}, {}));
+        if (command == "train")
+            return commandTrain(parseArgs(rest, {"run-dir", "db", "steps", "resume"}, {}));
+        if (command == "eval")
+            return commandEval(parseArgs(rest, {"split"}, {"json"}));
+        if (command == "runs")
+            return commandRuns(parseArgs(rest, {"db"}, {}));
+        throw UsageError("unknown command \"" + command + "\"");
+    } catch (const UsageError& e) {
+        std::cerr << "omnilab-cli: " << e.what() << "\n\n" << kUsage;
+        return 2;
+    } catch (const ConfigError& e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "omnilab-cli: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,239 @@
+#include "core/config/Experiment.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/registry/Registry.h"
+
+namespace omnilab {
+
+using nlohmann::json;
+
+const Schema& Experiment::schema()
+{
+    static const Schema instance = [] {
+        Schema datasetShared;
+        datasetShared.field("name", FieldType::String, "name tasks use to refer to this dataset").required().range(1, std::nullopt);
+
+        Schema task;
+        task.field("name", FieldType::String, "unique task name").required().range(1, std::nullopt);
+        task.field("dataset", FieldType::String, "name of a dataset in /datasets").required();
+        task.field("inputs", FieldType::StringMap, "dataset input name -> peripheral name in /model/peripherals").required();
+        task.field("head", FieldType::Component, "the task head").required().component(kinds::Head);
+        task.field("metrics", FieldType::Array, "metrics computed at evaluation")
+            .items(FieldType::ComponentName)
+            .component(kinds::Metric)
+            .defaults(json::array({"accuracy"}));
+        task.field("loss_weight", FieldType::Number, "static weight of this task's loss").defaults(1.0).range(0, std::nullopt);
+
+        Schema model;
+        model.field("peripherals", FieldType::ComponentMap, "named input peripherals shared by tasks").required().component(kinds::Peripheral);
+        model.field("body", FieldType::Component, "the shared body").required().component(kinds::Body);
+
+        Schema optimizer;
+        optimizer.field("type", FieldType::Enum, "optimiser").oneOf({"adam", "sgd"}).defaults("adam");
+        optimizer.field("lr", FieldType::Number, "learning rate").defaults(1e-3).range(0, std::nullopt);
+        optimizer.field("weight_decay", FieldType::Number, "L2 penalty").defaults(0.0).range(0, std::nullopt);
+        optimizer.field("momentum", FieldType::Number, "SGD momentum").defaults(0.9).range(0, 1);
+        optimizer.field("beta1", FieldType::Number, "Adam beta1").defaults(0.9).range(0, 1);
+        optimizer.field("beta2", FieldType::Number, "Adam beta2").defaults(0.999).range(0, 1);
+        optimizer.field("eps", FieldType::Number, "Adam epsilon").defaults(1e-8).range(0, std::nullopt);
+
+        Schema training;
+        training.field("steps", FieldType::PositiveInteger, "optimiser steps in total").defaults(1000);
+        training.field("batch_size", FieldType::PositiveInteger, "samples per step").defaults(64);
+        training.field("seed", FieldType::Integer, "seed for weights and shuffling").defaults(1).range(0, std::nullopt);
+        training.field("log_every", FieldType::PositiveInteger, "steps between progress events").defaults(10);
+        training.field("eval_every", FieldType::Integer, "steps between validation passes (0 = only at the end)").defaults(500).range(0, std::nullopt);
+        training.field("eval_batches", FieldType::Integer, "validation batches per periodic pass (0 = whole split)").defaults(20).range(0, std::nullopt);
+        training.field("checkpoint_every", FieldType::Integer, "steps between checkpoints (0 = only at the end)").defaults(500).range(0, std::nullopt);
+        training.field("optimizer", FieldType::Object, "optimiser and its settings").of(optimizer);
+        training.field("sampler", FieldType::Component, "which task each step trains").component(kinds::TaskSampler).defaults(json{{"type", "round-robin"}});
+        training.field("loss_weighting", FieldType::Component, "how task losses are combined").component(kinds::LossWeighting).defaults(json{{"type", "equal"}});
+
+        Schema evaluation;
+        evaluation.field("split", FieldType::Enum, "split of the final evaluation").oneOf({"test", "val", "train"}).defaults("test");
+        evaluation.field("batch_size", FieldType::PositiveInteger, "samples per evaluation batch").defaults(256);
+
+        Schema root;
+        root.field("name", FieldType::String, "experiment name").required().range(1, std::nullopt);
+        root.field("description", FieldType::String, "free text").defaults("");
+        root.field("datasets", FieldType::Array, "data sources").required().range(1, std::nullopt)
+            .component(kinds::DatasetFormat, "format").items(FieldType::Component).of(datasetShared);
+        root.field("tasks", FieldType::Array, "what the model learns").required().range(1, std::nullopt).items(task);
+        root.field("model", FieldType::Object, "peripherals and body").required().of(model);
+        root.field("training", FieldType::Object, "how to train").of(training);
+        root.field("evaluation", FieldType::Object, "how to evaluate").of(evaluation);
+        return root;
+    }();
+    return instance;
+}
+
+namespace {
+
+// Checks that only a whole document can: names referring to each other.
+void crossCheck(const json& doc, std::vector<ConfigIssue>& issues)
+{
+    std::map<std::string, std::string> datasetFormats;
+    if (doc.contains("datasets") && doc["datasets"].is_array()) {
+        for (size_t i = 0; i < doc["datasets"].size(); ++i) {
+            const json& d = doc["datasets"][i];
+            if (!d.is_object() || !d.contains("name") || !d["name"].is_string())
+                continue;
+            const std::string name = d["name"];
+            if (datasetFormats.count(name))
+                issues.push_back({"/datasets/" + std::to_string(i) + "/name", "duplicate dataset name \"" + name + "\""});
+            datasetFormats[name] = d.value("format", json()).is_string() ? d["format"].get<std::string>() : "";
+        }
+    }
+    std::set<std::string> peripheralNames;
+    if (doc.contains("model") && doc["model"].is_object() && doc["model"].contains("peripherals") && doc["model"]["peripherals"].is_object())
+        for (auto it = doc["model"]["peripherals"].begin(); it != doc["model"]["peripherals"].end(); ++it)
+            peripheralNames.insert(it.key());
+
+    if (!doc.contains("tasks") || !doc["tasks"].is_array())
+        return;
+    std::set<std::string> taskNames;
+    for (size_t i = 0; i < doc["tasks"].size(); ++i) {
+        const json& t = doc["tasks"][i];
+        const std::string base = "/tasks/" + std::to_string(i);
+        if (!t.is_object())
+            continue;
+        if (t.contains("name") && t["name"].is_string() && !taskNames.insert(t["name"].get<std::string>()).second)
+            issues.push_back({base + "/name", "duplicate task name \"" + t["name"].get<std::string>() + "\""});
+        std::string format;
+        if (t.contains("dataset") && t["dataset"].is_string()) {
+            auto found = datasetFormats.find(t["dataset"].get<std::string>());
+            if (found == datasetFormats.end()) {
+                std::string known;
+                for (const auto& entry : datasetFormats)
+                    known += (known.empty() ? "" : ", ") + entry.first;
+                issues.push_back({base + "/dataset", "no dataset named \"" + t["dataset"].get<std::string>() + "\" (defined: " + (known.empty() ? "none" : known) + ")"});
+            } else {
+                format = found->second;
+            }
+        }
+        if (!t.contains("inputs") || !t["inputs"].is_object())
+            continue;
+        if (t["inputs"].empty())
+            issues.push_back({base + "/inputs", "a task needs at least one input binding"});
+        const RegistryBase* formats = findRegistry(kinds::DatasetFormat);
+        std::vector<std::string> provided;
+        if (!format.empty() && formats && formats->contains(format))
+            provided = formats->info(format).provides;
+        for (auto it = t["inputs"].begin(); it != t["inputs"].end(); ++it) {
+            const std::string path = base + "/inputs/" + it.key();
+            if (!provided.empty() && std::find(provided.begin(), provided.end(), it.key()) == provided.end()) {
+                std::string list;
+                for (const auto& p : provided)
+                    list += (list.empty() ? "" : ", ") + p;
+                issues.push_back({path, "dataset format \"" + format + "\" provides no input \"" + it.key() + "\" (it provides: " + list + ")"});
+            }
+            if (it.value().is_string() && !peripheralNames.count(it.value().get<std::string>()))
+                issues.push_back({path, "no peripheral named \"" + it.value().get<std::string>() + "\" in /model/peripherals"});
+        }
+    }
+}
+
+} // namespace
+
+std::vector<ConfigIssue> Experiment::validate(const json& document)
+{
+    std::vector<ConfigIssue> issues;
+    schema().validate(document, "", issues);
+    crossCheck(document, issues);
+    return issues;
+}
+
+json parseJsonText(const std::string& text, const std::string& sourceName)
+{
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        // Turn the byte offset into a line and column a person can jump to.
+        size_t offset = std::min<size_t>(e.byte, text.size());
+        size_t line = 1, column = 1;
+        for (size_t i = 0; i + 1 < offset; ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                column = 1;
+            } else {
+                ++column;
+            }
+        }
+        std::string what = e.what();
+        auto pos = what.find("parse error");
+        if (pos != std::string::npos && what.find(": ", pos) != std::string::npos)
+            what = what.substr(what.find(": ", pos) + 2);
+        throw ConfigError(sourceName, {{"", "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + what}});
+    }
+}
+
+json readJsonFile(const std::string& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw Error(file + ": cannot open file");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return parseJsonText(buffer.str(), file);
+}
+
+Experiment Experiment::load(const std::string& file)
+{
+    Experiment e = fromJson(readJsonFile(file), file);
+    e.file = file;
+    return e;
+}
+
+Experiment Experiment::fromJson(const json& input, const std::string& sourceName)
+{
+    auto issues = validate(input);
+    if (!issues.empty())
+        throw ConfigError(sourceName, std::move(issues));
+
+    Experiment e;
+    e.document = schema().withDefaults(input);
+    const json& d = e.document;
+    e.name = d["name"];
+    for (const auto& item : d["datasets"])
+        e.datasets.push_back({item["name"], item["format"], item});
+    for (const auto& item : d["tasks"]) {
+        TaskSpec t;
+        t.name = item["name"];
+        t.dataset = item["dataset"];
+        for (auto it = item["inputs"].begin(); it != item["inputs"].end(); ++it)
+            t.inputs[it.key()] = it.value();
+        t.head = item["head"];
+        t.metrics = item["metrics"].get<std::vector<std::string>>();
+        t.lossWeight = item["loss_weight"];
+        e.tasks.push_back(std::move(t));
+    }
+    e.model = d["model"];
+    const json& tr = d["training"];
+    e.training.steps = tr["steps"];
+    e.training.batchSize = tr["batch_size"];
+    e.training.seed = tr["seed"].get<uint64_t>();
+    e.training.logEvery = tr["log_every"];
+    e.training.evalEvery = tr["eval_every"];
+    e.training.evalBatches = tr["eval_batches"];
+    e.training.checkpointEvery = tr["checkpoint_every"];
+    e.training.optimizer = tr["optimizer"];
+    e.training.sampler = tr["sampler"];
+    e.training.lossWeighting = tr["loss_weighting"];
+    e.evaluation.split = d["evaluation"]["split"];
+    e.evaluation.batchSize = d["evaluation"]["batch_size"];
+    return e;
+}
+
+const DatasetSpec& Experiment::dataset(const std::string& name) const
+{
+    for (const auto& d : datasets)
+        if (d.name == name)
+            return d;
+    throw Error("experiment \"" + this->name + "\" has no dataset named \"" + name + "\"");
+}
+
+} // namespace omnilab

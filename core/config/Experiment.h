@@ -1,0 +1,72 @@
+#pragma once
+// An Experiment is one JSON file naming datasets, tasks, the model and how to train and
+// evaluate it. Loading validates everything and reports every problem with its JSON path.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config/Schema.h"
+
+namespace omnilab {
+
+struct DatasetSpec {
+    std::string name;
+    std::string format;
+    nlohmann::json options; // the whole object, defaults filled
+};
+
+struct TaskSpec {
+    std::string name;
+    std::string dataset;
+    std::map<std::string, std::string> inputs; // dataset input name -> peripheral name
+    nlohmann::json head;                        // {"type": ..., options}
+    std::vector<std::string> metrics;
+    double lossWeight = 1.0;
+};
+
+struct TrainingSpec {
+    int64_t steps = 0;
+    int64_t batchSize = 0;
+    uint64_t seed = 0;
+    int64_t logEvery = 0;
+    int64_t evalEvery = 0;
+    int64_t checkpointEvery = 0;
+    int64_t evalBatches = 0; // validation batches per periodic evaluation (0 = whole split)
+    nlohmann::json optimizer;
+    nlohmann::json sampler;
+    nlohmann::json lossWeighting;
+};
+
+struct EvaluationSpec {
+    std::string split;
+    int64_t batchSize = 0;
+};
+
+struct Experiment {
+    std::string file;      // where it was loaded from ("" when built in memory)
+    std::string name;
+    nlohmann::json document; // validated, with defaults filled: what a run stores
+    std::vector<DatasetSpec> datasets;
+    std::vector<TaskSpec> tasks;
+    nlohmann::json model;    // {"peripherals": {...}, "body": {...}}
+    TrainingSpec training;
+    EvaluationSpec evaluation;
+
+    // Throws ConfigError (all issues, each with its JSON path) or Error (unreadable file).
+    static Experiment load(const std::string& file);
+    static Experiment fromJson(const nlohmann::json& document, const std::string& sourceName);
+    // Every problem in `document`, empty when valid.
+    static std::vector<ConfigIssue> validate(const nlohmann::json& document);
+    static const Schema& schema();
+
+    const DatasetSpec& dataset(const std::string& name) const;
+};
+
+// Parses JSON text, turning a syntax error into a ConfigError with line and column.
+nlohmann::json parseJsonText(const std::string& text, const std::string& sourceName);
+nlohmann::json readJsonFile(const std::string& file);
+
+} // namespace omnilab

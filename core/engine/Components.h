@@ -1,0 +1,113 @@
+#pragma once
+// The engine's extension points as torch interfaces, and their typed registries.
+// Heavy (includes torch): include it only from engine translation units and plugins.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "core/registry/Registry.h"
+
+namespace omnilab {
+
+// ----- data ---------------------------------------------------------------------------
+
+// A batch as the engine sees it: named raw inputs (as the dataset stores them) and targets.
+struct Batch {
+    std::map<std::string, torch::Tensor> inputs;
+    torch::Tensor target;
+};
+
+class Dataset {
+public:
+    virtual ~Dataset() = default;
+    virtual int64_t size() const = 0;
+    virtual Batch batch(const std::vector<int64_t>& indices) const = 0;
+    // Class label of every sample (for histograms and stratification); empty when unlabelled.
+    virtual std::vector<int64_t> labels() const { return {}; }
+    virtual std::vector<std::string> classNames() const { return {}; }
+};
+
+struct DatasetSplits {
+    std::shared_ptr<Dataset> train, val, test;
+    std::shared_ptr<Dataset> split(const std::string& name) const;
+};
+
+// options: the dataset's JSON object with defaults filled.
+using DatasetFactory = std::function<DatasetSplits(const nlohmann::json& options)>;
+
+// ----- model parts --------------------------------------------------------------------
+
+// Turns one raw input (B × ...) into the tensor the body consumes.
+struct PeripheralModule : torch::nn::Module {
+    virtual torch::Tensor forward(const torch::Tensor& raw) = 0;
+};
+
+// The shared body: peripheral outputs keyed by input name -> features.
+struct BodyModule : torch::nn::Module {
+    virtual torch::Tensor forward(const std::map<std::string, torch::Tensor>& encoded) = 0;
+};
+
+// Features -> task output; knows its loss and how outputs become predictions.
+struct HeadModule : torch::nn::Module {
+    virtual torch::Tensor forward(const torch::Tensor& features) = 0;
+    virtual torch::Tensor loss(const torch::Tensor& output, const torch::Tensor& target) = 0;
+    virtual torch::Tensor predict(const torch::Tensor& output) = 0;
+};
+
+// What a factory learns about its input when the model is assembled: the shape of one
+// sample (no batch dimension), found by running a real sample through the parts before it.
+struct ShapeContext {
+    std::map<std::string, std::vector<int64_t>> inputs;
+};
+
+using PeripheralFactory = std::function<std::shared_ptr<PeripheralModule>(const nlohmann::json& options)>;
+using BodyFactory = std::function<std::shared_ptr<BodyModule>(const nlohmann::json& options, const ShapeContext& input)>;
+using HeadFactory = std::function<std::shared_ptr<HeadModule>(const nlohmann::json& options, const std::vector<int64_t>& featureShape)>;
+
+// ----- evaluation and training policy ---------------------------------------------------
+
+class Metric {
+public:
+    virtual ~Metric() = default;
+    virtual void reset() = 0;
+    // output: the head's raw output for a batch; target: the batch's targets.
+    virtual void update(const torch::Tensor& output, const torch::Tensor& target) = 0;
+    virtual double value() const = 0;
+};
+using MetricFactory = std::function<std::unique_ptr<Metric>(const nlohmann::json& options)>;
+
+// Combines the losses of the tasks trained in one step into the loss to minimise.
+class LossWeighting {
+public:
+    virtual ~LossWeighting() = default;
+    virtual torch::Tensor combine(const std::vector<torch::Tensor>& losses, const std::vector<double>& staticWeights) = 0;
+    // Current weight per task, for logging.
+    virtual std::vector<double> weights(size_t taskCount) const = 0;
+};
+using LossWeightingFactory = std::function<std::unique_ptr<LossWeighting>(const nlohmann::json& options)>;
+
+// Chooses which tasks the next step trains. Deterministic given the step and the rng.
+class TaskSampler {
+public:
+    virtual ~TaskSampler() = default;
+    virtual std::vector<size_t> next(int64_t step, const std::vector<int64_t>& trainSizes, std::mt19937_64& rng) = 0;
+};
+using TaskSamplerFactory = std::function<std::unique_ptr<TaskSampler>(const nlohmann::json& options)>;
+
+// ----- registries ----------------------------------------------------------------------
+
+Registry<DatasetFactory>& datasetFormats();
+Registry<PeripheralFactory>& peripherals();
+Registry<BodyFactory>& bodies();
+Registry<HeadFactory>& heads();
+Registry<MetricFactory>& metrics();
+Registry<LossWeightingFactory>& lossWeightings();
+Registry<TaskSamplerFactory>& taskSamplers();
+
+} // namespace omnilab

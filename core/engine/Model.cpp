@@ -1,0 +1,166 @@
+#include "core/engine/Model.h"
+
+#include "core/runtime/Runtime.h"
+
+namespace omnilab {
+
+torch::Device resolveTorchDevice()
+{
+    return currentRuntime().device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment)
+{
+    std::map<std::string, DatasetSplits> out;
+    for (const auto& spec : experiment.datasets) {
+        DatasetSplits splits;
+        try {
+            splits = datasetFormats().factory(spec.format)(spec.options);
+        } catch (const ConfigError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw Error("dataset \"" + spec.name + "\" (" + spec.format + "): " + e.what());
+        }
+        if (!splits.train || splits.train->size() == 0)
+            throw Error("dataset \"" + spec.name + "\" (" + spec.format + "): the train split is empty");
+        out[spec.name] = std::move(splits);
+    }
+    return out;
+}
+
+namespace {
+std::vector<int64_t> sampleShape(const torch::Tensor& t)
+{
+    auto sizes = t.sizes().vec();
+    sizes.erase(sizes.begin());
+    return sizes;
+}
+} // namespace
+
+MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std::string, DatasetSplits>& data)
+{
+    for (auto it = experiment.model["peripherals"].begin(); it != experiment.model["peripherals"].end(); ++it) {
+        auto p = peripherals().factory(it.value()["type"].get<std::string>())(it.value());
+        peripherals_[it.key()] = register_module("peripheral_" + it.key(), p);
+    }
+    torch::NoGradGuard noGrad;
+    for (const auto& task : experiment.tasks) {
+        const auto& splits = data.at(task.dataset);
+        Batch probe = splits.train->batch({0});
+        ShapeContext ctx;
+        std::map<std::string, torch::Tensor> encoded;
+        for (const auto& [input, peripheral] : task.inputs) {
+            auto raw = probe.inputs.find(input);
+            if (raw == probe.inputs.end())
+                throw Error("task \"" + task.name + "\": dataset \"" + task.dataset + "\" gives no input \"" + input + "\"");
+            encoded[input] = peripherals_.at(peripheral)->forward(raw->second);
+            ctx.inputs[input] = sampleShape(encoded[input]);
+        }
+        if (!body_) {
+            const auto& bodySpec = experiment.model["body"];
+            body_ = register_module("body", bodies().factory(bodySpec["type"].get<std::string>())(bodySpec, ctx));
+        }
+        body_->eval();
+        auto features = body_->forward(encoded);
+        body_->train();
+        auto head = heads().factory(task.head["type"].get<std::string>())(task.head, sampleShape(features));
+        tasks_[task.name] = {task.inputs, register_module("head_" + task.name, head)};
+    }
+}
+
+torch::Tensor MultiTaskModel::forward(const std::string& task, const Batch& batch)
+{
+    auto& parts = tasks_.at(task);
+    std::map<std::string, torch::Tensor> encoded;
+    const auto device = parameters().empty() ? torch::Device(torch::kCPU) : parameters().front().device();
+    for (const auto& [input, peripheral] : parts.inputs)
+        encoded[input] = peripherals_.at(peripheral)->forward(batch.inputs.at(input).to(device));
+    return parts.head->forward(body_->forward(encoded));
+}
+
+HeadModule& MultiTaskModel::head(const std::string& task)
+{
+    auto it = tasks_.find(task);
+    if (it == tasks_.end())
+        throw Error("model has no task \"" + task + "\"");
+    return *it->second.head;
+}
+
+int64_t MultiTaskModel::parameterCount() const
+{
+    int64_t n = 0;
+    for (const auto& p : parameters())
+        n += p.numel();
+    return n;
+}
+
+std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
+                                           int64_t batchSize, int64_t maxBatches, torch::Device device)
+{
+    torch::NoGradGuard noGrad;
+    const bool wasTraining = model.is_training();
+    model.eval();
+    std::vector<std::unique_ptr<Metric>> metrics;
+    for (const auto& name : task.metrics) {
+        metrics.push_back(omnilab::metrics().factory(name)(nlohmann::json::object()));
+        metrics.back()->reset();
+    }
+    double lossSum = 0;
+    int64_t seen = 0, batches = 0;
+    for (int64_t start = 0; start < data.size(); start += batchSize) {
+        if (maxBatches > 0 && batches >= maxBatches)
+            break;
+        std::vector<int64_t> idx;
+        for (int64_t i = start; i < std::min(start + batchSize, data.size()); ++i)
+            idx.push_back(i);
+        Batch b = data.batch(idx);
+        auto target = b.target.to(device);
+        auto out = model.forward(task.name, b);
+        lossSum += model.head(task.name).loss(out, target).item<double>() * static_cast<double>(idx.size());
+        for (auto& m : metrics)
+            m->update(out, target);
+        seen += static_cast<int64_t>(idx.size());
+        ++batches;
+    }
+    if (wasTraining)
+        model.train();
+    std::map<std::string, double> out;
+    for (size_t i = 0; i < metrics.size(); ++i)
+        out[task.metrics[i]] = metrics[i]->value();
+    out["loss"] = seen == 0 ? 0.0 : lossSum / static_cast<double>(seen);
+    return out;
+}
+
+} // namespace omnilab
+
+#include "core/data/DatasetSummary.h"
+
+namespace omnilab {
+
+std::vector<DatasetSummary> summarizeDatasets(const Experiment& experiment)
+{
+    std::vector<DatasetSummary> out;
+    auto data = loadDatasets(experiment);
+    for (const auto& spec : experiment.datasets) {
+        const DatasetSplits& splits = data.at(spec.name);
+        DatasetSummary s{spec.name, spec.format, splits.train->classNames(), {}};
+        for (const char* name : {"train", "val", "test"}) {
+            auto ds = splits.split(name);
+            if (!ds)
+                continue;
+            SplitSummary split{name, ds->size(), {}};
+            for (int64_t label : ds->labels()) {
+                if (label < 0)
+                    continue;
+                if (static_cast<size_t>(label) >= split.classCounts.size())
+                    split.classCounts.resize(static_cast<size_t>(label) + 1, 0);
+                ++split.classCounts[static_cast<size_t>(label)];
+            }
+            s.splits.push_back(std::move(split));
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+} // namespace omnilab

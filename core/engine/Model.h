@@ -1,0 +1,41 @@
+#pragma once
+// A multi-task model assembled from an experiment: named peripherals, one shared body,
+// one head per task. Shapes are found by passing one real sample through each part.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/config/Experiment.h"
+#include "core/engine/Components.h"
+
+namespace omnilab {
+
+class MultiTaskModel : public torch::nn::Module {
+public:
+    MultiTaskModel(const Experiment& experiment, const std::map<std::string, DatasetSplits>& data);
+
+    // The task's head output for a batch (inputs moved to the model's device here).
+    torch::Tensor forward(const std::string& task, const Batch& batch);
+    HeadModule& head(const std::string& task);
+    int64_t parameterCount() const;
+
+private:
+    struct TaskParts {
+        std::map<std::string, std::string> inputs; // dataset input -> peripheral name
+        std::shared_ptr<HeadModule> head;
+    };
+    std::map<std::string, std::shared_ptr<PeripheralModule>> peripherals_;
+    std::shared_ptr<BodyModule> body_;
+    std::map<std::string, TaskParts> tasks_;
+};
+
+// Loads every dataset the experiment names, once each. Errors name the dataset's file.
+std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment);
+
+// Evaluates one task on a split: metric name -> value, plus "loss". maxBatches 0 = all.
+std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
+                                           int64_t batchSize, int64_t maxBatches, torch::Device device);
+
+torch::Device resolveTorchDevice();
+
+} // namespace omnilab

@@ -1,0 +1,515 @@
+#include "core/engine/Trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "core/engine/Model.h"
+#include "core/runtime/Runtime.h"
+#include "core/store/RunStore.h"
+
+namespace omnilab {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string logLevelName(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::Info: return "info";
+    case LogLevel::Warning: return "warning";
+    case LogLevel::Error: return "error";
+    }
+    return "info";
+}
+
+RunPaths::RunPaths(const std::string& runDir)
+    : dir(runDir),
+      config((fs::path(runDir) / "config.json").string()),
+      checkpoint((fs::path(runDir) / "checkpoint.pt").string()),
+      info((fs::path(runDir) / "run.json").string())
+{
+}
+
+namespace {
+
+// Writes text to a temporary file and renames it over `file`: readers see old or new, never half.
+void writeFileAtomically(const std::string& file, const std::string& text)
+{
+    const std::string tmp = file + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.flush();
+        if (!out)
+            throw Error(tmp + ": cannot write");
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec)
+        throw Error(file + ": cannot replace: " + ec.message());
+}
+
+std::string timestampForName()
+{
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    return buf;
+}
+
+// Records everything the trainer reports in the SQLite run store.
+class RunRecorder : public TrainerObserver {
+public:
+    RunRecorder(RunStore& store, int64_t run) : store_(store), run_(run) {}
+    void onStep(const StepEvent& e) override
+    {
+        for (const auto& [task, loss] : e.taskLosses)
+            store_.addMetric(run_, task, "train", "loss", e.step, loss);
+        if (e.step % 10 == 0 || e.step == e.totalSteps) {
+            store_.addMetric(run_, "", "train", "lr", e.step, e.learningRate);
+            store_.addMetric(run_, "", "train", "samples_per_s", e.step, e.samplesPerSecond);
+        }
+    }
+    void onEval(const EvalEvent& e) override
+    {
+        for (const auto& [name, value] : e.metrics)
+            store_.addMetric(run_, e.task, e.split, name, e.step, value);
+    }
+    void onCheckpoint(const CheckpointEvent& e) override { store_.addEvent(run_, "info", "checkpoint at step " + std::to_string(e.step)); }
+    void onLog(LogLevel level, const std::string& message) override { store_.addEvent(run_, logLevelName(level), message); }
+    void onFinished(const RunSummary& s) override { store_.setStatus(run_, s.status); }
+
+private:
+    RunStore& store_;
+    int64_t run_;
+};
+
+// Each task walks its own shuffled order of the train split; the order of epoch e is
+// derived from (seed, task, e), so a resumed run continues the same sequence.
+struct TaskStream {
+    int64_t epoch = 0;
+    int64_t cursor = 0;
+    std::vector<int64_t> order;
+};
+
+std::vector<int64_t> epochOrder(int64_t n, uint64_t seed, size_t task, int64_t epoch)
+{
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::seed_seq seq{seed, static_cast<uint64_t>(task), static_cast<uint64_t>(epoch)};
+    std::mt19937_64 rng(seq);
+    std::shuffle(order.begin(), order.end(), rng);
+    return order;
+}
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const json& o, std::vector<torch::Tensor> params)
+{
+    const std::string type = o.at("type");
+    const double lr = o.at("lr");
+    if (type == "sgd")
+        return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr).momentum(o.at("momentum")).weight_decay(o.at("weight_decay")));
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(lr).betas({o.at("beta1").get<double>(), o.at("beta2").get<double>()}).eps(o.at("eps")).weight_decay(o.at("weight_decay")));
+}
+
+double currentLr(torch::optim::Optimizer& opt)
+{
+    auto& groups = opt.param_groups();
+    return groups.empty() ? 0.0 : groups.front().options().get_lr();
+}
+
+json readRunInfo(const RunPaths& paths)
+{
+    if (!fs::is_regular_file(paths.info))
+        throw Error(paths.dir + ": not a run directory (no run.json)");
+    return readJsonFile(paths.info);
+}
+
+std::string resolveDbFile(const RunPaths& paths, const json& info)
+{
+    std::string db = info.value("db", std::string());
+    if (db.empty())
+        throw ConfigError(paths.info, {{"/db", "missing required field (the run store file)"}});
+    return db;
+}
+
+} // namespace
+
+struct Trainer::Impl {
+    Experiment experiment;
+    TrainOptions options;
+    bool resuming = false;
+    std::string resumeDir;
+
+    std::vector<TrainerObserver*> observers;
+    std::atomic<bool> stopRequested{false};
+    std::atomic<bool> pausedFlag{false};
+    mutable std::mutex pauseMutex;
+    std::condition_variable pauseChanged;
+
+    template <class F>
+    void notify(F&& f)
+    {
+        for (auto* o : observers)
+            f(*o);
+    }
+    void log(LogLevel level, const std::string& message)
+    {
+        notify([&](TrainerObserver& o) { o.onLog(level, message); });
+    }
+
+    // Blocks while paused; returns false when a stop was requested.
+    bool waitWhilePaused()
+    {
+        std::unique_lock<std::mutex> lock(pauseMutex);
+        pauseChanged.wait(lock, [&] { return !pausedFlag.load() || stopRequested.load(); });
+        return !stopRequested.load();
+    }
+
+    RunSummary run();
+};
+
+Trainer::Trainer() : impl_(std::make_unique<Impl>()) {}
+
+Trainer::Trainer(Experiment experiment, TrainOptions options) : impl_(std::make_unique<Impl>())
+{
+    impl_->experiment = std::move(experiment);
+    impl_->options = std::move(options);
+}
+
+std::unique_ptr<Trainer> Trainer::resume(const std::string& runDir, TrainOptions options)
+{
+    RunPaths paths(runDir);
+    readRunInfo(paths);
+    if (!fs::is_regular_file(paths.checkpoint))
+        throw Error(paths.checkpoint + ": no checkpoint to resume from");
+    std::unique_ptr<Trainer> t(new Trainer());
+    t->impl_->experiment = Experiment::load(paths.config);
+    options.runDir = runDir;
+    t->impl_->options = std::move(options);
+    t->impl_->resuming = true;
+    return t;
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::addObserver(TrainerObserver* observer) { impl_->observers.push_back(observer); }
+
+void Trainer::requestStop()
+{
+    impl_->stopRequested = true;
+    impl_->pauseChanged.notify_all();
+}
+
+void Trainer::setPaused(bool paused)
+{
+    {
+        std::lock_guard<std::mutex> lock(impl_->pauseMutex);
+        impl_->pausedFlag = paused;
+    }
+    impl_->pauseChanged.notify_all();
+}
+
+bool Trainer::paused() const { return impl_->pausedFlag.load(); }
+
+RunSummary Trainer::run() { return impl_->run(); }
+
+RunSummary Trainer::Impl::run()
+{
+    const Experiment& exp = experiment;
+    const AppliedRuntime runtime = currentRuntime();
+    const torch::Device device = resolveTorchDevice();
+    const int64_t totalSteps = options.steps > 0 ? options.steps : exp.training.steps;
+
+    // ---- everything that can fail on bad input happens before anything is written ----
+    torch::manual_seed(exp.training.seed);
+    auto data = loadDatasets(exp);
+    auto model = std::make_shared<MultiTaskModel>(exp, data);
+    model->to(device);
+    auto optimizer = makeOptimizer(exp.training.optimizer, model->parameters());
+    auto sampler = taskSamplers().factory(exp.training.sampler["type"])(exp.training.sampler);
+    auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
+    std::mt19937_64 rng(exp.training.seed);
+
+    std::vector<TaskStream> streams(exp.tasks.size());
+    std::vector<int64_t> trainSizes;
+    for (const auto& task : exp.tasks)
+        trainSizes.push_back(data.at(task.dataset).train->size());
+
+    std::string runDir = options.runDir;
+    if (runDir.empty())
+        runDir = (fs::path("runs") / (exp.name + "-" + timestampForName())).string();
+    RunPaths paths(runDir);
+    int64_t startStep = 0;
+    int64_t runId = 0;
+    std::string dbFile = options.dbFile;
+
+    if (resuming) {
+        json info = readRunInfo(paths);
+        runId = info.value("run_id", int64_t(0));
+        if (dbFile.empty())
+            dbFile = resolveDbFile(paths, info);
+        torch::serialize::InputArchive archive;
+        try {
+            archive.load_from(paths.checkpoint);
+            torch::serialize::InputArchive modelArchive, optimizerArchive;
+            archive.read("model", modelArchive);
+            model->load(modelArchive);
+            archive.read("optimizer", optimizerArchive);
+            optimizer->load(optimizerArchive);
+            c10::IValue step, rngState, cursors, torchRng;
+            archive.read("step", step);
+            startStep = step.toInt();
+            archive.read("rng_engine", rngState);
+            std::istringstream(rngState.toStringRef()) >> rng;
+            torch::Tensor torchState;
+            archive.read("rng_torch", torchState);
+            {
+                at::Generator generator = at::detail::getDefaultCPUGenerator();
+                generator.set_state(torchState);
+            }
+            archive.read("streams", cursors);
+            json s = json::parse(cursors.toStringRef());
+            for (size_t i = 0; i < streams.size() && i < s.size(); ++i) {
+                streams[i].epoch = s[i].at(0);
+                streams[i].cursor = s[i].at(1);
+            }
+        } catch (const std::exception& e) {
+            throw Error(paths.checkpoint + ": cannot resume from this checkpoint: " + e.what());
+        }
+        model->to(device);
+        if (startStep >= totalSteps)
+            throw Error(paths.dir + ": the run already reached step " + std::to_string(startStep) + " of " + std::to_string(totalSteps) + "; pass a larger --steps to continue it");
+    } else {
+        if (fs::exists(paths.info))
+            throw Error(paths.dir + ": already holds a run; resume it with --resume or choose another run directory");
+        if (dbFile.empty()) {
+            fs::path parent = fs::path(runDir).parent_path();
+            dbFile = ((parent.empty() ? fs::path(".") : parent) / "omnilab.sqlite").string();
+        }
+    }
+    for (size_t i = 0; i < streams.size(); ++i)
+        streams[i].order = epochOrder(trainSizes[i], exp.training.seed, i, streams[i].epoch);
+
+    std::error_code ec;
+    fs::create_directories(runDir, ec);
+    if (ec)
+        throw Error(runDir + ": cannot create run directory: " + ec.message());
+    dbFile = fs::absolute(dbFile).lexically_normal().string();
+    RunStore store(dbFile);
+    if (resuming) {
+        if (!store.run(runId))
+            throw Error(dbFile + ": holds no run " + std::to_string(runId) + " (named in " + paths.info + ")");
+        store.setStatus(runId, "running");
+    } else {
+        runId = store.createRun(exp.name, fs::absolute(runDir).lexically_normal().string(), exp.document.dump());
+        writeFileAtomically(paths.config, exp.document.dump(2) + "\n");
+        writeFileAtomically(paths.info, json{{"run_id", runId}, {"db", dbFile}, {"experiment", exp.name}}.dump(2) + "\n");
+    }
+    RunRecorder recorder(store, runId);
+    observers.insert(observers.begin(), &recorder);
+
+    RunSummary summary;
+    summary.runId = runId;
+    summary.runDir = runDir;
+    summary.step = startStep;
+
+    auto saveCheckpoint = [&](int64_t step) {
+        torch::serialize::OutputArchive archive, modelArchive, optimizerArchive;
+        model->save(modelArchive);
+        optimizer->save(optimizerArchive);
+        archive.write("model", modelArchive);
+        archive.write("optimizer", optimizerArchive);
+        archive.write("step", c10::IValue(step));
+        archive.write("config", c10::IValue(exp.document.dump()));
+        std::ostringstream rngText;
+        rngText << rng;
+        archive.write("rng_engine", c10::IValue(rngText.str()));
+        archive.write("rng_torch", at::detail::getDefaultCPUGenerator().get_state());
+        json s = json::array();
+        for (const auto& st : streams)
+            s.push_back({st.epoch, st.cursor});
+        archive.write("streams", c10::IValue(s.dump()));
+        const std::string tmp = paths.checkpoint + ".tmp";
+        try {
+            archive.save_to(tmp);
+            if (options.beforeCheckpointCommit)
+                options.beforeCheckpointCommit(tmp);
+            fs::rename(tmp, paths.checkpoint);
+        } catch (...) {
+            fs::remove(tmp, ec);
+            throw;
+        }
+        CheckpointEvent e{step, paths.checkpoint};
+        notify([&](TrainerObserver& o) { o.onCheckpoint(e); });
+    };
+
+    auto evaluate = [&](int64_t step, const std::string& split, int64_t maxBatches, int64_t batchSize) {
+        std::map<std::string, std::map<std::string, double>> all;
+        for (const auto& task : exp.tasks) {
+            auto ds = data.at(task.dataset).split(split);
+            if (!ds || ds->size() == 0)
+                continue;
+            EvalEvent e{step, split, task.name, evaluateTask(*model, task, *ds, batchSize, maxBatches, device)};
+            all[task.name] = e.metrics;
+            notify([&](TrainerObserver& o) { o.onEval(e); });
+        }
+        return all;
+    };
+
+    RunStart start{runId, runDir, dbFile, startStep, totalSteps, model->parameterCount(), runtime.device};
+    notify([&](TrainerObserver& o) { o.onStart(start); });
+    log(LogLevel::Info, std::string(resuming ? "resumed" : "started") + " run " + std::to_string(runId) + " of \"" + exp.name + "\" at step " +
+                            std::to_string(startStep) + " of " + std::to_string(totalSteps) + " on " + runtime.device + " with " +
+                            std::to_string(runtime.threads) + " threads; " + std::to_string(model->parameterCount()) + " parameters");
+
+    using Clock = std::chrono::steady_clock;
+    std::deque<double> recentStepSeconds;
+    int64_t step = startStep;
+    try {
+        model->train();
+        while (step < totalSteps) {
+            if (stopRequested || !waitWhilePaused())
+                break;
+            const auto t0 = Clock::now();
+            const auto chosen = sampler->next(step, trainSizes, rng);
+            std::vector<torch::Tensor> losses;
+            std::vector<double> weights;
+            StepEvent ev;
+            int64_t samples = 0;
+            for (size_t ti : chosen) {
+                const TaskSpec& task = exp.tasks.at(ti);
+                TaskStream& stream = streams[ti];
+                std::vector<int64_t> idx;
+                while (static_cast<int64_t>(idx.size()) < exp.training.batchSize) {
+                    if (stream.cursor >= static_cast<int64_t>(stream.order.size())) {
+                        ++stream.epoch;
+                        stream.cursor = 0;
+                        stream.order = epochOrder(trainSizes[ti], exp.training.seed, ti, stream.epoch);
+                    }
+                    idx.push_back(stream.order[static_cast<size_t>(stream.cursor++)]);
+                    if (static_cast<int64_t>(idx.size()) >= trainSizes[ti])
+                        break;
+                }
+                Batch b = data.at(task.dataset).train->batch(idx);
+                auto out = model->forward(task.name, b);
+                auto loss = model->head(task.name).loss(out, b.target.to(device));
+                losses.push_back(loss);
+                weights.push_back(task.lossWeight);
+                samples += static_cast<int64_t>(idx.size());
+                if (ev.task.empty())
+                    ev.task = task.name;
+            }
+            auto total = weighting->combine(losses, weights);
+            optimizer->zero_grad();
+            total.backward();
+            optimizer->step();
+            ++step;
+
+            const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+            recentStepSeconds.push_back(seconds);
+            if (recentStepSeconds.size() > 50)
+                recentStepSeconds.pop_front();
+            double mean = 0;
+            for (double s : recentStepSeconds)
+                mean += s;
+            mean /= static_cast<double>(recentStepSeconds.size());
+
+            ev.step = step;
+            ev.totalSteps = totalSteps;
+            ev.loss = total.item<double>();
+            if (!std::isfinite(ev.loss))
+                throw Error("the loss became " + std::to_string(ev.loss) + " at step " + std::to_string(step) + " (lower the learning rate?)");
+            for (size_t i = 0; i < chosen.size(); ++i)
+                ev.taskLosses[exp.tasks[chosen[i]].name] = losses[i].item<double>();
+            ev.learningRate = currentLr(*optimizer);
+            ev.samplesPerSecond = mean > 0 ? static_cast<double>(samples) / mean : 0;
+            ev.etaSeconds = mean * static_cast<double>(totalSteps - step);
+            notify([&](TrainerObserver& o) { o.onStep(ev); });
+            summary.step = step;
+
+            if (exp.training.evalEvery > 0 && step % exp.training.evalEvery == 0 && step < totalSteps)
+                evaluate(step, "val", exp.training.evalBatches, exp.evaluation.batchSize);
+            if (exp.training.checkpointEvery > 0 && step % exp.training.checkpointEvery == 0 && step < totalSteps)
+                saveCheckpoint(step);
+        }
+        saveCheckpoint(step);
+        if (step >= totalSteps) {
+            summary.finalSplit = exp.evaluation.split;
+            summary.finalMetrics = evaluate(step, exp.evaluation.split, 0, exp.evaluation.batchSize);
+            summary.status = "finished";
+        } else {
+            summary.status = "stopped";
+            log(LogLevel::Info, "stopped at step " + std::to_string(step) + "; resume with --resume " + runDir);
+        }
+    } catch (const std::exception& e) {
+        summary.status = "failed";
+        summary.error = e.what();
+        log(LogLevel::Error, e.what());
+    }
+    notify([&](TrainerObserver& o) { o.onFinished(summary); });
+    observers.erase(observers.begin());
+    return summary;
+}
+
+CheckpointInfo inspectCheckpoint(const std::string& file)
+{
+    if (!fs::is_regular_file(file))
+        throw Error(file + ": no such checkpoint");
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(file);
+        c10::IValue step, config;
+        archive.read("step", step);
+        archive.read("config", config);
+        return {step.toInt(), config.toStringRef()};
+    } catch (const std::exception& e) {
+        throw Error(file + ": not a readable checkpoint: " + e.what());
+    }
+}
+
+std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split)
+{
+    RunPaths paths(runDir);
+    json info = readRunInfo(paths);
+    Experiment exp = Experiment::load(paths.config);
+    const torch::Device device = resolveTorchDevice();
+    auto data = loadDatasets(exp);
+    torch::manual_seed(exp.training.seed);
+    MultiTaskModel model(exp, data);
+    int64_t step = 0;
+    try {
+        torch::serialize::InputArchive archive, modelArchive;
+        archive.load_from(paths.checkpoint);
+        archive.read("model", modelArchive);
+        model.load(modelArchive);
+        c10::IValue s;
+        archive.read("step", s);
+        step = s.toInt();
+    } catch (const std::exception& e) {
+        throw Error(paths.checkpoint + ": cannot load the model: " + e.what());
+    }
+    model.to(device);
+    std::map<std::string, std::map<std::string, double>> out;
+    RunStore store(resolveDbFile(paths, info));
+    const int64_t runId = info.value("run_id", int64_t(0));
+    for (const auto& task : exp.tasks) {
+        auto ds = data.at(task.dataset).split(split);
+        if (!ds || ds->size() == 0)
+            continue;
+        out[task.name] = evaluateTask(model, task, *ds, exp.evaluation.batchSize, 0, device);
+        for (const auto& [name, value] : out[task.name])
+            store.addMetric(runId, task.name, split, name, step, value);
+    }
+    return out;
+}
+
+} // namespace omnilab

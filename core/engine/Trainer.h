@@ -1,0 +1,125 @@
+#pragma once
+// The trainer runs an experiment and tells observers what happens: steps, evaluations,
+// checkpoints, log lines and the end of the run. The RunStore recorder, the CLI progress
+// line and the GUI bridge are all observers. Free of torch headers (pimpl).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config/Experiment.h"
+
+namespace omnilab {
+
+struct StepEvent {
+    int64_t step = 0;        // 1-based, after the optimiser step
+    int64_t totalSteps = 0;
+    std::string task;        // first task trained this step
+    std::map<std::string, double> taskLosses;
+    double loss = 0;         // combined loss of the step
+    double learningRate = 0;
+    double samplesPerSecond = 0;
+    double etaSeconds = 0;
+};
+
+struct EvalEvent {
+    int64_t step = 0;
+    std::string split;
+    std::string task;
+    std::map<std::string, double> metrics; // includes "loss"
+};
+
+struct CheckpointEvent {
+    int64_t step = 0;
+    std::string path;
+};
+
+enum class LogLevel { Info, Warning, Error };
+std::string logLevelName(LogLevel level);
+
+struct RunSummary {
+    int64_t runId = 0;
+    std::string runDir;
+    std::string status; // finished | stopped | failed
+    int64_t step = 0;
+    std::string error;
+    // task -> metric -> value, from the final evaluation (empty when stopped early)
+    std::map<std::string, std::map<std::string, double>> finalMetrics;
+    std::string finalSplit;
+};
+
+struct RunStart {
+    int64_t runId = 0;
+    std::string runDir;
+    std::string dbFile;
+    int64_t firstStep = 0; // steps already done (resume)
+    int64_t totalSteps = 0;
+    int64_t parameterCount = 0;
+    std::string device;
+};
+
+class TrainerObserver {
+public:
+    virtual ~TrainerObserver() = default;
+    virtual void onStart(const RunStart&) {}
+    virtual void onStep(const StepEvent&) {}
+    virtual void onEval(const EvalEvent&) {}
+    virtual void onCheckpoint(const CheckpointEvent&) {}
+    virtual void onLog(LogLevel, const std::string&) {}
+    virtual void onFinished(const RunSummary&) {}
+};
+
+struct TrainOptions {
+    std::string runDir;      // "" = <runs root>/<name>-<time>
+    std::string dbFile;      // "" = <parent of run dir>/omnilab.sqlite
+    int64_t steps = 0;       // 0 = the experiment's training.steps
+    // Test seam: called with the temporary file after a checkpoint is written and before it
+    // replaces the previous one. Throwing here must leave the previous checkpoint intact.
+    std::function<void(const std::string& tempFile)> beforeCheckpointCommit;
+};
+
+class Trainer {
+public:
+    // A new run of `experiment`.
+    Trainer(Experiment experiment, TrainOptions options);
+    // Continues the run in `runDir` from its checkpoint (options.steps may extend it).
+    static std::unique_ptr<Trainer> resume(const std::string& runDir, TrainOptions options);
+    ~Trainer();
+
+    void addObserver(TrainerObserver* observer);
+    // Trains to the end, to a stop request, or to an error. Problems before the run exists
+    // (unreadable data, a model that cannot be built) throw Error and create nothing;
+    // problems during training end the run as "failed" in the summary and the store.
+    RunSummary run();
+
+    // Thread-safe; honoured between steps (well within a second).
+    void requestStop();
+    void setPaused(bool paused);
+    bool paused() const;
+
+private:
+    Trainer();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// What a checkpoint holds, read without building the model.
+struct CheckpointInfo {
+    int64_t step = 0;
+    std::string config;
+};
+CheckpointInfo inspectCheckpoint(const std::string& file);
+
+// Loads a run's last checkpoint and evaluates every task on `split`; records the
+// result in the run's store. Returns task -> metric -> value.
+std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split);
+
+// Where a run keeps its things.
+struct RunPaths {
+    std::string dir, config, checkpoint, info;
+    explicit RunPaths(const std::string& runDir);
+};
+
+} // namespace omnilab

@@ -1,0 +1,247 @@
+#include "core/store/RunStore.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include <sqlite3.h>
+
+#include "core/util/Error.h"
+
+namespace omnilab {
+
+namespace {
+
+// Owns a prepared statement; binds by position, steps, reads columns.
+class Statement {
+public:
+    Statement(sqlite3* db, const char* sql, const std::string& file) : db_(db), file_(file)
+    {
+        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+            throw Error(file_ + ": " + sqlite3_errmsg(db));
+    }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement& bind(int i, const std::string& v)
+    {
+        sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement& bind(int i, int64_t v)
+    {
+        sqlite3_bind_int64(stmt_, i, v);
+        return *this;
+    }
+    Statement& bind(int i, double v)
+    {
+        sqlite3_bind_double(stmt_, i, v);
+        return *this;
+    }
+    bool step()
+    {
+        int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW)
+            return true;
+        if (rc == SQLITE_DONE)
+            return false;
+        throw Error(file_ + ": " + sqlite3_errmsg(db_));
+    }
+    std::string text(int col) const
+    {
+        auto* p = sqlite3_column_text(stmt_, col);
+        return p ? reinterpret_cast<const char*>(p) : "";
+    }
+    int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+    double real(int col) const { return sqlite3_column_double(stmt_, col); }
+
+private:
+    sqlite3* db_;
+    const std::string& file_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+} // namespace
+
+std::string isoTimeNow()
+{
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+double secondsSinceEpoch()
+{
+    using namespace std::chrono;
+    return duration_cast<duration<double>>(system_clock::now().time_since_epoch()).count();
+}
+
+RunStore::RunStore(const std::string& file, bool readOnly) : file_(file)
+{
+    if (!readOnly) {
+        std::error_code ec;
+        auto parent = std::filesystem::path(file).parent_path();
+        if (!parent.empty())
+            std::filesystem::create_directories(parent, ec);
+    } else if (!std::filesystem::exists(file)) {
+        throw Error(file + ": no run store here (the file does not exist)");
+    }
+    int flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    flags |= SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+        std::string msg = db_ ? sqlite3_errmsg(db_) : "cannot open";
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw Error(file + ": cannot open run store: " + msg);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    try {
+        if (!readOnly) {
+            exec("PRAGMA journal_mode=WAL");
+            exec("PRAGMA synchronous=NORMAL");
+            exec("CREATE TABLE IF NOT EXISTS runs ("
+                 " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, dir TEXT NOT NULL,"
+                 " config TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT)");
+            exec("CREATE TABLE IF NOT EXISTS metrics ("
+                 " run_id INTEGER NOT NULL REFERENCES runs(id), task TEXT NOT NULL, split TEXT NOT NULL,"
+                 " name TEXT NOT NULL, step INTEGER NOT NULL, value REAL NOT NULL, wall_time REAL NOT NULL)");
+            exec("CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics(run_id, split, name, step)");
+            exec("CREATE TABLE IF NOT EXISTS events ("
+                 " run_id INTEGER NOT NULL REFERENCES runs(id), level TEXT NOT NULL,"
+                 " message TEXT NOT NULL, time REAL NOT NULL)");
+        }
+        // A file that is not a SQLite database fails here, with a message naming it.
+        Statement check(db_, "SELECT count(*) FROM runs", file_);
+        check.step();
+    } catch (...) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw;
+    }
+}
+
+RunStore::~RunStore() { sqlite3_close(db_); }
+
+void RunStore::exec(const char* sql) const
+{
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        fail(msg);
+    }
+}
+
+void RunStore::fail(const std::string& what) const { throw Error(file_ + ": " + what); }
+
+int64_t RunStore::createRun(const std::string& name, const std::string& dir, const std::string& config)
+{
+    Statement s(db_, "INSERT INTO runs(name, dir, config, status, started_at) VALUES(?, ?, ?, 'running', ?)", file_);
+    s.bind(1, name).bind(2, dir).bind(3, config).bind(4, isoTimeNow()).step();
+    return sqlite3_last_insert_rowid(db_);
+}
+
+void RunStore::setStatus(int64_t run, const std::string& status)
+{
+    // Ending a run stamps the time; going back to running (a resume) clears it.
+    Statement s(db_, "UPDATE runs SET status = ?, ended_at = CASE WHEN ? = 'running' THEN NULL ELSE ? END WHERE id = ?", file_);
+    s.bind(1, status).bind(2, status).bind(3, isoTimeNow()).bind(4, run).step();
+}
+
+void RunStore::addMetric(int64_t run, const std::string& task, const std::string& split, const std::string& name, int64_t step, double value)
+{
+    Statement s(db_, "INSERT INTO metrics(run_id, task, split, name, step, value, wall_time) VALUES(?, ?, ?, ?, ?, ?, ?)", file_);
+    s.bind(1, run).bind(2, task).bind(3, split).bind(4, name).bind(5, step).bind(6, value).bind(7, secondsSinceEpoch()).step();
+}
+
+void RunStore::addEvent(int64_t run, const std::string& level, const std::string& message)
+{
+    Statement s(db_, "INSERT INTO events(run_id, level, message, time) VALUES(?, ?, ?, ?)", file_);
+    s.bind(1, run).bind(2, level).bind(3, message).bind(4, secondsSinceEpoch()).step();
+}
+
+namespace {
+RunRecord readRun(const Statement& s)
+{
+    RunRecord r;
+    r.id = s.integer(0);
+    r.name = s.text(1);
+    r.dir = s.text(2);
+    r.config = s.text(3);
+    r.status = s.text(4);
+    r.startedAt = s.text(5);
+    r.endedAt = s.text(6);
+    return r;
+}
+MetricRecord readMetric(const Statement& s)
+{
+    MetricRecord m;
+    m.run = s.integer(0);
+    m.task = s.text(1);
+    m.split = s.text(2);
+    m.name = s.text(3);
+    m.step = s.integer(4);
+    m.value = s.real(5);
+    m.wallTime = s.real(6);
+    return m;
+}
+} // namespace
+
+std::vector<RunRecord> RunStore::runs() const
+{
+    Statement s(db_, "SELECT id, name, dir, config, status, started_at, ended_at FROM runs ORDER BY id", file_);
+    std::vector<RunRecord> out;
+    while (s.step())
+        out.push_back(readRun(s));
+    return out;
+}
+
+std::optional<RunRecord> RunStore::run(int64_t id) const
+{
+    Statement s(db_, "SELECT id, name, dir, config, status, started_at, ended_at FROM runs WHERE id = ?", file_);
+    s.bind(1, id);
+    if (!s.step())
+        return std::nullopt;
+    return readRun(s);
+}
+
+std::vector<MetricRecord> RunStore::metrics(int64_t run, const std::string& split, const std::string& name) const
+{
+    Statement s(db_,
+                "SELECT run_id, task, split, name, step, value, wall_time FROM metrics"
+                " WHERE run_id = ? AND (? = '' OR split = ?) AND (? = '' OR name = ?) ORDER BY step, rowid",
+                file_);
+    s.bind(1, run).bind(2, split).bind(3, split).bind(4, name).bind(5, name);
+    std::vector<MetricRecord> out;
+    while (s.step())
+        out.push_back(readMetric(s));
+    return out;
+}
+
+std::vector<MetricRecord> RunStore::latestMetrics(int64_t run, const std::string& split) const
+{
+    Statement s(db_,
+                "SELECT m.run_id, m.task, m.split, m.name, m.step, m.value, m.wall_time FROM metrics m"
+                " WHERE m.run_id = ? AND m.split = ? AND m.rowid = (SELECT n.rowid FROM metrics n WHERE n.run_id = m.run_id"
+                " AND n.split = m.split AND n.task = m.task AND n.name = m.name ORDER BY n.step DESC, n.rowid DESC LIMIT 1)"
+                " ORDER BY m.task, m.name",
+                file_);
+    s.bind(1, run).bind(2, split);
+    std::vector<MetricRecord> out;
+    while (s.step())
+        out.push_back(readMetric(s));
+    return out;
+}
+
+std::vector<EventRecord> RunStore::events(int64_t run) const
+{
+    Statement s(db_, "SELECT run_id, level, message, time FROM events WHERE run_id = ? ORDER BY rowid", file_);
+    s.bind(1, run);
+    std::vector<EventRecord> out;
+    while (s.step())
+        out.push_back({s.integer(0), s.text(1), s.text(2), s.real(3)});
+    return out;
+}
+
+} // namespace omnilab

@@ -1,0 +1,74 @@
+#pragma once
+// The run store: one SQLite file (WAL mode) holding runs, their metrics and events.
+// WAL lets a second process (the GUI watching a CLI run) read while a run is written.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace omnilab {
+
+struct RunRecord {
+    int64_t id = 0;
+    std::string name;
+    std::string dir;
+    std::string config;     // the experiment JSON the run used
+    std::string status;     // running | finished | stopped | failed
+    std::string startedAt;  // ISO-8601 UTC
+    std::string endedAt;    // empty while running
+};
+
+struct MetricRecord {
+    int64_t run = 0;
+    std::string task;
+    std::string split;  // train | val | test
+    std::string name;   // loss, accuracy, lr, samples_per_s, ...
+    int64_t step = 0;
+    double value = 0;
+    double wallTime = 0; // seconds since the epoch
+};
+
+struct EventRecord {
+    int64_t run = 0;
+    std::string level; // info | warning | error
+    std::string message;
+    double time = 0;
+};
+
+class RunStore {
+public:
+    // Opens (creating the file and its folder if needed) or throws Error naming the file.
+    explicit RunStore(const std::string& file, bool readOnly = false);
+    ~RunStore();
+    RunStore(const RunStore&) = delete;
+    RunStore& operator=(const RunStore&) = delete;
+
+    const std::string& file() const { return file_; }
+
+    int64_t createRun(const std::string& name, const std::string& dir, const std::string& config);
+    void setStatus(int64_t run, const std::string& status);
+    void addMetric(int64_t run, const std::string& task, const std::string& split, const std::string& name, int64_t step, double value);
+    void addEvent(int64_t run, const std::string& level, const std::string& message);
+
+    std::vector<RunRecord> runs() const;
+    std::optional<RunRecord> run(int64_t id) const;
+    // Metrics of a run in step order; empty filters match everything.
+    std::vector<MetricRecord> metrics(int64_t run, const std::string& split = "", const std::string& name = "") const;
+    // For each (task, split, name), the value at the highest step.
+    std::vector<MetricRecord> latestMetrics(int64_t run, const std::string& split) const;
+    std::vector<EventRecord> events(int64_t run) const;
+
+private:
+    void exec(const char* sql) const;
+    [[noreturn]] void fail(const std::string& what) const;
+
+    std::string file_;
+    sqlite3* db_ = nullptr;
+};
+
+std::string isoTimeNow();
+double secondsSinceEpoch();
+
+} // namespace omnilab

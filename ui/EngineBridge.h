@@ -1,0 +1,49 @@
+#pragma once
+// Runs the trainer on a worker thread and turns its observer callbacks into queued Qt
+// signals, so training never blocks the GUI thread. No torch headers here.
+#include <QObject>
+#include <QString>
+#include <QVariantMap>
+#include <memory>
+
+class QThread;
+
+namespace omnilab {
+
+class Trainer;
+struct Experiment;
+
+class EngineBridge : public QObject {
+    Q_OBJECT
+public:
+    explicit EngineBridge(QObject* parent = nullptr);
+    ~EngineBridge() override;
+
+    bool isRunning() const;
+    bool isPaused() const;
+
+    // Starts a new run of `experiment` in `runDir` (store: `dbFile`); false with `error` set
+    // when one is already running.
+    bool start(const Experiment& experiment, const QString& runDir, const QString& dbFile, QString* error = nullptr);
+
+public Q_SLOTS:
+    void stop();
+    void setPaused(bool paused);
+
+Q_SIGNALS:
+    void runStarted(qint64 runId, const QString& runDir, qint64 firstStep, qint64 totalSteps, qint64 parameters);
+    void stepReported(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double loss, double samplesPerSecond, double etaSeconds);
+    void evalReported(qint64 step, const QString& split, const QString& task, const QVariantMap& metrics);
+    void logReported(int level, const QString& message); // 0 info, 1 warning, 2 error
+    void runFinished(const QString& status, const QString& error, qint64 step);
+    void pausedChanged(bool paused);
+
+private:
+    class Relay;
+    QThread* thread_ = nullptr;
+    std::shared_ptr<Trainer> trainer_;
+    std::unique_ptr<Relay> relay_;
+    bool paused_ = false;
+};
+
+} // namespace omnilab

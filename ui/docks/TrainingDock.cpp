@@ -1,0 +1,221 @@
+#include "ui/docks/TrainingDock.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSplitter>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+namespace omnilab {
+
+namespace {
+const QList<QColor> kPalette = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44), QColor(148, 103, 189),
+                                QColor(255, 127, 14), QColor(23, 190, 207)};
+}
+
+QString formatEta(double seconds)
+{
+    const qint64 s = static_cast<qint64>(seconds + 0.5);
+    if (s >= 3600)
+        return QStringLiteral("%1h%2m").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
+    if (s >= 60)
+        return QStringLiteral("%1m%2s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1s").arg(s);
+}
+
+TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent)
+{
+    setObjectName(QStringLiteral("TrainingDock"));
+    auto* body = new QWidget(this);
+    auto* layout = new QVBoxLayout(body);
+
+    auto* buttons = new QHBoxLayout;
+    train_ = new QPushButton(tr("Train"), body);
+    train_->setObjectName(QStringLiteral("trainButton"));
+    pause_ = new QPushButton(tr("Pause"), body);
+    pause_->setObjectName(QStringLiteral("pauseButton"));
+    pause_->setCheckable(true);
+    stop_ = new QPushButton(tr("Stop"), body);
+    stop_->setObjectName(QStringLiteral("stopButton"));
+    progress_ = new QProgressBar(body);
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+    status_ = new QLabel(tr("Open an experiment, then press Train."), body);
+    buttons->addWidget(train_);
+    buttons->addWidget(pause_);
+    buttons->addWidget(stop_);
+    buttons->addWidget(progress_, 1);
+    layout->addLayout(buttons);
+    layout->addWidget(status_);
+
+    plot_ = new QCustomPlot(body);
+    plot_->setObjectName(QStringLiteral("lossPlot"));
+    plot_->setMinimumHeight(220);
+    plot_->xAxis->setLabel(tr("step"));
+    plot_->yAxis->setLabel(tr("training loss"));
+    plot_->yAxis2->setLabel(tr("validation metric"));
+    plot_->yAxis2->setVisible(true);
+    plot_->yAxis2->setRange(0, 1);
+    plot_->legend->setVisible(true);
+    plot_->legend->setFont(QFont(font().family(), 8));
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+
+    log_ = new QPlainTextEdit(body);
+    log_->setObjectName(QStringLiteral("trainingLog"));
+    log_->setReadOnly(true);
+    log_->setMaximumBlockCount(5000);
+
+    auto* split = new QSplitter(Qt::Vertical, body);
+    split->addWidget(plot_);
+    split->addWidget(log_);
+    split->setStretchFactor(0, 4);
+    split->setStretchFactor(1, 1);
+    layout->addWidget(split, 1);
+    setWidget(body);
+
+    connect(train_, &QPushButton::clicked, this, &TrainingDock::trainRequested);
+    connect(stop_, &QPushButton::clicked, this, &TrainingDock::stopRequested);
+    connect(pause_, &QPushButton::toggled, this, &TrainingDock::pauseRequested);
+    setCanTrain(false);
+}
+
+void TrainingDock::setCanTrain(bool can)
+{
+    canTrain_ = can;
+    train_->setEnabled(can && !running_);
+    pause_->setEnabled(running_);
+    stop_->setEnabled(running_);
+}
+
+QCPGraph* TrainingDock::lossGraph(const QString& task)
+{
+    auto it = lossGraphs_.find(task);
+    if (it != lossGraphs_.end())
+        return *it;
+    auto* g = plot_->addGraph(plot_->xAxis, plot_->yAxis);
+    g->setName(tr("%1 loss").arg(task));
+    g->setPen(QPen(kPalette[lossGraphs_.size() % kPalette.size()], 1.2));
+    lossGraphs_.insert(task, g);
+    return g;
+}
+
+QCPGraph* TrainingDock::evalGraph(const QString& key)
+{
+    auto it = evalGraphs_.find(key);
+    if (it != evalGraphs_.end())
+        return *it;
+    auto* g = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+    g->setName(key);
+    QColor c = kPalette[(evalGraphs_.size() + 3) % kPalette.size()];
+    g->setPen(QPen(c, 2));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, c, Qt::white, 6));
+    evalGraphs_.insert(key, g);
+    return g;
+}
+
+void TrainingDock::appendBounded(QCPGraph* graph, double x, double y)
+{
+    graph->addData(x, y);
+    auto data = graph->data();
+    if (data->size() <= kMaxPointsPerCurve)
+        return;
+    // Thin evenly instead of dropping history, so the whole run stays visible.
+    QVector<QCPGraphData> kept;
+    kept.reserve(data->size() / 2 + 1);
+    int i = 0;
+    for (auto it = data->constBegin(); it != data->constEnd(); ++it, ++i)
+        if (i % 2 == 0 || std::next(it) == data->constEnd())
+            kept.push_back(*it);
+    data->set(kept, true);
+}
+
+int TrainingDock::lossPointCount(const QString& task) const
+{
+    auto it = lossGraphs_.find(task);
+    return it == lossGraphs_.end() ? 0 : (*it)->data()->size();
+}
+
+int TrainingDock::evalPointCount() const
+{
+    int n = 0;
+    for (auto* g : evalGraphs_)
+        n += g->data()->size();
+    return n;
+}
+
+void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firstStep, qint64 totalSteps, qint64 parameters)
+{
+    running_ = true;
+    plot_->clearGraphs();
+    lossGraphs_.clear();
+    evalGraphs_.clear();
+    progress_->setRange(0, static_cast<int>(totalSteps));
+    progress_->setValue(static_cast<int>(firstStep));
+    status_->setText(tr("Run %1 (%2 parameters) in %3").arg(runId).arg(parameters).arg(runDir));
+    pause_->setChecked(false);
+    setCanTrain(canTrain_);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingDock::onStep(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double, double samplesPerSecond, double etaSeconds)
+{
+    for (auto it = taskLosses.begin(); it != taskLosses.end(); ++it)
+        appendBounded(lossGraph(it.key()), static_cast<double>(step), it.value().toDouble());
+    progress_->setMaximum(static_cast<int>(totalSteps));
+    progress_->setValue(static_cast<int>(step));
+    progress_->setFormat(tr("step %1 / %2 — %3 samples/s — ETA %4")
+                             .arg(step)
+                             .arg(totalSteps)
+                             .arg(samplesPerSecond, 0, 'f', 0)
+                             .arg(formatEta(etaSeconds)));
+    plot_->xAxis->setRange(0, static_cast<double>(totalSteps));
+    bool found = false;
+    QCPRange yr;
+    for (auto* g : lossGraphs_) {
+        QCPRange r = g->getValueRange(found);
+        if (found)
+            yr = QCPRange(0, std::max(yr.upper, r.upper * 1.05));
+    }
+    if (yr.upper > 0)
+        plot_->yAxis->setRange(yr);
+    // Coalesced: many steps between two frames cost one repaint.
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingDock::onEval(qint64 step, const QString& split, const QString& task, const QVariantMap& metrics)
+{
+    QStringList parts;
+    for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+        parts << QStringLiteral("%1 %2").arg(it.key()).arg(it.value().toDouble(), 0, 'f', 4);
+        if (it.key() != QLatin1String("loss"))
+            appendBounded(evalGraph(QStringLiteral("%1 %2 %3").arg(task, split, it.key())), static_cast<double>(step), it.value().toDouble());
+    }
+    log_->appendPlainText(tr("eval step %1 %2 %3: %4").arg(step).arg(split, task, parts.join(QStringLiteral(", "))));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingDock::onLog(int level, const QString& message)
+{
+    static const char* prefix[] = {"", "warning: ", "error: "};
+    log_->appendPlainText(QString::fromLatin1(prefix[std::clamp(level, 0, 2)]) + message);
+}
+
+void TrainingDock::onFinished(const QString& status, const QString& error, qint64 step)
+{
+    running_ = false;
+    setCanTrain(canTrain_);
+    status_->setText(error.isEmpty() ? tr("Run %1 at step %2.").arg(status).arg(step) : tr("Run %1 at step %2: %3").arg(status).arg(step).arg(error));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingDock::onPausedChanged(bool paused)
+{
+    pause_->setChecked(paused);
+    pause_->setText(paused ? tr("Resume") : tr("Pause"));
+}
+
+} // namespace omnilab
