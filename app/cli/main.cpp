@@ -179,7 +179,7 @@ int commandList(const Args& a)
 {
     const bool verbose = a.flag("verbose");
     for (const RegistryBase* registry : allRegistries()) {
-        const std::string        std::cout << registry->kind() << "s:\n"; kind = registry->kind();
+        const std::string kind = registry->kind();
         std::cout << (kind == "body" ? std::string("bodies") : kind + "s") << ":\n";
         for (const auto& c : registry->components()) {
             std::cout << "  " << std::left << std::setw(18) << c.name << c.description;
@@ -268,9 +268,8 @@ int commandRuns(const Args& a)
     std::cout << std::left << std::setw(5) << "id" << std::setw(24) << "name" << std::setw(10) << "status" << std::setw(22) << "started"
               << std::setw(10) << "step" << "directory\n";
     for (const auto& r : runs) {
-        auto losses = store.metrics(r.id, "train", "loss");
         std::cout << std::left << std::setw(5) << r.id << std::setw(24) << r.name << std::setw(10) << r.status << std::setw(22) << r.startedAt
-                  << std::setw(10) << (losses.empty() ? 0 : losses.back().step) << r.dir << "\n";
+                  << std::setw(10) << store.lastStep(r.id) << r.dir << "\n";
     }
     if (runs.empty())
         std::cout << "(no runs in " << store.file() << ")\n";

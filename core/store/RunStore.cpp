@@ -244,4 +244,11 @@ std::vector<EventRecord> RunStore::events(int64_t run) const
     return out;
 }
 
+int64_t RunStore::lastStep(int64_t run) const
+{
+    Statement s(db_, "SELECT COALESCE(MAX(step), 0) FROM metrics WHERE run_id = ? AND split = 'train'", file_);
+    s.bind(1, run);
+    return s.step() ? s.integer(0) : 0;
+}
+
 } // namespace omnilab

@@ -59,6 +59,8 @@ public:
     // For each (task, split, name), the value at the highest step.
     std::vector<MetricRecord> latestMetrics(int64_t run, const std::string& split) const;
     std::vector<EventRecord> events(int64_t run) const;
+    // Highest step with a training metric; 0 before the first step.
+    int64_t lastStep(int64_t run) const;
 
 private:
     void exec(const char* sql) const;

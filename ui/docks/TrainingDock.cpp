@@ -7,7 +7,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
+#include "ui/QCustomPlotInclude.h"
 
 namespace omnilab {
 

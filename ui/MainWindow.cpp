@@ -1,0 +1,267 @@
+#include "ui/MainWindow.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStatusBar>
+
+#include "core/config/Experiment.h"
+#include "core/runtime/Runtime.h"
+#include "ui/EngineBridge.h"
+#include "ui/docks/DatasetsDock.h"
+#include "ui/docks/ExperimentDock.h"
+#include "ui/docks/RunsDock.h"
+#include "ui/docks/TrainingDock.h"
+
+namespace omnilab {
+
+namespace {
+constexpr int kMaxRecent = 8;
+}
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
+{
+    setObjectName(QStringLiteral("OmnilabMainWindow"));
+    setDockNestingEnabled(true);
+    bridge_ = new EngineBridge(this);
+
+    datasets_ = new DatasetsDock(this);
+    experimentDock_ = new ExperimentDock(this);
+    training_ = new TrainingDock(this);
+    runs_ = new RunsDock(this);
+    addDockWidget(Qt::LeftDockWidgetArea, experimentDock_);
+    addDockWidget(Qt::LeftDockWidgetArea, datasets_);
+    addDockWidget(Qt::RightDockWidgetArea, training_);
+    addDockWidget(Qt::RightDockWidgetArea, runs_);
+    resizeDocks({experimentDock_, training_}, {380, 820}, Qt::Horizontal);
+    resizeDocks({training_, runs_}, {560, 180}, Qt::Vertical);
+    // Every panel is a dock; the central area is not used.
+    auto* central = new QWidget(this);
+    central->setMaximumSize(0, 0);
+    setCentralWidget(central);
+
+    deviceLabel_ = new QLabel(this);
+    runStateLabel_ = new QLabel(tr("idle"), this);
+    statusBar()->addPermanentWidget(deviceLabel_);
+    statusBar()->addPermanentWidget(runStateLabel_);
+    const AppliedRuntime rt = currentRuntime();
+    deviceLabel_->setText(tr("device: %1 · threads: %2").arg(QString::fromStdString(rt.device)).arg(rt.threads));
+
+    connect(training_, &TrainingDock::trainRequested, this, &MainWindow::startTraining);
+    connect(training_, &TrainingDock::stopRequested, this, &MainWindow::stopTraining);
+    connect(training_, &TrainingDock::pauseRequested, bridge_, &EngineBridge::setPaused);
+    connect(bridge_, &EngineBridge::runStarted, training_, &TrainingDock::onRunStarted);
+    connect(bridge_, &EngineBridge::stepReported, training_, &TrainingDock::onStep);
+    connect(bridge_, &EngineBridge::evalReported, training_, &TrainingDock::onEval);
+    connect(bridge_, &EngineBridge::logReported, training_, &TrainingDock::onLog);
+    connect(bridge_, &EngineBridge::runFinished, training_, &TrainingDock::onFinished);
+    connect(bridge_, &EngineBridge::pausedChanged, training_, &TrainingDock::onPausedChanged);
+    connect(bridge_, &EngineBridge::runStarted, this, [this] {
+        setRunState(tr("training"));
+        runs_->refresh();
+    });
+    connect(bridge_, &EngineBridge::pausedChanged, this, [this](bool p) { setRunState(p ? tr("paused") : tr("training")); });
+    connect(bridge_, &EngineBridge::evalReported, runs_, [this] { runs_->refresh(); });
+    connect(bridge_, &EngineBridge::runFinished, this, [this](const QString& status, const QString& error, qint64) {
+        setRunState(status);
+        runs_->refresh();
+        if (status == QLatin1String("failed"))
+            statusBar()->showMessage(tr("Training failed: %1").arg(error), 15000);
+    });
+
+    buildMenus();
+    QSettings settings;
+    setRunsRoot(settings.value(QStringLiteral("runs/root"), QDir::current().absoluteFilePath(QStringLiteral("runs"))).toString());
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    if (!settings.contains(QStringLiteral("window/geometry")))
+        resize(1280, 800);
+    updateTitle();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open Experiment…"), this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("Open experiment"), QFileInfo(experimentFile_).absolutePath(), tr("Experiments (*.json)"));
+        if (!f.isEmpty())
+            openExperiment(f);
+    });
+    open->setShortcut(QKeySequence::Open);
+    QAction* save = file->addAction(tr("Save Experiment &As…"), this, [this] {
+        const QString f = QFileDialog::getSaveFileName(this, tr("Save experiment"), experimentFile_, tr("Experiments (*.json)"));
+        if (!f.isEmpty())
+            saveExperimentAs(f);
+    });
+    save->setShortcut(QKeySequence::SaveAs);
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    file->addSeparator();
+    file->addAction(tr("Set Runs &Folder…"), this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Folder for runs and the run store"), runsRoot_);
+        if (!d.isEmpty())
+            setRunsRoot(d);
+    });
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* train = menuBar()->addMenu(tr("&Training"));
+    train->addAction(tr("&Train"), this, &MainWindow::startTraining)->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    train->addAction(tr("&Stop"), this, &MainWindow::stopTraining)->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget* dock : {static_cast<QDockWidget*>(experimentDock_), static_cast<QDockWidget*>(datasets_),
+                              static_cast<QDockWidget*>(training_), static_cast<QDockWidget*>(runs_)})
+        view->addAction(dock->toggleViewAction());
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Omnilab"), this, &MainWindow::showAbout);
+    updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu()
+{
+    recentMenu_->clear();
+    const QStringList recent = QSettings().value(QStringLiteral("recent/experiments")).toStringList();
+    for (const QString& f : recent)
+        recentMenu_->addAction(f, this, [this, f] { openExperiment(f); });
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::updateTitle()
+{
+    const QString name = experiment_ ? QString::fromStdString(experiment_->name) : tr("no experiment");
+    setWindowTitle(tr("%1 — Omnilab").arg(name));
+}
+
+void MainWindow::setRunState(const QString& state) { runStateLabel_->setText(tr("run: %1").arg(state)); }
+
+QString MainWindow::runsRoot() const { return runsRoot_; }
+
+void MainWindow::setRunsRoot(const QString& dir)
+{
+    runsRoot_ = dir;
+    QSettings().setValue(QStringLiteral("runs/root"), dir);
+    runs_->setStoreFile(QDir(dir).absoluteFilePath(QStringLiteral("omnilab.sqlite")));
+}
+
+bool MainWindow::openExperiment(const QString& file, bool interactive)
+{
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly)) {
+        const QString msg = tr("%1: cannot open file (%2)").arg(file, f.errorString());
+        experimentDock_->showIssues({msg});
+        if (interactive)
+            QMessageBox::warning(this, tr("Cannot open experiment"), msg);
+        return false;
+    }
+    const QByteArray text = f.readAll();
+    try {
+        Experiment e = Experiment::fromJson(parseJsonText(text.toStdString(), file.toStdString()), file.toStdString());
+        e.file = file.toStdString();
+        experiment_ = std::make_unique<Experiment>(std::move(e));
+    } catch (const ConfigError& e) {
+        QStringList issues;
+        for (const auto& issue : e.issues())
+            issues << QStringLiteral("%1: %2").arg(QString::fromStdString(issue.path.empty() ? "/" : issue.path), QString::fromStdString(issue.message));
+        experimentDock_->showDocument(file, text);
+        experimentDock_->showIssues(issues);
+        if (interactive)
+            QMessageBox::warning(this, tr("Invalid experiment"), tr("%1 has %2 problem(s):\n\n%3").arg(file).arg(issues.size()).arg(issues.join(QLatin1Char('\n'))));
+        return false;
+    }
+    experimentFile_ = QFileInfo(file).absoluteFilePath();
+    experimentDock_->showDocument(experimentFile_, text);
+    experimentDock_->showIssues({});
+    datasets_->showExperiment(*experiment_);
+    training_->setCanTrain(true);
+    QSettings settings;
+    QStringList recent = settings.value(QStringLiteral("recent/experiments")).toStringList();
+    recent.removeAll(experimentFile_);
+    recent.prepend(experimentFile_);
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
+    settings.setValue(QStringLiteral("recent/experiments"), recent);
+    updateRecentMenu();
+    updateTitle();
+    statusBar()->showMessage(tr("Opened %1").arg(experimentFile_), 5000);
+    return true;
+}
+
+bool MainWindow::saveExperimentAs(const QString& file)
+{
+    if (!experiment_)
+        return false;
+    const std::string text = experiment_->document.dump(2) + "\n";
+    QFile out(file + QStringLiteral(".tmp"));
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size())) {
+        QMessageBox::warning(this, tr("Cannot save"), tr("%1: %2").arg(out.fileName(), out.errorString()));
+        return false;
+    }
+    out.close();
+    QFile::remove(file);
+    if (!QFile::rename(out.fileName(), file)) {
+        QMessageBox::warning(this, tr("Cannot save"), tr("%1: cannot replace the file").arg(file));
+        return false;
+    }
+    experimentFile_ = file;
+    statusBar()->showMessage(tr("Saved %1").arg(file), 5000);
+    return true;
+}
+
+void MainWindow::startTraining()
+{
+    if (!experiment_) {
+        statusBar()->showMessage(tr("Open an experiment first."), 5000);
+        return;
+    }
+    const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss-zzz"));
+    const QString runDir = QDir(runsRoot_).absoluteFilePath(QString::fromStdString(experiment_->name) + QLatin1Char('-') + stamp);
+    QString error;
+    if (!bridge_->start(*experiment_, runDir, QDir(runsRoot_).absoluteFilePath(QStringLiteral("omnilab.sqlite")), &error))
+        statusBar()->showMessage(error, 5000);
+    else
+        setRunState(tr("starting"));
+}
+
+void MainWindow::stopTraining()
+{
+    if (bridge_->isRunning()) {
+        bridge_->stop();
+        setRunState(tr("stopping"));
+    }
+}
+
+void MainWindow::showAbout()
+{
+    QString rows;
+    for (const auto& [label, value] : versionReport())
+        rows += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(QString::fromStdString(label).toHtmlEscaped(), QString::fromStdString(value).toHtmlEscaped());
+    QMessageBox::about(this, tr("About Omnilab"),
+                       tr("<h3>Omnilab</h3><p>A workbench for one model that learns many tasks across vision, language, speech and video.</p><table>%1</table>").arg(rows));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    if (bridge_->isRunning()) {
+        bridge_->stop();
+        statusBar()->showMessage(tr("Stopping the run before closing…"));
+    }
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    event->accept();
+}
+
+} // namespace omnilab

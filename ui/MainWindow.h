@@ -1,0 +1,65 @@
+#pragma once
+// The workbench window: dock panels (Datasets, Experiment, Training, Runs), menus,
+// status bar, and the engine bridge that trains on a worker thread.
+#include <QMainWindow>
+#include <memory>
+
+class QLabel;
+class QMenu;
+
+namespace omnilab {
+
+class DatasetsDock;
+class EngineBridge;
+class ExperimentDock;
+class RunsDock;
+class TrainingDock;
+struct Experiment;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Loads and validates an experiment; problems go to the Experiment panel and, when
+    // `interactive`, a message box. Returns whether it is now the current experiment.
+    bool openExperiment(const QString& file, bool interactive = true);
+    bool saveExperimentAs(const QString& file);
+    QString runsRoot() const;
+    void setRunsRoot(const QString& dir);
+
+    EngineBridge* bridge() const { return bridge_; }
+    TrainingDock* trainingDock() const { return training_; }
+    RunsDock* runsDock() const { return runs_; }
+    ExperimentDock* experimentDock() const { return experimentDock_; }
+    DatasetsDock* datasetsDock() const { return datasets_; }
+
+public Q_SLOTS:
+    void startTraining();
+    void stopTraining();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildMenus();
+    void updateRecentMenu();
+    void updateTitle();
+    void setRunState(const QString& state);
+    void showAbout();
+
+    DatasetsDock* datasets_ = nullptr;
+    ExperimentDock* experimentDock_ = nullptr;
+    TrainingDock* training_ = nullptr;
+    RunsDock* runs_ = nullptr;
+    EngineBridge* bridge_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+    QLabel* deviceLabel_ = nullptr;
+    QLabel* runStateLabel_ = nullptr;
+    std::unique_ptr<Experiment> experiment_;
+    QString experimentFile_;
+    QString runsRoot_;
+};
+
+} // namespace omnilab
