@@ -1,0 +1,168 @@
+// Experiment loading and validation: every problem is reported with its JSON path and file.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "core/config/Experiment.h"
+#include "tests/support/TestData.h"
+
+using namespace omnilab;
+using nlohmann::json;
+
+class TestConfig : public QObject {
+    Q_OBJECT
+
+    static std::vector<std::string> messages(const json& doc)
+    {
+        std::vector<std::string> out;
+        for (const auto& i : Experiment::validate(doc))
+            out.push_back(i.path + ": " + i.message);
+        return out;
+    }
+    static bool has(const std::vector<std::string>& list, const std::string& text)
+    {
+        for (const auto& m : list)
+            if (m.find(text) != std::string::npos)
+                return true;
+        return false;
+    }
+    json valid() { return testing::barsExperiment(QStringLiteral("/tmp/none"), 10); }
+
+private Q_SLOTS:
+    void validExperimentHasNoIssues() { QVERIFY(Experiment::validate(valid()).empty()); }
+
+    void shippedExperimentIsValid()
+    {
+        Experiment e = Experiment::load(OMNILAB_SOURCE_DIR "/resources/experiments/fashion-mnist.json");
+        QCOMPARE(e.tasks.size(), size_t(1));
+        QCOMPARE(e.training.steps, int64_t(3000));
+        QCOMPARE(e.tasks[0].head["classes"].get<int>(), 10);
+    }
+
+    void defaultsAreFilled()
+    {
+        json doc = valid();
+        doc.erase("evaluation");
+        doc["training"].erase("seed");
+        Experiment e = Experiment::fromJson(doc, "mem");
+        QCOMPARE(e.evaluation.split, std::string("test"));
+        QCOMPARE(e.training.seed, uint64_t(1));
+        QCOMPARE(e.document["model"]["peripherals"]["vision"]["std"].get<double>(), 0.5);
+        QCOMPARE(e.document["datasets"][0]["train_images"].get<std::string>(), std::string("train-images-idx3-ubyte"));
+    }
+
+    void wrongTypeNamesThePath()
+    {
+        json doc = valid();
+        json task = doc["tasks"][0];
+        task["name"] = "second";
+        task["head"]["classes"] = "ten";
+        doc["tasks"].push_back(task);
+        auto m = messages(doc);
+        QVERIFY2(has(m, "/tasks/1/head/classes: expected a positive integer, got \"ten\""), m.empty() ? "none" : m[0].c_str());
+    }
+
+    void unknownFieldIsReportedWithKnownNames()
+    {
+        json doc = valid();
+        doc["training"]["stpes"] = 5;
+        auto m = messages(doc);
+        QVERIFY(has(m, "/training/stpes: unknown field (known: steps"));
+    }
+
+    void missingRequiredField()
+    {
+        json doc = valid();
+        doc["tasks"][0]["head"].erase("classes");
+        doc.erase("model");
+        auto m = messages(doc);
+        QVERIFY(has(m, "/tasks/0/head/classes: missing required field"));
+        QVERIFY(has(m, "/model: missing required field"));
+    }
+
+    void unknownComponentListsRegistered()
+    {
+        json doc = valid();
+        doc["model"]["body"]["type"] = "resnet-9000";
+        doc["datasets"][0]["format"] = "tfrecord";
+        doc["tasks"][0]["metrics"] = json::array({"accuracy", "bleu-17"});
+        auto m = messages(doc);
+        QVERIFY(has(m, "/model/body/type: unknown body \"resnet-9000\" (registered: small-cnn"));
+        QVERIFY(has(m, "/datasets/0/format: unknown dataset-format \"tfrecord\""));
+        QVERIFY(has(m, "/tasks/0/metrics/1: unknown metric \"bleu-17\""));
+    }
+
+    void rangesAndEnums()
+    {
+        json doc = valid();
+        doc["training"]["optimizer"]["type"] = "adagrad";
+        doc["model"]["body"]["dropout"] = 1.5;
+        doc["training"]["batch_size"] = 0;
+        auto m = messages(doc);
+        QVERIFY(has(m, "/training/optimizer/type: expected one of adam, sgd, got \"adagrad\""));
+        QVERIFY(has(m, "/model/body/dropout: must be at most 0.95"));
+        QVERIFY(has(m, "/training/batch_size: expected a positive integer, got 0"));
+    }
+
+    void crossReferences()
+    {
+        json doc = valid();
+        doc["tasks"][0]["dataset"] = "missing";
+        doc["tasks"][0]["inputs"] = {{"audio", "ears"}};
+        auto m = messages(doc);
+        QVERIFY(has(m, "/tasks/0/dataset: no dataset named \"missing\" (defined: bars)"));
+        QVERIFY(has(m, "/tasks/0/inputs/audio: no peripheral named \"ears\""));
+
+        json dup = valid();
+        dup["tasks"].push_back(dup["tasks"][0]);
+        QVERIFY(has(messages(dup), "/tasks/1/name: duplicate task name \"bars\""));
+
+        json wrongInput = valid();
+        wrongInput["tasks"][0]["inputs"] = {{"audio", "vision"}};
+        QVERIFY(has(messages(wrongInput), "provides no input \"audio\" (it provides: image)"));
+    }
+
+    void errorNamesTheFile()
+    {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("bad.json");
+        json doc = valid();
+        doc["tasks"][0]["head"]["classes"] = -3;
+        testing::writeBytes(file, QByteArray::fromStdString(doc.dump()));
+        try {
+            Experiment::load(file.toStdString());
+            QFAIL("expected ConfigError");
+        } catch (const ConfigError& e) {
+            QCOMPARE(e.file(), file.toStdString());
+            QVERIFY(std::string(e.what()).find(file.toStdString() + ": /tasks/0/head/classes") != std::string::npos);
+        }
+    }
+
+    void malformedJsonGivesLineAndColumn()
+    {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("broken.json");
+        testing::writeBytes(file, "{\n  \"name\": \"x\",\n  \"tasks\": [,]\n}\n");
+        try {
+            Experiment::load(file.toStdString());
+            QFAIL("expected ConfigError");
+        } catch (const ConfigError& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find(file.toStdString()) != std::string::npos, what.c_str());
+            QVERIFY2(what.find("line 3") != std::string::npos, what.c_str());
+        }
+    }
+
+    void missingFileIsAnError()
+    {
+        QVERIFY_THROWS_EXCEPTION(Error, Experiment::load("/nonexistent/x.json"));
+    }
+
+    void notAnObject()
+    {
+        auto m = messages(json::array({1, 2}));
+        QVERIFY(has(m, ": expected an object, got [1,2]"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestConfig)
+#include "test_config.moc"

@@ -1,0 +1,93 @@
+// The SQLite run store: round trip, a second process reading while a run is written,
+// and a clear error for a file that is not a store.
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <atomic>
+#include <thread>
+
+#include "core/store/RunStore.h"
+#include "core/util/Error.h"
+#include "tests/support/TestData.h"
+
+using namespace omnilab;
+
+class TestRunStore : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void roundTrip()
+    {
+        QTemporaryDir dir;
+        RunStore store(dir.filePath("s/omnilab.sqlite").toStdString());
+        const int64_t id = store.createRun("exp", "/runs/exp-1", "{\"name\":\"exp\"}");
+        store.addMetric(id, "t", "train", "loss", 1, 2.5);
+        store.addMetric(id, "t", "train", "loss", 2, 1.5);
+        store.addMetric(id, "t", "test", "accuracy", 2, 0.5);
+        store.addMetric(id, "t", "test", "accuracy", 3, 0.75);
+        store.addEvent(id, "warning", "something");
+        QCOMPARE(store.runs().size(), size_t(1));
+        QCOMPARE(store.run(id)->status, std::string("running"));
+        QVERIFY(store.run(id)->endedAt.empty());
+        QCOMPARE(store.metrics(id, "train", "loss").size(), size_t(2));
+        QCOMPARE(store.lastStep(id), int64_t(2));
+        auto latest = store.latestMetrics(id, "test");
+        QCOMPARE(latest.size(), size_t(1));
+        QCOMPARE(latest[0].value, 0.75);
+        QCOMPARE(store.events(id).at(0).message, std::string("something"));
+        store.setStatus(id, "finished");
+        QVERIFY(!store.run(id)->endedAt.empty());
+        store.setStatus(id, "running");
+        QVERIFY(store.run(id)->endedAt.empty());
+        QVERIFY(!store.run(id + 100).has_value());
+    }
+
+    void secondProcessReadsWhileWriting()
+    {
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("omnilab.sqlite").toStdString();
+        RunStore writer(file);
+        const int64_t id = writer.createRun("live", dir.path().toStdString(), "{}");
+        std::atomic<bool> done{false};
+        std::atomic<int64_t> written{0};
+        std::thread t([&] {
+            for (int64_t step = 1; step <= 3000 && !done; ++step) {
+                writer.addMetric(id, "t", "train", "loss", step, 1.0 / static_cast<double>(step));
+                written = step;
+            }
+        });
+        // An in-process reader on its own connection sees the count grow...
+        RunStore reader(file, true);
+        int64_t seenBefore = reader.lastStep(id);
+        // ...and another process (the CLI) can list the run mid-write.
+        for (int i = 0; i < 3; ++i) {
+            QProcess cli;
+            cli.start(QStringLiteral(OMNILAB_CLI), {QStringLiteral("runs"), QStringLiteral("--db"), QString::fromStdString(file)});
+            QVERIFY(cli.waitForFinished(30000));
+            const QString out = QString::fromUtf8(cli.readAllStandardOutput());
+            QVERIFY2(cli.exitCode() == 0, qPrintable(QString::fromUtf8(cli.readAllStandardError())));
+            QVERIFY2(out.contains(QStringLiteral("live")), qPrintable(out));
+        }
+        int64_t seenAfter = reader.lastStep(id);
+        done = true;
+        t.join();
+        QVERIFY(seenAfter >= seenBefore);
+        QCOMPARE(reader.lastStep(id), written.load());
+    }
+
+    void notAStoreNamesTheFile()
+    {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("junk.sqlite");
+        testing::writeBytes(file, QByteArray(4096, 'x'));
+        try {
+            RunStore store(file.toStdString());
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find(file.toStdString()) != std::string::npos, e.what());
+        }
+        QVERIFY_THROWS_EXCEPTION(Error, RunStore(dir.filePath("absent.sqlite").toStdString(), true));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRunStore)
+#include "test_runstore.moc"

@@ -1,0 +1,259 @@
+// Training end to end: Fashion-MNIST learns, checkpoints are atomic, runs resume and stop.
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <atomic>
+#include <thread>
+
+#include "core/engine/Trainer.h"
+#include "core/runtime/Runtime.h"
+#include "core/store/RunStore.h"
+#include "tests/support/TestData.h"
+
+using namespace omnilab;
+
+namespace {
+// Collects what the trainer reports.
+struct Recorder : TrainerObserver {
+    std::vector<StepEvent> steps;
+    std::vector<EvalEvent> evals;
+    std::vector<CheckpointEvent> checkpoints;
+    std::vector<std::string> errors;
+    std::atomic<size_t> stepCount{0}; // safe to read from another thread
+    bool started = false, finished = false;
+    void onStart(const RunStart&) override { started = true; }
+    void onStep(const StepEvent& e) override
+    {
+        steps.push_back(e);
+        ++stepCount;
+    }
+    void onEval(const EvalEvent& e) override { evals.push_back(e); }
+    void onCheckpoint(const CheckpointEvent& e) override { checkpoints.push_back(e); }
+    void onLog(LogLevel l, const std::string& m) override
+    {
+        if (l == LogLevel::Error)
+            errors.push_back(m);
+    }
+    void onFinished(const RunSummary&) override { finished = true; }
+};
+} // namespace
+
+class TestTraining : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { applyRuntime(RuntimeSettings{"cpu", 0}); }
+
+    void fashionMnistLearns()
+    {
+        const QString data = testing::fashionMnistDir();
+        if (data.isEmpty())
+            QFAIL("Fashion-MNIST is not installed: run scripts/omnilab setup (package dataset-fashion-mnist)");
+        QTemporaryDir dir;
+        Experiment e = Experiment::load(OMNILAB_SOURCE_DIR "/resources/experiments/fashion-mnist.json");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        o.steps = 150;
+        Trainer t(e, o);
+        Recorder r;
+        t.addObserver(&r);
+        RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("finished"));
+        QCOMPARE(r.steps.size(), size_t(150));
+        const double accuracy = s.finalMetrics.at("fashion").at("accuracy");
+        qInfo("Fashion-MNIST test accuracy after 150 steps: %.4f", accuracy);
+        QVERIFY2(accuracy > 0.70, qPrintable(QString::number(accuracy))); // chance is 0.10
+        QVERIFY(r.steps.back().loss < r.steps.front().loss);
+        // Everything is in the store, next to the run directory.
+        RunStore store(dir.filePath("omnilab.sqlite").toStdString(), true);
+        auto run = store.run(s.runId);
+        QVERIFY(run.has_value());
+        QCOMPARE(run->status, std::string("finished"));
+        QCOMPARE(store.metrics(s.runId, "train", "loss").size(), size_t(150));
+        QCOMPARE(store.latestMetrics(s.runId, "test").size(), size_t(3)); // accuracy, loss, macro-f1
+        // And eval of the run directory agrees with the final evaluation.
+        auto again = evaluateRun(s.runDir, "test");
+        QVERIFY(std::abs(again.at("fashion").at("accuracy") - accuracy) < 1e-6);
+    }
+
+    void barsLearnAndRunDirectoryHoldsEverything()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 300, 100);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 40), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("runs/a").toStdString();
+        Trainer t(e, o);
+        RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("finished"));
+        QVERIFY(s.finalMetrics.at("bars").at("accuracy") > 0.9);
+        QVERIFY(QFile::exists(dir.filePath("runs/a/config.json")));
+        QVERIFY(QFile::exists(dir.filePath("runs/a/run.json")));
+        QVERIFY(QFile::exists(dir.filePath("runs/omnilab.sqlite")));
+        QCOMPARE(inspectCheckpoint(dir.filePath("runs/a/checkpoint.pt").toStdString()).step, int64_t(40));
+        QVERIFY(!QFile::exists(dir.filePath("runs/a/checkpoint.pt.tmp")));
+        // A second run into the same directory is refused, and nothing is overwritten.
+        Trainer again(e, o);
+        QVERIFY_THROWS_EXCEPTION(Error, again.run());
+        QCOMPARE(inspectCheckpoint(dir.filePath("runs/a/checkpoint.pt").toStdString()).step, int64_t(40));
+    }
+
+    void interruptedCheckpointKeepsThePreviousOne()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 30), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        int commits = 0;
+        o.beforeCheckpointCommit = [&](const std::string& tmp) {
+            QVERIFY(QFile::exists(QString::fromStdString(tmp)));
+            if (++commits == 2)
+                throw std::runtime_error("disk full (simulated)");
+        };
+        Trainer t(e, o);
+        Recorder r;
+        t.addObserver(&r);
+        RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("failed"));
+        QVERIFY(s.error.find("disk full") != std::string::npos);
+        QCOMPARE(r.errors.size(), size_t(1));
+        // The checkpoint of step 10 is intact and loadable; no temporary file is left.
+        const std::string ckpt = RunPaths(o.runDir).checkpoint;
+        QCOMPARE(inspectCheckpoint(ckpt).step, int64_t(10));
+        QVERIFY(!QFile::exists(QString::fromStdString(ckpt + ".tmp")));
+        RunStore store(dir.filePath("omnilab.sqlite").toStdString(), true);
+        QCOMPARE(store.run(s.runId)->status, std::string("failed"));
+
+        // Resume continues from step 10 to the end, in the same run.
+        auto resumed = Trainer::resume(o.runDir, TrainOptions{});
+        Recorder r2;
+        resumed->addObserver(&r2);
+        RunSummary s2 = resumed->run();
+        QCOMPARE(s2.status, std::string("finished"));
+        QCOMPARE(s2.runId, s.runId);
+        QCOMPARE(r2.steps.front().step, int64_t(11));
+        QCOMPARE(r2.steps.back().step, int64_t(30));
+        QCOMPARE(inspectCheckpoint(ckpt).step, int64_t(30));
+        QCOMPARE(store.run(s.runId)->status, std::string("finished"));
+    }
+
+    void resumeIsDeterministic()
+    {
+        // 20 steps straight and 10 + resume 10 give the same weights, so the same loss.
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 40);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 20);
+        doc["model"]["body"]["dropout"] = 0.0;
+        Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions straight;
+        straight.runDir = dir.filePath("straight").toStdString();
+        Trainer a(e, straight);
+        Recorder ra;
+        a.addObserver(&ra);
+        a.run();
+
+        TrainOptions half;
+        half.runDir = dir.filePath("half").toStdString();
+        half.steps = 10;
+        Trainer b(e, half);
+        b.run();
+        auto c = Trainer::resume(half.runDir, TrainOptions{});
+        Recorder rc;
+        c->addObserver(&rc);
+        c->run();
+        QCOMPARE(rc.steps.back().step, int64_t(20));
+        QVERIFY2(std::abs(rc.steps.back().loss - ra.steps.back().loss) < 1e-4,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(rc.steps.back().loss).arg(ra.steps.back().loss)));
+    }
+
+    void stopWithinASecond()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 40);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        Trainer t(e, o);
+        RunSummary s;
+        std::thread worker([&] { s = t.run(); });
+        QTest::qWait(1500);
+        QElapsedTimer timer;
+        timer.start();
+        t.requestStop();
+        worker.join();
+        QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
+        QCOMPARE(s.status, std::string("stopped"));
+        QVERIFY(s.step > 0);
+        QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).checkpoint).step, s.step);
+    }
+
+    void pauseHoldsTraining()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 40);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        Trainer t(e, o);
+        Recorder r;
+        t.addObserver(&r);
+        std::thread worker([&] { t.run(); });
+        QTest::qWait(800);
+        t.setPaused(true);
+        QTest::qWait(300);
+        const size_t atPause = r.stepCount.load();
+        QTest::qWait(500);
+        QCOMPARE(r.stepCount.load(), atPause);
+        t.setPaused(false);
+        QTest::qWait(300);
+        t.requestStop();
+        worker.join();
+        QVERIFY(r.stepCount.load() > atPause);
+    }
+
+    void badDataFailsBeforeAnythingIsWritten()
+    {
+        QTemporaryDir dir;
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("nothing-here"), 5), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("runs/x").toStdString();
+        Trainer t(e, o);
+        try {
+            t.run();
+            QFAIL("expected Error");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("nothing-here") != std::string::npos, err.what());
+        }
+        QVERIFY(!QFile::exists(dir.filePath("runs")));
+    }
+
+    void wrongClassCountFailsTheRunCleanly()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 5);
+        doc["tasks"][0]["head"]["classes"] = 3; // the data has 10
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("failed"));
+        QVERIFY2(s.error.find("/tasks/*/head/classes") != std::string::npos, s.error.c_str());
+    }
+
+    void corruptCheckpointIsNamed()
+    {
+        QTemporaryDir dir;
+        testing::writeBytes(dir.filePath("checkpoint.pt"), "not a zip archive");
+        try {
+            inspectCheckpoint(dir.filePath("checkpoint.pt").toStdString());
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY(std::string(e.what()).find("checkpoint.pt") != std::string::npos);
+        }
+        QVERIFY_THROWS_EXCEPTION(Error, Trainer::resume(dir.path().toStdString(), TrainOptions{}));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTraining)
+#include "test_training.moc"
