@@ -50,6 +50,26 @@ private Q_SLOTS:
         QCOMPARE(e.document["datasets"][0]["train_images"].get<std::string>(), std::string("train-images-idx3-ubyte"));
     }
 
+    void defaultsInsideDefaults()
+    {
+        json doc = valid();
+        doc["training"].erase("optimizer");
+        doc["training"]["sampler"] = {{"type", "proportional"}};
+        Experiment e = Experiment::fromJson(doc, "mem");
+        QCOMPARE(e.training.optimizer["lr"].get<double>(), 1e-3);
+        QCOMPARE(e.training.sampler["temperature"].get<double>(), 1.0);
+    }
+
+    void hugeIntegersAreRejected()
+    {
+        json doc = valid();
+        doc["training"]["steps"] = 1e30;
+        doc["training"]["seed"] = 18446744073709551615ull;
+        auto m = messages(doc);
+        QVERIFY(has(m, "/training/steps: expected a positive integer"));
+        QVERIFY(has(m, "/training/seed: expected an integer"));
+    }
+
     void wrongTypeNamesThePath()
     {
         json doc = valid();

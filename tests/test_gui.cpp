@@ -144,6 +144,13 @@ private Q_SLOTS:
         QVERIFY(issues->item(0)->text().contains(QStringLiteral("invalid JSON")));
         QVERIFY(!w.openExperiment(dir_.filePath("missing.json"), false));
         QVERIFY(issues->item(0)->text().contains(QStringLiteral("missing.json")));
+
+        // A failed open after a good one leaves nothing trainable from before.
+        QVERIFY(w.openExperiment(writeExperiment(5), false));
+        QVERIFY(w.trainingDock()->trainButton()->isEnabled());
+        QVERIFY(!w.openExperiment(bad, false));
+        QVERIFY(!w.trainingDock()->trainButton()->isEnabled());
+        QVERIFY(!w.windowTitle().contains(QStringLiteral("bars")));
     }
 
     void missingDataIsReportedNotCrashing()

@@ -97,6 +97,15 @@ private Q_SLOTS:
         }
     }
 
+    void implausibleHeaderDoesNotOverflow()
+    {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("huge.idx");
+        // 2^17 × 2^17 × 2^30 bytes would wrap a 64-bit count to 0 if multiplied unchecked.
+        testing::writeBytes(file, QByteArray("\0\0\x08\x03\0\x02\0\0\0\x02\0\0\x40\0\0\0", 16));
+        expectError(file, "implausible size");
+    }
+
     void missingFile() { expectError(QStringLiteral("/nonexistent/train-images-idx3-ubyte"), "no such file"); }
 
     void datasetSplitsAndHistogram()

@@ -135,6 +135,8 @@ private Q_SLOTS:
         QCOMPARE(r2.steps.back().step, int64_t(30));
         QCOMPARE(inspectCheckpoint(ckpt).step, int64_t(30));
         QCOMPARE(store.run(s.runId)->status, std::string("finished"));
+        // Steps 11..20 ran twice (before the failure and after the resume): stored once.
+        QCOMPARE(store.metrics(s.runId, "train", "loss").size(), size_t(30));
     }
 
     void resumeIsDeterministic()
@@ -185,6 +187,34 @@ private Q_SLOTS:
         QCOMPARE(s.status, std::string("stopped"));
         QVERIFY(s.step > 0);
         QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).checkpoint).step, s.step);
+    }
+
+    void stopDuringEvaluationWithinASecond()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 16000, 40, false);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 1000);
+        doc["datasets"][0]["validation_size"] = 8000;
+        doc["training"]["eval_every"] = 1;
+        doc["training"]["eval_batches"] = 0; // the whole val split, one sample per batch: seconds
+        doc["evaluation"]["batch_size"] = 1;
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        Recorder r;
+        t.addObserver(&r);
+        RunSummary s;
+        std::thread worker([&] { s = t.run(); });
+        QTRY_VERIFY_WITH_TIMEOUT(r.stepCount.load() >= 1, 20000);
+        QTest::qWait(300); // now inside the first evaluation
+        QElapsedTimer timer;
+        timer.start();
+        t.requestStop();
+        worker.join();
+        QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
+        QCOMPARE(s.status, std::string("stopped"));
+        QCOMPARE(s.step, int64_t(1));
+        QCOMPARE(r.evals.size(), size_t(0)); // the cut evaluation is not reported as a result
     }
 
     void pauseHoldsTraining()

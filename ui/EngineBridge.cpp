@@ -54,6 +54,7 @@ EngineBridge::~EngineBridge()
     if (thread_) {
         stop();
         thread_->wait();
+        delete thread_;
     }
 }
 
@@ -95,7 +96,10 @@ bool EngineBridge::start(const Experiment& experiment, const QString& runDir, co
                 thread_ = nullptr;
             }
             trainer_.reset();
-            paused_ = false;
+            if (paused_) {
+                paused_ = false;
+                Q_EMIT pausedChanged(false);
+            }
             Q_EMIT runFinished(status, message, step);
         }, Qt::QueuedConnection);
     });

@@ -11,6 +11,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QSaveFile>
 #include <QSettings>
 #include <QStatusBar>
 
@@ -145,6 +146,15 @@ void MainWindow::updateTitle()
     setWindowTitle(tr("%1 — Omnilab").arg(name));
 }
 
+void MainWindow::forgetExperiment()
+{
+    // A file that failed to open must not leave the previous experiment trainable.
+    experiment_.reset();
+    experimentFile_.clear();
+    training_->setCanTrain(false);
+    updateTitle();
+}
+
 void MainWindow::setRunState(const QString& state) { runStateLabel_->setText(tr("run: %1").arg(state)); }
 
 QString MainWindow::runsRoot() const { return runsRoot_; }
@@ -161,6 +171,7 @@ bool MainWindow::openExperiment(const QString& file, bool interactive)
     QFile f(file);
     if (!f.open(QIODevice::ReadOnly)) {
         const QString msg = tr("%1: cannot open file (%2)").arg(file, f.errorString());
+        forgetExperiment();
         experimentDock_->showIssues({msg});
         if (interactive)
             QMessageBox::warning(this, tr("Cannot open experiment"), msg);
@@ -175,6 +186,7 @@ bool MainWindow::openExperiment(const QString& file, bool interactive)
         QStringList issues;
         for (const auto& issue : e.issues())
             issues << QStringLiteral("%1: %2").arg(QString::fromStdString(issue.path.empty() ? "/" : issue.path), QString::fromStdString(issue.message));
+        forgetExperiment();
         experimentDock_->showDocument(file, text);
         experimentDock_->showIssues(issues);
         if (interactive)
@@ -204,15 +216,10 @@ bool MainWindow::saveExperimentAs(const QString& file)
     if (!experiment_)
         return false;
     const std::string text = experiment_->document.dump(2) + "\n";
-    QFile out(file + QStringLiteral(".tmp"));
-    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size())) {
-        QMessageBox::warning(this, tr("Cannot save"), tr("%1: %2").arg(out.fileName(), out.errorString()));
-        return false;
-    }
-    out.close();
-    QFile::remove(file);
-    if (!QFile::rename(out.fileName(), file)) {
-        QMessageBox::warning(this, tr("Cannot save"), tr("%1: cannot replace the file").arg(file));
+    // QSaveFile writes a temporary file and renames it: the old file survives any failure.
+    QSaveFile out(file);
+    if (!out.open(QIODevice::WriteOnly) || out.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) || !out.commit()) {
+        QMessageBox::warning(this, tr("Cannot save"), tr("%1: %2").arg(file, out.errorString()));
         return false;
     }
     experimentFile_ = file;

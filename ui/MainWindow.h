@@ -46,6 +46,7 @@ private:
     void buildMenus();
     void updateRecentMenu();
     void updateTitle();
+    void forgetExperiment();
     void setRunState(const QString& state);
     void showAbout();
 

@@ -138,7 +138,7 @@ public:
         if (tty_)
             std::cout << "\r" << std::left << std::setw(78) << line.str() << std::flush;
         else
-            std::cout << line.str() << "\n";
+            std::cout << line.str() << std::endl; // flushed: someone may be following a log file
         pending_ = tty_;
     }
     void onEval(const EvalEvent& e) override
@@ -147,7 +147,7 @@ public:
         std::cout << "eval step " << e.step << " " << e.split << " " << e.task << ":";
         for (const auto& [name, value] : e.metrics)
             std::cout << "  " << name << " " << std::fixed << std::setprecision(4) << value;
-        std::cout << "\n";
+        std::cout << std::endl;
     }
     void onLog(LogLevel level, const std::string& message) override
     {
@@ -216,6 +216,7 @@ int commandTrain(const Args& a)
         if (!a.positional.empty())
             throw UsageError("train --resume RUN_DIR takes no experiment FILE (the run keeps its own config.json)");
         trainer = Trainer::resume(a.get("resume"), options);
+        logEvery = trainer->experiment().training.logEvery;
     } else {
         if (a.positional.size() != 1)
             throw UsageError("train needs exactly one experiment FILE (or --resume RUN_DIR)");
@@ -296,7 +297,7 @@ int main(int argc, char** argv)
                 if (s == "--device")
                     settings.device = v;
                 else if (s == "--threads")
-                    settings.threads = static_cast<int>(parsePositive(v, "threads"));
+                    settings.threads = v == "0" ? 0 : static_cast<int>(parsePositive(v, "threads"));
                 else
                     pluginDirs.push_back(v);
             } else if (s == "--help" || s == "-h") {
@@ -312,7 +313,11 @@ int main(int argc, char** argv)
         }
         const std::string command = all[i];
         std::vector<std::string> rest(all.begin() + static_cast<long>(i) + 1, all.end());
-        applyRuntime(settings);
+        try {
+            applyRuntime(settings);
+        } catch (const Error& e) {
+            throw UsageError(e.what());
+        }
         auto report = loadPlugins(pluginSearchPath(pluginDirs));
         for (const auto& w : report.warnings)
             std::cerr << "warning: " << w << "\n";

@@ -124,7 +124,7 @@ void crossCheck(const json& doc, std::vector<ConfigIssue>& issues)
         if (!format.empty() && formats && formats->contains(format))
             provided = formats->info(format).provides;
         for (auto it = t["inputs"].begin(); it != t["inputs"].end(); ++it) {
-            const std::string path = base + "/inputs/" + it.key();
+            const std::string path = base + "/inputs/" + escapeJsonPointer(it.key());
             if (!provided.empty() && std::find(provided.begin(), provided.end(), it.key()) == provided.end()) {
                 std::string list;
                 for (const auto& p : provided)

@@ -69,6 +69,32 @@ std::string typeName(FieldType type)
     return "a value";
 }
 
+std::string escapeJsonPointer(const std::string& key)
+{
+    std::string out;
+    for (char c : key) {
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out += c;
+    }
+    return out;
+}
+
+json componentDefaults(const Field& f, const json& v)
+{
+    if (!v.is_object())
+        return v;
+    auto sel = v.find(f.selector);
+    const RegistryBase* registry = findRegistry(f.registryKind);
+    if (sel == v.end() || !sel->is_string() || !registry || !registry->contains(sel->get<std::string>()))
+        return v;
+    json out = registry->info(sel->get<std::string>()).options.withDefaults(v);
+    return f.child ? f.child->withDefaults(out) : out;
+}
+
 namespace {
 
 std::string join(const std::vector<std::string>& items)
@@ -88,11 +114,15 @@ std::string formatNumber(double v)
 
 bool isInteger(const json& v)
 {
+    // Integers beyond ±2^53 are not exact as JSON numbers and would overflow later.
+    constexpr double limit = 9007199254740992.0;
+    if (v.is_number_unsigned())
+        return v.get<uint64_t>() <= static_cast<uint64_t>(limit);
     if (v.is_number_integer())
-        return true;
+        return std::abs(v.get<double>()) <= limit;
     if (v.is_number_float()) {
         double d = v.get<double>();
-        return std::isfinite(d) && std::floor(d) == d;
+        return std::isfinite(d) && std::floor(d) == d && std::abs(d) <= limit;
     }
     return false;
 }
@@ -210,7 +240,7 @@ void validateValue(const Field& f, FieldType type, const json& v, const std::str
         }
         for (auto it = v.begin(); it != v.end(); ++it)
             if (!it.value().is_string())
-                expectGot(issues, path + "/" + it.key(), "a string", it.value());
+                expectGot(issues, path + "/" + escapeJsonPointer(it.key()), "a string", it.value());
         return;
     case FieldType::ComponentName:
         validateComponentName(f, v, path, issues);
@@ -221,7 +251,7 @@ void validateValue(const Field& f, FieldType type, const json& v, const std::str
             return;
         }
         for (auto it = v.begin(); it != v.end(); ++it)
-            validateComponent(f, it.value(), path + "/" + it.key(), issues);
+            validateComponent(f, it.value(), path + "/" + escapeJsonPointer(it.key()), issues);
         return;
     case FieldType::Component:
         validateComponent(f, v, path, issues);
@@ -250,32 +280,6 @@ void validateValue(const Field& f, FieldType type, const json& v, const std::str
     }
 }
 
-std::string escapePointer(const std::string& key)
-{
-    std::string out;
-    for (char c : key) {
-        if (c == '~')
-            out += "~0";
-        else if (c == '/')
-            out += "~1";
-        else
-            out += c;
-    }
-    return out;
-}
-
-json componentDefaults(const Field& f, const json& v)
-{
-    if (!v.is_object())
-        return v;
-    auto sel = v.find(f.selector);
-    const RegistryBase* registry = findRegistry(f.registryKind);
-    if (sel == v.end() || !sel->is_string() || !registry || !registry->contains(sel->get<std::string>()))
-        return v;
-    json out = registry->info(sel->get<std::string>()).options.withDefaults(v);
-    return f.child ? f.child->withDefaults(out) : out;
-}
-
 } // namespace
 
 void Schema::validate(const json& value, const std::string& path, std::vector<ConfigIssue>& issues) const
@@ -289,12 +293,12 @@ void Schema::validate(const json& value, const std::string& path, std::vector<Co
         known.push_back(f.name);
     for (auto it = value.begin(); it != value.end(); ++it) {
         if (!find(it.key()))
-            addIssue(issues, path + "/" + escapePointer(it.key()),
+            addIssue(issues, path + "/" + escapeJsonPointer(it.key()),
                      "unknown field" + (known.empty() ? std::string(" (this component takes no options)")
                                                       : " (known: " + join(known) + ")"));
     }
     for (const auto& f : fields_) {
-        const std::string fieldPath = path + "/" + escapePointer(f.name);
+        const std::string fieldPath = path + "/" + escapeJsonPointer(f.name);
         auto it = value.find(f.name);
         if (it == value.end()) {
             if (f.isRequired)
@@ -316,8 +320,10 @@ json Schema::withDefaults(const json& value) const
             if (!f.defaultValue.is_null())
                 out[f.name] = f.defaultValue;
             else if (f.type == FieldType::Object && f.child)
-                out[f.name] = f.child->withDefaults(json::object());
-            continue;
+                out[f.name] = json::object();
+            else
+                continue;
+            it = out.find(f.name); // a default gets its own nested defaults below
         }
         if (f.type == FieldType::Object && f.child) {
             *it = f.child->withDefaults(*it);

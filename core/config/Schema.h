@@ -81,6 +81,8 @@ private:
 };
 
 std::string describeJsonValue(const nlohmann::json& value);
+// Escapes "~" and "/" in a key for use in a JSON pointer (RFC 6901).
+std::string escapeJsonPointer(const std::string& key);
 std::string typeName(FieldType type);
 
 } // namespace omnilab

@@ -1,5 +1,6 @@
 #include "core/data/Idx.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
@@ -55,7 +56,11 @@ IdxArray readIdxFile(const std::string& file)
     if (magic[0] != 0 || magic[1] != 0)
         throw Error(file + ": not an IDX file (magic number must start with two zero bytes)");
     if (magic[2] != 0x08)
-        throw Error(file + ": IDX element type 0x" + std::to_string(magic[2]) + " is not supported (only unsigned bytes, 0x08)");
+    {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", magic[2]);
+        throw Error(file + ": IDX element type " + hex + " is not supported (only unsigned bytes, 0x08)");
+    }
     const int rank = magic[3];
     if (rank < 1 || rank > 4)
         throw Error(file + ": IDX rank " + std::to_string(rank) + " is out of range (1 to 4)");
@@ -68,9 +73,10 @@ IdxArray readIdxFile(const std::string& file)
             throw Error(file + ": truncated IDX header (dimension " + std::to_string(i + 1) + " of " + std::to_string(rank) + " missing)");
         const uint32_t dim = (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | uint32_t(b[3]);
         out.dims.push_back(dim);
-        count *= dim;
-        if (count > (uint64_t(1) << 34))
+        constexpr uint64_t limit = uint64_t(1) << 34; // 16 GiB: far beyond any IDX data set
+        if (dim != 0 && count > limit / dim)
             throw Error(file + ": IDX header claims an implausible size");
+        count *= dim;
     }
     out.data.resize(static_cast<size_t>(count));
     const size_t got = readSome(f.get(), out.data.data(), out.data.size(), file);

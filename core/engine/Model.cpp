@@ -95,7 +95,8 @@ int64_t MultiTaskModel::parameterCount() const
 }
 
 std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
-                                           int64_t batchSize, int64_t maxBatches, torch::Device device)
+                                           int64_t batchSize, int64_t maxBatches, torch::Device device,
+                                           const std::function<bool()>& cancelled)
 {
     torch::NoGradGuard noGrad;
     const bool wasTraining = model.is_training();
@@ -110,6 +111,11 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
     for (int64_t start = 0; start < data.size(); start += batchSize) {
         if (maxBatches > 0 && batches >= maxBatches)
             break;
+        if (cancelled && cancelled()) {
+            if (wasTraining)
+                model.train();
+            throw Cancelled();
+        }
         std::vector<int64_t> idx;
         for (int64_t i = start; i < std::min(start + batchSize, data.size()); ++i)
             idx.push_back(i);

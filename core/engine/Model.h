@@ -33,8 +33,10 @@ private:
 std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment);
 
 // Evaluates one task on a split: metric name -> value, plus "loss". maxBatches 0 = all.
+// `cancelled` is polled between batches; when it returns true, Cancelled is thrown.
 std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
-                                           int64_t batchSize, int64_t maxBatches, torch::Device device);
+                                           int64_t batchSize, int64_t maxBatches, torch::Device device,
+                                           const std::function<bool()>& cancelled = {});
 
 torch::Device resolveTorchDevice();
 

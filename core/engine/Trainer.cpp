@@ -104,7 +104,8 @@ std::vector<int64_t> epochOrder(int64_t n, uint64_t seed, size_t task, int64_t e
 {
     std::vector<int64_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), 0);
-    std::seed_seq seq{seed, static_cast<uint64_t>(task), static_cast<uint64_t>(epoch)};
+    // seed_seq keeps 32 bits per value: pass both halves of the 64-bit seed.
+    std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(task), static_cast<uint32_t>(epoch)};
     std::mt19937_64 rng(seq);
     std::shuffle(order.begin(), order.end(), rng);
     return order;
@@ -203,9 +204,15 @@ Trainer::~Trainer() = default;
 
 void Trainer::addObserver(TrainerObserver* observer) { impl_->observers.push_back(observer); }
 
+const Experiment& Trainer::experiment() const { return impl_->experiment; }
+
 void Trainer::requestStop()
 {
-    impl_->stopRequested = true;
+    {
+        // Under the pause mutex, so a worker about to wait cannot miss the wake-up.
+        std::lock_guard<std::mutex> lock(impl_->pauseMutex);
+        impl_->stopRequested = true;
+    }
     impl_->pauseChanged.notify_all();
 }
 
@@ -259,7 +266,7 @@ RunSummary Trainer::Impl::run()
             dbFile = resolveDbFile(paths, info);
         torch::serialize::InputArchive archive;
         try {
-            archive.load_from(paths.checkpoint);
+            archive.load_from(paths.checkpoint, device); // optimiser state follows the model's device
             torch::serialize::InputArchive modelArchive, optimizerArchive;
             archive.read("model", modelArchive);
             model->load(modelArchive);
@@ -274,7 +281,7 @@ RunSummary Trainer::Impl::run()
             archive.read("rng_torch", torchState);
             {
                 at::Generator generator = at::detail::getDefaultCPUGenerator();
-                generator.set_state(torchState);
+                generator.set_state(torchState.cpu());
             }
             archive.read("streams", cursors);
             json s = json::parse(cursors.toStringRef());
@@ -308,6 +315,8 @@ RunSummary Trainer::Impl::run()
     if (resuming) {
         if (!store.run(runId))
             throw Error(dbFile + ": holds no run " + std::to_string(runId) + " (named in " + paths.info + ")");
+        // Steps after the checkpoint are trained again; their old metrics would be duplicates.
+        store.removeMetricsAfter(runId, startStep);
         store.setStatus(runId, "running");
     } else {
         runId = store.createRun(exp.name, fs::absolute(runDir).lexically_normal().string(), exp.document.dump());
@@ -358,7 +367,8 @@ RunSummary Trainer::Impl::run()
             auto ds = data.at(task.dataset).split(split);
             if (!ds || ds->size() == 0)
                 continue;
-            EvalEvent e{step, split, task.name, evaluateTask(*model, task, *ds, batchSize, maxBatches, device)};
+            EvalEvent e{step, split, task.name,
+                        evaluateTask(*model, task, *ds, batchSize, maxBatches, device, [this] { return stopRequested.load(); })};
             all[task.name] = e.metrics;
             notify([&](TrainerObserver& o) { o.onEval(e); });
         }
@@ -374,81 +384,93 @@ RunSummary Trainer::Impl::run()
     using Clock = std::chrono::steady_clock;
     std::deque<double> recentStepSeconds;
     int64_t step = startStep;
+
+    // One optimiser step over the tasks the sampler picks; reports it to the observers.
+    auto trainOneStep = [&] {
+        const auto t0 = Clock::now();
+        const auto chosen = sampler->next(step, trainSizes, rng);
+        std::vector<torch::Tensor> losses;
+        std::vector<double> weights;
+        StepEvent ev;
+        int64_t samples = 0;
+        for (size_t ti : chosen) {
+            const TaskSpec& task = exp.tasks.at(ti);
+            TaskStream& stream = streams[ti];
+            std::vector<int64_t> idx;
+            while (static_cast<int64_t>(idx.size()) < exp.training.batchSize) {
+                if (stream.cursor >= static_cast<int64_t>(stream.order.size())) {
+                    ++stream.epoch;
+                    stream.cursor = 0;
+                    stream.order = epochOrder(trainSizes[ti], exp.training.seed, ti, stream.epoch);
+                }
+                idx.push_back(stream.order[static_cast<size_t>(stream.cursor++)]);
+                if (static_cast<int64_t>(idx.size()) >= trainSizes[ti])
+                    break;
+            }
+            Batch b = data.at(task.dataset).train->batch(idx);
+            auto out = model->forward(task.name, b);
+            losses.push_back(model->head(task.name).loss(out, b.target.to(device)));
+            weights.push_back(task.lossWeight);
+            samples += static_cast<int64_t>(idx.size());
+            if (ev.task.empty())
+                ev.task = task.name;
+        }
+        auto total = weighting->combine(losses, weights);
+        optimizer->zero_grad();
+        total.backward();
+        optimizer->step();
+        ++step;
+
+        recentStepSeconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (recentStepSeconds.size() > 50)
+            recentStepSeconds.pop_front();
+        double mean = 0;
+        for (double s : recentStepSeconds)
+            mean += s;
+        mean /= static_cast<double>(recentStepSeconds.size());
+
+        ev.step = step;
+        ev.totalSteps = totalSteps;
+        ev.loss = total.item<double>();
+        if (!std::isfinite(ev.loss))
+            throw Error("the loss became " + std::to_string(ev.loss) + " at step " + std::to_string(step) + " (lower the learning rate?)");
+        for (size_t i = 0; i < chosen.size(); ++i)
+            ev.taskLosses[exp.tasks[chosen[i]].name] = losses[i].item<double>();
+        ev.learningRate = currentLr(*optimizer);
+        ev.samplesPerSecond = mean > 0 ? static_cast<double>(samples) / mean : 0;
+        ev.etaSeconds = mean * static_cast<double>(totalSteps - step);
+        notify([&](TrainerObserver& o) { o.onStep(ev); });
+        summary.step = step;
+    };
+
     try {
         model->train();
-        while (step < totalSteps) {
-            if (stopRequested || !waitWhilePaused())
-                break;
-            const auto t0 = Clock::now();
-            const auto chosen = sampler->next(step, trainSizes, rng);
-            std::vector<torch::Tensor> losses;
-            std::vector<double> weights;
-            StepEvent ev;
-            int64_t samples = 0;
-            for (size_t ti : chosen) {
-                const TaskSpec& task = exp.tasks.at(ti);
-                TaskStream& stream = streams[ti];
-                std::vector<int64_t> idx;
-                while (static_cast<int64_t>(idx.size()) < exp.training.batchSize) {
-                    if (stream.cursor >= static_cast<int64_t>(stream.order.size())) {
-                        ++stream.epoch;
-                        stream.cursor = 0;
-                        stream.order = epochOrder(trainSizes[ti], exp.training.seed, ti, stream.epoch);
-                    }
-                    idx.push_back(stream.order[static_cast<size_t>(stream.cursor++)]);
-                    if (static_cast<int64_t>(idx.size()) >= trainSizes[ti])
-                        break;
-                }
-                Batch b = data.at(task.dataset).train->batch(idx);
-                auto out = model->forward(task.name, b);
-                auto loss = model->head(task.name).loss(out, b.target.to(device));
-                losses.push_back(loss);
-                weights.push_back(task.lossWeight);
-                samples += static_cast<int64_t>(idx.size());
-                if (ev.task.empty())
-                    ev.task = task.name;
+        try {
+            while (step < totalSteps && !stopRequested && waitWhilePaused()) {
+                trainOneStep();
+                if (exp.training.evalEvery > 0 && step % exp.training.evalEvery == 0 && step < totalSteps)
+                    evaluate(step, "val", exp.training.evalBatches, exp.evaluation.batchSize);
+                if (exp.training.checkpointEvery > 0 && step % exp.training.checkpointEvery == 0 && step < totalSteps)
+                    saveCheckpoint(step);
             }
-            auto total = weighting->combine(losses, weights);
-            optimizer->zero_grad();
-            total.backward();
-            optimizer->step();
-            ++step;
-
-            const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-            recentStepSeconds.push_back(seconds);
-            if (recentStepSeconds.size() > 50)
-                recentStepSeconds.pop_front();
-            double mean = 0;
-            for (double s : recentStepSeconds)
-                mean += s;
-            mean /= static_cast<double>(recentStepSeconds.size());
-
-            ev.step = step;
-            ev.totalSteps = totalSteps;
-            ev.loss = total.item<double>();
-            if (!std::isfinite(ev.loss))
-                throw Error("the loss became " + std::to_string(ev.loss) + " at step " + std::to_string(step) + " (lower the learning rate?)");
-            for (size_t i = 0; i < chosen.size(); ++i)
-                ev.taskLosses[exp.tasks[chosen[i]].name] = losses[i].item<double>();
-            ev.learningRate = currentLr(*optimizer);
-            ev.samplesPerSecond = mean > 0 ? static_cast<double>(samples) / mean : 0;
-            ev.etaSeconds = mean * static_cast<double>(totalSteps - step);
-            notify([&](TrainerObserver& o) { o.onStep(ev); });
-            summary.step = step;
-
-            if (exp.training.evalEvery > 0 && step % exp.training.evalEvery == 0 && step < totalSteps)
-                evaluate(step, "val", exp.training.evalBatches, exp.evaluation.batchSize);
-            if (exp.training.checkpointEvery > 0 && step % exp.training.checkpointEvery == 0 && step < totalSteps)
-                saveCheckpoint(step);
+        } catch (const Cancelled&) {
+            // A stop request arrived during a periodic evaluation.
         }
         saveCheckpoint(step);
-        if (step >= totalSteps) {
-            summary.finalSplit = exp.evaluation.split;
-            summary.finalMetrics = evaluate(step, exp.evaluation.split, 0, exp.evaluation.batchSize);
-            summary.status = "finished";
-        } else {
+        if (step >= totalSteps && !stopRequested) {
+            try {
+                summary.finalSplit = exp.evaluation.split;
+                summary.finalMetrics = evaluate(step, exp.evaluation.split, 0, exp.evaluation.batchSize);
+                summary.status = "finished";
+            } catch (const Cancelled&) {
+                summary.finalMetrics.clear();
+            }
+        }
+        if (summary.status.empty()) {
             summary.status = "stopped";
-            log(LogLevel::Info, "stopped at step " + std::to_string(step) + "; resume with --resume " + runDir);
+            log(LogLevel::Info, "stopped at step " + std::to_string(step) +
+                                    (step >= totalSteps ? " during the final evaluation; evaluate it with omnilab-cli eval " + runDir
+                                                        : "; resume with omnilab-cli train --resume " + runDir));
         }
     } catch (const std::exception& e) {
         summary.status = "failed";
@@ -488,7 +510,7 @@ std::map<std::string, std::map<std::string, double>> evaluateRun(const std::stri
     int64_t step = 0;
     try {
         torch::serialize::InputArchive archive, modelArchive;
-        archive.load_from(paths.checkpoint);
+        archive.load_from(paths.checkpoint, device);
         archive.read("model", modelArchive);
         model.load(modelArchive);
         c10::IValue s;

@@ -89,6 +89,7 @@ public:
     ~Trainer();
 
     void addObserver(TrainerObserver* observer);
+    const Experiment& experiment() const;
     // Trains to the end, to a stop request, or to an error. Problems before the run exists
     // (unreadable data, a model that cannot be built) throw Error and create nothing;
     // problems during training end the run as "failed" in the summary and the store.

@@ -244,6 +244,12 @@ std::vector<EventRecord> RunStore::events(int64_t run) const
     return out;
 }
 
+void RunStore::removeMetricsAfter(int64_t run, int64_t step)
+{
+    Statement s(db_, "DELETE FROM metrics WHERE run_id = ? AND step > ?", file_);
+    s.bind(1, run).bind(2, step).step();
+}
+
 int64_t RunStore::lastStep(int64_t run) const
 {
     Statement s(db_, "SELECT COALESCE(MAX(step), 0) FROM metrics WHERE run_id = ? AND split = 'train'", file_);

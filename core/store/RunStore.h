@@ -51,6 +51,8 @@ public:
     void setStatus(int64_t run, const std::string& status);
     void addMetric(int64_t run, const std::string& task, const std::string& split, const std::string& name, int64_t step, double value);
     void addEvent(int64_t run, const std::string& level, const std::string& message);
+    // Forgets the metrics recorded after `step` (a resumed run trains those steps again).
+    void removeMetricsAfter(int64_t run, int64_t step);
 
     std::vector<RunRecord> runs() const;
     std::optional<RunRecord> run(int64_t id) const;

@@ -39,7 +39,13 @@ DatasetsDock::DatasetsDock(QWidget* parent) : QDockWidget(tr("Datasets"), parent
     connect(tree_, &QTreeWidget::currentItemChanged, this, [this] { plotSelected(); });
 }
 
-DatasetsDock::~DatasetsDock() = default;
+DatasetsDock::~DatasetsDock()
+{
+    for (QThread* worker : workers_) {
+        worker->wait();
+        delete worker;
+    }
+}
 
 void DatasetsDock::showExperiment(const Experiment& experiment)
 {
@@ -49,7 +55,7 @@ void DatasetsDock::showExperiment(const Experiment& experiment)
     histogram_->replot();
     status_->setText(tr("Loading %1 dataset(s)…").arg(experiment.datasets.size()));
     QPointer<DatasetsDock> self(this);
-    auto* worker = QThread::create([self, experiment, generation] {
+    QThread* worker = QThread::create([self, experiment, generation] {
         auto result = std::make_shared<std::vector<DatasetSummary>>();
         QString error;
         try {
@@ -57,8 +63,9 @@ void DatasetsDock::showExperiment(const Experiment& experiment)
         } catch (const std::exception& e) {
             error = QString::fromUtf8(e.what());
         }
-        // Delivered on the GUI thread; the dock may be gone by then, which QPointer tells.
-        QMetaObject::invokeMethod(QCoreApplication::instance(), [self, result, error, generation] {
+        // Delivered on the GUI thread. The dock joins this thread before it dies, so `self`
+        // is alive here; the generation check drops results of a superseded request.
+        QMetaObject::invokeMethod(self.data(), [self, result, error, generation] {
             if (!self || generation != self->generation_)
                 return;
             if (!error.isEmpty()) {
@@ -69,7 +76,11 @@ void DatasetsDock::showExperiment(const Experiment& experiment)
             self->showSummaries(result);
         }, Qt::QueuedConnection);
     });
-    connect(worker, &QThread::finished, worker, &QObject::deleteLater);
+    connect(worker, &QThread::finished, this, [this, worker] {
+        workers_.removeOne(worker);
+        worker->deleteLater();
+    });
+    workers_.append(worker);
     worker->start();
 }
 

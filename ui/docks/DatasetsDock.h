@@ -6,6 +6,7 @@
 #include <vector>
 
 class QCustomPlot;
+class QThread;
 class QLabel;
 class QTreeWidget;
 
@@ -35,6 +36,7 @@ private:
     QTreeWidget* tree_ = nullptr;
     QCustomPlot* histogram_ = nullptr;
     std::shared_ptr<std::vector<DatasetSummary>> summaries_;
+    QList<QThread*> workers_; // joined in the destructor: none outlives the dock
     int generation_ = 0;
 };
 

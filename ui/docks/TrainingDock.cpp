@@ -54,14 +54,37 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     plot_ = new QCustomPlot(body);
     plot_->setObjectName(QStringLiteral("lossPlot"));
     plot_->setMinimumHeight(220);
-    plot_->xAxis->setLabel(tr("step"));
+    // Two stacked axis rects sharing the step axis: raw training loss on top, evaluation
+    // metrics below. Their legends sit in a column to the right, never over the data.
+    plot_->setAutoAddPlottableToLegend(false);
     plot_->yAxis->setLabel(tr("training loss"));
-    plot_->yAxis2->setLabel(tr("validation metric"));
-    plot_->yAxis2->setVisible(true);
-    plot_->yAxis2->setRange(0, 1);
     plot_->legend->setVisible(true);
     plot_->legend->setFont(QFont(font().family(), 8));
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    metricRect_ = new QCPAxisRect(plot_);
+    plot_->plotLayout()->addElement(1, 0, metricRect_);
+    plot_->plotLayout()->setRowStretchFactor(0, 3);
+    plot_->plotLayout()->setRowStretchFactor(1, 2);
+    metricRect_->axis(QCPAxis::atBottom)->setLabel(tr("step"));
+    metricRect_->axis(QCPAxis::atLeft)->setLabel(tr("eval metric"));
+    metricRect_->axis(QCPAxis::atLeft)->setRange(0, 1);
+    metricLegend_ = new QCPLegend;
+    metricLegend_->setLayer(QStringLiteral("legend"));
+    plot_->axisRect()->insetLayout()->take(plot_->legend);
+    plot_->axisRect()->insetLayout()->simplify();
+    plot_->plotLayout()->addElement(0, 1, plot_->legend);
+    plot_->plotLayout()->addElement(1, 1, metricLegend_);
+    plot_->plotLayout()->setColumnStretchFactor(1, 0.01);
+    for (QCPLegend* legend : {plot_->legend, metricLegend_}) {
+        legend->setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX);
+        legend->setMargins(QMargins(6, 4, 6, 4));
+        legend->setBorderPen(Qt::NoPen);
+    }
+    metricLegend_->setFont(QFont(font().family(), 8));
+    auto* margins = new QCPMarginGroup(plot_);
+    plot_->axisRect()->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
+    metricRect_->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
+    connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), metricRect_->axis(QCPAxis::atBottom),
+            qOverload<const QCPRange&>(&QCPAxis::setRange));
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
 
     log_ = new QPlainTextEdit(body);
@@ -74,6 +97,7 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     split->addWidget(log_);
     split->setStretchFactor(0, 4);
     split->setStretchFactor(1, 1);
+    split->setSizes({400, 100});
     layout->addWidget(split, 1);
     setWidget(body);
 
@@ -99,6 +123,7 @@ QCPGraph* TrainingDock::lossGraph(const QString& task)
     auto* g = plot_->addGraph(plot_->xAxis, plot_->yAxis);
     g->setName(tr("%1 loss").arg(task));
     g->setPen(QPen(kPalette[lossGraphs_.size() % kPalette.size()], 1.2));
+    g->addToLegend(plot_->legend);
     lossGraphs_.insert(task, g);
     return g;
 }
@@ -108,8 +133,9 @@ QCPGraph* TrainingDock::evalGraph(const QString& key)
     auto it = evalGraphs_.find(key);
     if (it != evalGraphs_.end())
         return *it;
-    auto* g = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+    auto* g = plot_->addGraph(metricRect_->axis(QCPAxis::atBottom), metricRect_->axis(QCPAxis::atLeft));
     g->setName(key);
+    g->addToLegend(metricLegend_);
     QColor c = kPalette[(evalGraphs_.size() + 3) % kPalette.size()];
     g->setPen(QPen(c, 2));
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, c, Qt::white, 6));
@@ -131,6 +157,12 @@ void TrainingDock::appendBounded(QCPGraph* graph, double x, double y)
         if (i % 2 == 0 || std::next(it) == data->constEnd())
             kept.push_back(*it);
     data->set(kept, true);
+}
+
+void TrainingDock::setStepRange(double totalSteps)
+{
+    // A little room on the right so the final evaluation's marker is not cut in half.
+    plot_->xAxis->setRange(0, std::max(1.0, totalSteps * 1.02));
 }
 
 int TrainingDock::lossPointCount(const QString& task) const
@@ -155,6 +187,8 @@ void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firs
     evalGraphs_.clear();
     progress_->setRange(0, static_cast<int>(totalSteps));
     progress_->setValue(static_cast<int>(firstStep));
+    setStepRange(static_cast<double>(totalSteps));
+    metricRect_->axis(QCPAxis::atLeft)->setRange(0, 1);
     status_->setText(tr("Run %1 (%2 parameters) in %3").arg(runId).arg(parameters).arg(runDir));
     pause_->setChecked(false);
     setCanTrain(canTrain_);
@@ -172,7 +206,7 @@ void TrainingDock::onStep(qint64 step, qint64 totalSteps, const QVariantMap& tas
                              .arg(totalSteps)
                              .arg(samplesPerSecond, 0, 'f', 0)
                              .arg(formatEta(etaSeconds)));
-    plot_->xAxis->setRange(0, static_cast<double>(totalSteps));
+    setStepRange(static_cast<double>(totalSteps));
     bool found = false;
     QCPRange yr;
     for (auto* g : lossGraphs_) {
@@ -193,6 +227,21 @@ void TrainingDock::onEval(qint64 step, const QString& split, const QString& task
         parts << QStringLiteral("%1 %2").arg(it.key()).arg(it.value().toDouble(), 0, 'f', 4);
         if (it.key() != QLatin1String("loss"))
             appendBounded(evalGraph(QStringLiteral("%1 %2 %3").arg(task, split, it.key())), static_cast<double>(step), it.value().toDouble());
+    }
+    // Zoom the metric axes onto the values, so 0.90 against 0.91 is visible.
+    bool first = true;
+    QCPRange span;
+    for (auto* g : evalGraphs_) {
+        bool found = false;
+        QCPRange r = g->getValueRange(found);
+        if (found) {
+            span = first ? r : QCPRange(std::min(span.lower, r.lower), std::max(span.upper, r.upper));
+            first = false;
+        }
+    }
+    if (!first) {
+        const double pad = std::max(0.02, span.size() * 0.15);
+        metricRect_->axis(QCPAxis::atLeft)->setRange(span.lower - pad, span.upper + pad);
     }
     log_->appendPlainText(tr("eval step %1 %2 %3: %4").arg(step).arg(split, task, parts.join(QStringLiteral(", "))));
     plot_->replot(QCustomPlot::rpQueuedReplot);

@@ -6,7 +6,9 @@
 #include <QVariantMap>
 
 class QCustomPlot;
+class QCPAxisRect;
 class QCPGraph;
+class QCPLegend;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
@@ -47,8 +49,11 @@ private:
     QCPGraph* lossGraph(const QString& task);
     QCPGraph* evalGraph(const QString& key);
     void appendBounded(QCPGraph* graph, double x, double y);
+    void setStepRange(double totalSteps);
 
     QCustomPlot* plot_ = nullptr;
+    QCPAxisRect* metricRect_ = nullptr; // below the loss axes: validation and test metrics
+    QCPLegend* metricLegend_ = nullptr;
     QPushButton* train_ = nullptr;
     QPushButton* pause_ = nullptr;
     QPushButton* stop_ = nullptr;
