@@ -36,6 +36,31 @@ struct Recorder : TrainerObserver {
     }
     void onFinished(const RunSummary&) override { finished = true; }
 };
+// A trainer running on its own thread, as the GUI runs it; stop() says how long it took.
+struct BackgroundRun {
+    Trainer trainer;
+    Recorder recorder;
+    RunSummary summary;
+    std::thread worker;
+    BackgroundRun(const Experiment& e, const QString& runDir) : trainer(e, TrainOptions{runDir.toStdString(), "", 0, {}})
+    {
+        trainer.addObserver(&recorder);
+        worker = std::thread([this] { summary = trainer.run(); });
+    }
+    ~BackgroundRun()
+    {
+        if (worker.joinable())
+            stop();
+    }
+    qint64 stop()
+    {
+        QElapsedTimer timer;
+        timer.start();
+        trainer.requestStop();
+        worker.join();
+        return timer.elapsed();
+    }
+};
 } // namespace
 
 class TestTraining : public QObject {
@@ -172,21 +197,13 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         testing::writeBarsDataset(dir.filePath("data"), 200, 40);
-        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem");
-        TrainOptions o;
-        o.runDir = dir.filePath("run").toStdString();
-        Trainer t(e, o);
-        RunSummary s;
-        std::thread worker([&] { s = t.run(); });
+        BackgroundRun run(Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem"), dir.filePath("run"));
         QTest::qWait(1500);
-        QElapsedTimer timer;
-        timer.start();
-        t.requestStop();
-        worker.join();
-        QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
-        QCOMPARE(s.status, std::string("stopped"));
-        QVERIFY(s.step > 0);
-        QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).checkpoint).step, s.step);
+        const qint64 ms = run.stop();
+        QVERIFY2(ms < 1000, qPrintable(QString::number(ms)));
+        QCOMPARE(run.summary.status, std::string("stopped"));
+        QVERIFY(run.summary.step > 0);
+        QCOMPARE(inspectCheckpoint(RunPaths(dir.filePath("run").toStdString()).checkpoint).step, run.summary.step);
     }
 
     void stopDuringEvaluationWithinASecond()
@@ -198,47 +215,35 @@ private Q_SLOTS:
         doc["training"]["eval_every"] = 1;
         doc["training"]["eval_batches"] = 0; // the whole val split, one sample per batch: seconds
         doc["evaluation"]["batch_size"] = 1;
-        TrainOptions o;
-        o.runDir = dir.filePath("run").toStdString();
-        Trainer t(Experiment::fromJson(doc, "mem"), o);
-        Recorder r;
-        t.addObserver(&r);
-        RunSummary s;
-        std::thread worker([&] { s = t.run(); });
-        QTRY_VERIFY_WITH_TIMEOUT(r.stepCount.load() >= 1, 20000);
+        BackgroundRun run(Experiment::fromJson(doc, "mem"), dir.filePath("run"));
+        QTRY_VERIFY_WITH_TIMEOUT(run.recorder.stepCount.load() >= 1, 20000);
         QTest::qWait(300); // now inside the first evaluation
-        QElapsedTimer timer;
-        timer.start();
-        t.requestStop();
-        worker.join();
-        QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
-        QCOMPARE(s.status, std::string("stopped"));
-        QCOMPARE(s.step, int64_t(1));
-        QCOMPARE(r.evals.size(), size_t(0)); // the cut evaluation is not reported as a result
+        const qint64 ms = run.stop();
+        QVERIFY2(ms < 1000, qPrintable(QString::number(ms)));
+        QCOMPARE(run.summary.status, std::string("stopped"));
+        QCOMPARE(run.summary.step, int64_t(1));
+        QCOMPARE(run.recorder.evals.size(), size_t(0)); // the cut evaluation is not reported as a result
     }
 
     void pauseHoldsTraining()
     {
         QTemporaryDir dir;
         testing::writeBarsDataset(dir.filePath("data"), 200, 40);
-        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem");
-        TrainOptions o;
-        o.runDir = dir.filePath("run").toStdString();
-        Trainer t(e, o);
-        Recorder r;
-        t.addObserver(&r);
-        std::thread worker([&] { t.run(); });
+        BackgroundRun run(Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem"), dir.filePath("run"));
         QTest::qWait(800);
-        t.setPaused(true);
+        run.trainer.setPaused(true);
         QTest::qWait(300);
-        const size_t atPause = r.stepCount.load();
+        const size_t atPause = run.recorder.stepCount.load();
         QTest::qWait(500);
-        QCOMPARE(r.stepCount.load(), atPause);
-        t.setPaused(false);
+        QCOMPARE(run.recorder.stepCount.load(), atPause);
+        // Stop while paused must not hang.
+        run.trainer.setPaused(false);
         QTest::qWait(300);
-        t.requestStop();
-        worker.join();
-        QVERIFY(r.stepCount.load() > atPause);
+        QVERIFY(run.recorder.stepCount.load() > atPause);
+        run.trainer.setPaused(true);
+        QTest::qWait(100);
+        QVERIFY(run.stop() < 1000);
+        QCOMPARE(run.summary.status, std::string("stopped"));
     }
 
     void badDataFailsBeforeAnythingIsWritten()

@@ -55,16 +55,6 @@ void writeFileAtomically(const std::string& file, const std::string& text)
         throw Error(file + ": cannot replace: " + ec.message());
 }
 
-std::string timestampForName()
-{
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-    return buf;
-}
-
 // Records everything the trainer reports in the SQLite run store.
 class RunRecorder : public TrainerObserver {
 public:
@@ -253,7 +243,7 @@ RunSummary Trainer::Impl::run()
 
     std::string runDir = options.runDir;
     if (runDir.empty())
-        runDir = (fs::path("runs") / (exp.name + "-" + timestampForName())).string();
+        runDir = (fs::path("runs") / (exp.name + "-" + formatTimeNow("%Y%m%d-%H%M%S", false))).string();
     RunPaths paths(runDir);
     int64_t startStep = 0;
     int64_t runId = 0;

@@ -61,15 +61,20 @@ private:
 
 } // namespace
 
-std::string isoTimeNow()
+std::string formatTimeNow(const char* pattern, bool utc)
 {
     std::time_t t = std::time(nullptr);
     std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (utc)
+        gmtime_r(&t, &tm);
+    else
+        localtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, pattern, &tm);
     return buf;
 }
+
+std::string isoTimeNow() { return formatTimeNow("%Y-%m-%dT%H:%M:%SZ", true); }
 
 double secondsSinceEpoch()
 {

@@ -73,6 +73,8 @@ private:
 };
 
 std::string isoTimeNow();
+// The current time in strftime `pattern`, UTC or local.
+std::string formatTimeNow(const char* pattern, bool utc);
 double secondsSinceEpoch();
 
 } // namespace omnilab
