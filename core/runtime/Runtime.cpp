@@ -1,25 +1,11 @@
 #include "core/runtime/Runtime.h"
 
-#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include <torch/torch.h>
-#include <torch/version.h>
-#include <opencv2/core/version.hpp>
-#include <opencv2/core/utility.hpp>
-#include <QtGlobal>
-extern "C" {
-#include <libavutil/avutil.h>
-#include <libavformat/version.h>
-#include <libavcodec/version.h>
-}
 
 #include "core/util/Error.h"
-
-#ifndef OMNILAB_VERSION
-#define OMNILAB_VERSION "0.0.0"
-#endif
 
 namespace omnilab {
 
@@ -27,41 +13,13 @@ namespace {
 std::mutex runtimeMutex;
 bool applied = false;
 AppliedRuntime current;
+} // namespace
 
-int defaultThreads()
+int hardwareThreads()
 {
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : static_cast<int>(n);
 }
-
-// The BLAS that LibTorch actually calls: the mapped library whose name says blas.
-std::string blasInUse()
-{
-    std::ifstream maps("/proc/self/maps");
-    std::string line;
-    while (std::getline(maps, line)) {
-        auto slash = line.find('/');
-        if (slash == std::string::npos)
-            continue;
-        std::string path = line.substr(slash);
-        auto base = path.substr(path.find_last_of('/') + 1);
-        if (base.find("blas") != std::string::npos) {
-            std::string variant = "reference BLAS";
-            if (path.find("openblas") != std::string::npos)
-                variant = path.find("openmp") != std::string::npos ? "OpenBLAS (OpenMP)"
-                          : path.find("pthread") != std::string::npos ? "OpenBLAS (pthread)" : "OpenBLAS";
-            else if (path.find("mkl") != std::string::npos)
-                variant = "MKL";
-            else if (path.find("blis") != std::string::npos)
-                variant = "BLIS";
-            else if (path.find("atlas") != std::string::npos)
-                variant = "ATLAS";
-            return variant + " — " + path;
-        }
-    }
-    return "none loaded";
-}
-} // namespace
 
 bool cudaAvailable() { return torch::cuda::is_available(); }
 
@@ -82,7 +40,7 @@ AppliedRuntime applyRuntime(const RuntimeSettings& settings)
     }
     if (settings.threads < 0)
         throw Error("threads must be 0 (all cores) or a positive number, got " + std::to_string(settings.threads));
-    next.threads = settings.threads == 0 ? defaultThreads() : settings.threads;
+    next.threads = settings.threads == 0 ? hardwareThreads() : settings.threads;
     at::set_num_threads(next.threads);
     current = next;
     applied = true;
@@ -99,26 +57,5 @@ AppliedRuntime currentRuntime()
     return applyRuntime(RuntimeSettings{});
 }
 
-std::string omnilabVersion() { return OMNILAB_VERSION; }
-
-std::vector<std::pair<std::string, std::string>> versionReport()
-{
-    AppliedRuntime rt = currentRuntime();
-    std::string device = rt.device;
-    if (rt.device == "cuda")
-        device += " (" + std::to_string(torch::cuda::device_count()) + " GPU)";
-    else
-        device += torch::cuda::is_available() ? " (CUDA available)" : " (this LibTorch has no CUDA, or no GPU)";
-    return {
-        {"Omnilab", OMNILAB_VERSION},
-        {"LibTorch", TORCH_VERSION},
-        {"Qt", qVersion()},
-        {"OpenCV", CV_VERSION},
-        {"FFmpeg", std::string(av_version_info()) + " (libavformat " + AV_STRINGIFY(LIBAVFORMAT_VERSION) + ", libavcodec " + AV_STRINGIFY(LIBAVCODEC_VERSION) + ")"},
-        {"BLAS", blasInUse()},
-        {"Device", device},
-        {"Threads", std::to_string(rt.threads) + " (of " + std::to_string(defaultThreads()) + " cores)"},
-    };
-}
 
 } // namespace omnilab

@@ -23,6 +23,8 @@ AppliedRuntime applyRuntime(const RuntimeSettings& settings);
 // The settings in force; applies the defaults first if nothing was applied yet.
 AppliedRuntime currentRuntime();
 bool cudaAvailable();
+// Logical cores of this machine (the default thread count).
+int hardwareThreads();
 
 // Ordered (label, value) pairs: Omnilab, LibTorch, Qt, OpenCV, FFmpeg, BLAS, device, threads.
 std::vector<std::pair<std::string, std::string>> versionReport();
