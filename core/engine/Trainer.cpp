@@ -273,6 +273,11 @@ RunSummary Trainer::Impl::run()
                 at::Generator generator = at::detail::getDefaultCPUGenerator();
                 generator.set_state(torchState.cpu());
             }
+            torch::Tensor cudaState;
+            if (device.is_cuda() && archive.try_read("rng_cuda", cudaState)) {
+                at::Generator generator = at::globalContext().defaultGenerator(device);
+                generator.set_state(cudaState.cpu());
+            }
             archive.read("streams", cursors);
             json s = json::parse(cursors.toStringRef());
             for (size_t i = 0; i < streams.size() && i < s.size(); ++i) {
@@ -333,6 +338,8 @@ RunSummary Trainer::Impl::run()
         rngText << rng;
         archive.write("rng_engine", c10::IValue(rngText.str()));
         archive.write("rng_torch", at::detail::getDefaultCPUGenerator().get_state());
+        if (device.is_cuda()) // dropout on the GPU draws from the CUDA generator
+            archive.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
         json s = json::array();
         for (const auto& st : streams)
             s.push_back({st.epoch, st.cursor});
