@@ -61,6 +61,52 @@ void writeBarsDataset(const QString& dir, int trainCount, int testCount, bool gz
     writeBarsSplit(dir + "/t10k-images-idx3-ubyte" + ext, dir + "/t10k-labels-idx1-ubyte" + ext, testCount, 2, gzip);
 }
 
+uint8_t cifarPixel(int record, int channel, int y, int x) { return static_cast<uint8_t>((record + 7 * channel + 3 * y + x) % 256); }
+
+namespace {
+void writeCifarFile(const QString& file, bool cifar100, int first, int count)
+{
+    QByteArray bytes;
+    for (int i = first; i < first + count; ++i) {
+        if (cifar100) {
+            bytes.append(char((i % 100) / 5));
+            bytes.append(char(i % 100));
+        } else {
+            bytes.append(char(i % 10));
+        }
+        for (int c = 0; c < 3; ++c)
+            for (int y = 0; y < 32; ++y)
+                for (int x = 0; x < 32; ++x)
+                    bytes.append(char(cifarPixel(i, c, y, x)));
+    }
+    writeBytes(file, bytes);
+}
+} // namespace
+
+void writeCifar(const QString& dir, bool cifar100, int perTrainFile, int testCount, bool withNames)
+{
+    QDir().mkpath(dir);
+    if (cifar100) {
+        writeCifarFile(dir + "/train.bin", true, 0, perTrainFile);
+        writeCifarFile(dir + "/test.bin", true, 0, testCount);
+        if (withNames) {
+            QByteArray fine, coarse;
+            for (int c = 0; c < 100; ++c)
+                fine += "fine_" + QByteArray::number(c) + "\n";
+            for (int c = 0; c < 20; ++c)
+                coarse += "coarse_" + QByteArray::number(c) + "\n";
+            writeBytes(dir + "/fine_label_names.txt", fine);
+            writeBytes(dir + "/coarse_label_names.txt", coarse);
+        }
+        return;
+    }
+    for (int b = 1; b <= 5; ++b)
+        writeCifarFile(dir + QStringLiteral("/data_batch_%1.bin").arg(b), false, (b - 1) * perTrainFile, perTrainFile);
+    writeCifarFile(dir + "/test_batch.bin", false, 0, testCount);
+    if (withNames)
+        writeBytes(dir + "/batches.meta.txt", "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n");
+}
+
 nlohmann::json barsExperiment(const QString& dataDir, int steps)
 {
     return nlohmann::json::parse(R"({

@@ -21,6 +21,13 @@ void writeBytes(const QString& file, const QByteArray& bytes);
 // easy to learn in a few dozen steps. Writes the four standard file names into `dir`.
 void writeBarsDataset(const QString& dir, int trainCount, int testCount, bool gzip = true);
 
+// CIFAR binary files in `dir`: CIFAR-10 (five data batches + test batch + batches.meta.txt)
+// or CIFAR-100 (train.bin, test.bin + both names files). Record i has label i % classes
+// (fine label i % 100 and coarse (i % 100) / 5 for CIFAR-100), and pixel (c, y, x) =
+// (i + 7c + 3y + x) mod 256, so a reader's channel and row order can be checked exactly.
+void writeCifar(const QString& dir, bool cifar100, int perTrainFile, int testCount, bool withNames = true);
+uint8_t cifarPixel(int record, int channel, int y, int x);
+
 // An experiment training a small CNN on the bars dataset in `dataDir`.
 nlohmann::json barsExperiment(const QString& dataDir, int steps);
 

@@ -1,15 +1,19 @@
-// The IDX reader and the mnist-idx dataset format, including corrupt and truncated files.
+// Image-table formats: the IDX reader and mnist-idx, and cifar-binary (CIFAR-10 and -100),
+// including corrupt, truncated and inconsistent files.
 #include <QTemporaryDir>
+#include <algorithm>
+#include <tuple>
 #include <QtTest>
 
 #include "core/config/Experiment.h"
 #include "core/data/DatasetSummary.h"
 #include "core/data/Idx.h"
+#include "core/engine/Components.h"
 #include "tests/support/TestData.h"
 
 using namespace omnilab;
 
-class TestIdx : public QObject {
+class TestImageFormats : public QObject {
     Q_OBJECT
 
     static void expectError(const QString& file, const std::string& fragment)
@@ -158,7 +162,113 @@ private Q_SLOTS:
             QVERIFY2(std::string(err.what()).find("holds 19 labels but") != std::string::npos, err.what());
         }
     }
+
+    // ----- cifar-binary -------------------------------------------------------------
+
+    static DatasetSplits cifar(const QString& dir, const nlohmann::json& extra = nlohmann::json::object())
+    {
+        nlohmann::json o = {{"name", "c"}, {"format", "cifar-binary"}, {"path", dir.toStdString()}, {"validation_size", 10}};
+        o.update(extra);
+        const Schema& schema = datasetFormats().info("cifar-binary").options;
+        auto options = schema.withDefaults(o);
+        return datasetFormats().factory("cifar-binary")(options);
+    }
+
+    static void expectCifarError(const QString& dir, const std::string& fragment1, const std::string& fragment2,
+                                 const nlohmann::json& extra = nlohmann::json::object())
+    {
+        try {
+            cifar(dir, extra);
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find(fragment1) != std::string::npos && what.find(fragment2) != std::string::npos, what.c_str());
+        }
+    }
+
+    void cifar10ReadsEveryBatchInChannelRowOrder()
+    {
+        QTemporaryDir dir;
+        testing::writeCifar(dir.path(), false, 8, 6);
+        DatasetSplits s = cifar(dir.path());
+        QCOMPARE(s.train->size() + s.val->size(), int64_t(40)); // 5 files × 8
+        QCOMPARE(s.val->size(), int64_t(10));
+        QCOMPARE(s.test->size(), int64_t(6));
+        QCOMPARE(s.train->classNames().at(9), std::string("truck"));
+        Batch b = s.test->batch({3, 5});
+        auto img = b.inputs.at("image");
+        QCOMPARE(img.sizes().vec(), (std::vector<int64_t>{2, 3, 32, 32}));
+        QCOMPARE(b.target[0].item<int64_t>(), int64_t(3));
+        for (auto [c, y, x] : {std::tuple{0, 0, 0}, std::tuple{1, 5, 2}, std::tuple{2, 31, 30}})
+            QCOMPARE(img[1][c][y][x].item<uint8_t>(), testing::cifarPixel(5, c, y, x));
+        // The last training file's records are there too (record 39 has label 9).
+        auto labels = s.train->labels();
+        auto valLabels = s.val->labels();
+        labels.insert(labels.end(), valLabels.begin(), valLabels.end());
+        QCOMPARE(std::count(labels.begin(), labels.end(), int64_t(9)), std::ptrdiff_t(4));
+    }
+
+    void cifar100FineAndCoarse()
+    {
+        QTemporaryDir dir;
+        testing::writeCifar(dir.path(), true, 200, 100);
+        DatasetSplits fine = cifar(dir.path());
+        QCOMPARE(fine.test->classNames().size(), size_t(100));
+        QCOMPARE(fine.test->batch({42}).target[0].item<int64_t>(), int64_t(42));
+        QCOMPARE(fine.test->classNames()[42], std::string("fine_42"));
+        DatasetSplits coarse = cifar(dir.path(), {{"label", "coarse"}});
+        QCOMPARE(coarse.test->classNames().size(), size_t(20));
+        QCOMPARE(coarse.test->batch({42}).target[0].item<int64_t>(), int64_t(8));
+        QCOMPARE(coarse.test->batch({42}).inputs.at("image")[0][2][4][4].item<uint8_t>(), testing::cifarPixel(42, 2, 4, 4));
+    }
+
+    void cifarWithoutNamesFilesNumbersTheClasses()
+    {
+        QTemporaryDir dir;
+        testing::writeCifar(dir.path(), false, 2, 2, false);
+        QCOMPARE(cifar(dir.path()).test->classNames().size(), size_t(10));
+        QCOMPARE(cifar(dir.path()).test->classNames()[7], std::string("7"));
+    }
+
+    void cifarTruncatedFile()
+    {
+        QTemporaryDir dir;
+        testing::writeCifar(dir.path(), false, 4, 4);
+        QFile f(dir.filePath("data_batch_2.bin"));
+        QVERIFY(f.resize(f.size() - 100));
+        expectCifarError(dir.path(), "data_batch_2.bin", "not a whole number of 3073-byte records");
+    }
+
+    void cifarMissingBatch()
+    {
+        QTemporaryDir dir;
+        testing::writeCifar(dir.path(), false, 4, 4);
+        QFile::remove(dir.filePath("data_batch_3.bin"));
+        expectCifarError(dir.path(), "data_batch_3.bin", "no such file");
+        QTemporaryDir empty;
+        expectCifarError(empty.path(), "data_batch_1.bin", "train.bin");
+    }
+
+    void cifarLabelOutOfRange()
+    {
+        QTemporaryDir dir;
+        testing::writeCifar(dir.path(), false, 4, 4);
+        QFile f(dir.filePath("test_batch.bin"));
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        QVERIFY(f.seek(2 * 3073));
+        f.write(QByteArray(1, char(200)));
+        f.close();
+        expectCifarError(dir.path(), "test_batch.bin", "record 2 has label 200");
+    }
+
+    void cifarNamesFileWithWrongCount()
+    {
+        QTemporaryDir dir;
+        testing::writeCifar(dir.path(), false, 2, 2);
+        testing::writeBytes(dir.filePath("batches.meta.txt"), "cat\ndog\n");
+        expectCifarError(dir.path(), "batches.meta.txt", "holds 2 names, expected 10");
+    }
 };
 
-QTEST_GUILESS_MAIN(TestIdx)
-#include "test_idx.moc"
+QTEST_GUILESS_MAIN(TestImageFormats)
+#include "test_image_formats.moc"
