@@ -1,5 +1,8 @@
 // Image-table formats: the IDX reader and mnist-idx, and cifar-binary (CIFAR-10 and -100),
 // including corrupt, truncated and inconsistent files.
+#include <QDir>
+#include <QFileInfo>
+#include <QImage>
 #include <QTemporaryDir>
 #include <algorithm>
 #include <tuple>
@@ -9,6 +12,8 @@
 #include "core/data/DatasetSummary.h"
 #include "core/data/Idx.h"
 #include "core/engine/Components.h"
+#include "core/engine/Trainer.h"
+#include "core/store/RunStore.h"
 #include "tests/support/TestData.h"
 
 using namespace omnilab;
@@ -267,6 +272,144 @@ private Q_SLOTS:
         testing::writeCifar(dir.path(), false, 2, 2);
         testing::writeBytes(dir.filePath("batches.meta.txt"), "cat\ndog\n");
         expectCifarError(dir.path(), "batches.meta.txt", "holds 2 names, expected 10");
+    }
+
+    // ----- image-folder -------------------------------------------------------------
+
+    static void writeImage(const QString& file, int width, int height, QColor color, const char* format = nullptr)
+    {
+        QDir().mkpath(QFileInfo(file).path());
+        QImage image(width, height, QImage::Format_RGB32);
+        image.fill(color);
+        QVERIFY(image.save(file, format));
+    }
+
+    static DatasetSplits folder(const QString& dir, const nlohmann::json& extra = nlohmann::json::object())
+    {
+        nlohmann::json o = {{"path", dir.toStdString()}, {"image_size", {16, 24}}};
+        o.update(extra);
+        std::vector<ConfigIssue> issues;
+        datasetFormats().info("image-folder").options.validate(o, "", issues);
+        if (!issues.empty())
+            throw Error(issues[0].path + ": " + issues[0].message);
+        return datasetFormats().factory("image-folder")(datasetFormats().info("image-folder").options.withDefaults(o));
+    }
+
+    void imageFolderStratifiedSplitsAndFitting()
+    {
+        QTemporaryDir dir;
+        const QStringList classes = {"zebra", "apple", "mango"};
+        for (const QString& c : classes)
+            for (int i = 0; i < 10; ++i)
+                writeImage(dir.filePath(c + QStringLiteral("/%1.png").arg(i)), 40, 20, c == "apple" ? Qt::red : Qt::white);
+        DatasetSplits s = folder(dir.path(), {{"validation_fraction", 0.2}, {"test_fraction", 0.2}});
+        QCOMPARE(s.train->classNames(), (std::vector<std::string>{"apple", "mango", "zebra"}));
+        QCOMPARE(s.train->size(), int64_t(18));
+        QCOMPARE(s.val->size(), int64_t(6));
+        QCOMPARE(s.test->size(), int64_t(6));
+        auto valLabels = s.val->labels();
+        QCOMPARE(std::count(valLabels.begin(), valLabels.end(), int64_t(1)), std::ptrdiff_t(2));
+
+        // pad: 40×20 into 24 wide × 16 high keeps 2:1 -> 24×12 with black bands above and below.
+        Batch b = s.train->batch({0, 17});
+        auto img = b.inputs.at("image");
+        QCOMPARE(img.sizes().vec(), (std::vector<int64_t>{2, 3, 16, 24}));
+        QCOMPARE(b.target[0].item<int64_t>(), int64_t(0)); // apple, red
+        QCOMPARE(img[0][0][8][12].item<uint8_t>(), uint8_t(255)); // R of RGB
+        QCOMPARE(img[0][2][8][12].item<uint8_t>(), uint8_t(0));
+        QCOMPARE(img[0][0][0][12].item<uint8_t>(), uint8_t(0)); // padding band
+        // crop fills the frame.
+        DatasetSplits cropped = folder(dir.path(), {{"fit", "crop"}});
+        QCOMPARE(cropped.train->batch({0}).inputs.at("image")[0][0][0][0].item<uint8_t>(), uint8_t(255));
+        // grey has one channel.
+        QCOMPARE(folder(dir.path(), {{"color", "grey"}}).train->batch({0}).inputs.at("image").size(1), int64_t(1));
+    }
+
+    void imageFolderWithSplitFolders()
+    {
+        QTemporaryDir dir;
+        writeImage(dir.filePath("train/cat/a.png"), 8, 8, Qt::white);
+        writeImage(dir.filePath("train/dog/b.jpg"), 8, 8, Qt::white, "JPG");
+        writeImage(dir.filePath("train/dog/c.bmp"), 8, 8, Qt::white);
+        writeImage(dir.filePath("test/cat/d.png"), 8, 8, Qt::white);
+        writeImage(dir.filePath("test/emu/e.png"), 8, 8, Qt::white);
+        testing::writeBytes(dir.filePath("train/dog/notes.txt"), "not an image");
+        DatasetSplits s = folder(dir.path());
+        QCOMPARE(s.train->classNames(), (std::vector<std::string>{"cat", "dog", "emu"}));
+        QCOMPARE(s.train->size(), int64_t(3));
+        QCOMPARE(s.val->size(), int64_t(0));
+        QCOMPARE(s.test->size(), int64_t(2));
+        QCOMPARE(s.test->labels(), (std::vector<int64_t>{0, 2}));
+    }
+
+    void imageFolderBadFilesSkipOrFail()
+    {
+        QTemporaryDir dir;
+        for (int i = 0; i < 4; ++i)
+            writeImage(dir.filePath(QStringLiteral("a/%1.jpg").arg(i)), 32, 32, Qt::white, "JPG");
+        // A truncated JPEG (cut in half) and a file that is not an image at all.
+        QFile jpeg(dir.filePath("a/1.jpg"));
+        QVERIFY(jpeg.resize(jpeg.size() / 2));
+        testing::writeBytes(dir.filePath("a/2.jpg"), "GIF89a garbage");
+        const nlohmann::json noSplit = {{"validation_fraction", 0.0}, {"test_fraction", 0.0}};
+
+        DatasetSplits skip = folder(dir.path(), noSplit);
+        Batch b = skip.train->batch({0, 1, 2, 3});
+        QCOMPARE(b.inputs.at("image").size(0), int64_t(4)); // bad ones replaced by readable ones
+        auto warnings = skip.train->drainWarnings();
+        QCOMPARE(warnings.size(), size_t(2));
+        QVERIFY2(warnings[0].find("1.jpg: truncated JPEG") != std::string::npos, warnings[0].c_str());
+        QVERIFY2(warnings[1].find("2.jpg: cannot decode image") != std::string::npos, warnings[1].c_str());
+        skip.train->batch({1});
+        QVERIFY(skip.train->drainWarnings().empty()); // each file is reported once
+
+        nlohmann::json failing = noSplit;
+        failing["on_error"] = "fail";
+        DatasetSplits fail = folder(dir.path(), failing);
+        try {
+            fail.train->batch({0, 1});
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("1.jpg: truncated JPEG") != std::string::npos, e.what());
+        }
+    }
+
+    void imageFolderEmptyOrMissing()
+    {
+        QTemporaryDir dir;
+        QDir().mkpath(dir.filePath("empty-class"));
+        try {
+            folder(dir.path());
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("no images found") != std::string::npos, e.what());
+        }
+        QVERIFY_THROWS_EXCEPTION(Error, folder(dir.filePath("absent")));
+        QVERIFY_THROWS_EXCEPTION(Error, folder(dir.path(), {{"image_size", {16}}}));
+    }
+
+    void trainerLogsSkippedFiles()
+    {
+        QTemporaryDir dir;
+        for (const char* c : {"a", "b"})
+            for (int i = 0; i < 6; ++i)
+                writeImage(dir.filePath(QStringLiteral("data/%1/%2.png").arg(QLatin1String(c)).arg(i)), 12, 12, c[0] == 'a' ? Qt::black : Qt::white);
+        testing::writeBytes(dir.filePath("data/a/broken.png"), "\x89PNG but not really");
+        auto doc = testing::barsExperiment(dir.filePath("data"), 6);
+        doc["datasets"][0] = {{"name", "bars"}, {"format", "image-folder"}, {"path", dir.filePath("data").toStdString()},
+                              {"image_size", {12, 12}}, {"validation_fraction", 0.0}, {"test_fraction", 0.3}};
+        doc["tasks"][0]["head"]["classes"] = 2;
+        doc["training"]["batch_size"] = 8;
+        TrainOptions o;
+        o.runDir = dir.filePath("runs/r").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("finished"));
+        RunStore store(dir.filePath("runs/omnilab.sqlite").toStdString(), true);
+        bool found = false;
+        for (const auto& e : store.events(s.runId))
+            found = found || (e.level == "warning" && e.message.find("broken.png") != std::string::npos);
+        QVERIFY(found);
     }
 };
 

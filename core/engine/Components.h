@@ -31,6 +31,8 @@ public:
     // Class label of every sample (for histograms and stratification); empty when unlabelled.
     virtual std::vector<int64_t> labels() const { return {}; }
     virtual std::vector<std::string> classNames() const { return {}; }
+    // Problems met under the "skip" error policy since the last call, each naming its file.
+    virtual std::vector<std::string> drainWarnings() { return {}; }
 };
 
 struct DatasetSplits {

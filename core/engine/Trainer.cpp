@@ -366,6 +366,8 @@ RunSummary Trainer::Impl::run()
                 continue;
             EvalEvent e{step, split, task.name,
                         evaluateTask(*model, task, *ds, batchSize, maxBatches, device, [this] { return stopRequested.load(); })};
+            for (const auto& warning : ds->drainWarnings())
+                log(LogLevel::Warning, warning);
             all[task.name] = e.metrics;
             notify([&](TrainerObserver& o) { o.onEval(e); });
         }
@@ -404,7 +406,10 @@ RunSummary Trainer::Impl::run()
                 if (static_cast<int64_t>(idx.size()) >= trainSizes[ti])
                     break;
             }
-            Batch b = data.at(task.dataset).train->batch(idx);
+            Dataset& train = *data.at(task.dataset).train;
+            Batch b = train.batch(idx);
+            for (const auto& warning : train.drainWarnings())
+                log(LogLevel::Warning, warning);
             auto out = model->forward(task.name, b);
             losses.push_back(model->head(task.name).loss(out, b.target.to(device)));
             weights.push_back(task.lossWeight);
