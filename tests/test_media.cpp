@@ -1,0 +1,256 @@
+// Video through FFmpeg: probing, OmniNet's frame sampler, decoding chosen frames with
+// seeking (checked frame by frame), and truncated or video-less files.
+#include <QFile>
+#include <numeric>
+#include <QTemporaryDir>
+#include <QtTest>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+}
+
+#include "core/media/Video.h"
+#include "core/util/Error.h"
+
+using namespace omnilab;
+
+namespace {
+
+// Encodes `frames` frames with MPEG-4 part 2 (key frame every `gop`). Frame i shows its own
+// index in binary as 8 vertical bands (bit b: band b bright when set), which survives
+// lossy compression and scaling, so each decoded frame says which frame it is.
+void writeGreyRampVideo(const std::string& file, int frames, int width, int height, int fps, int gop)
+{
+    AVFormatContext* fmt = nullptr;
+    QVERIFY(avformat_alloc_output_context2(&fmt, nullptr, nullptr, file.c_str()) >= 0);
+    const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
+    QVERIFY(codec);
+    AVStream* stream = avformat_new_stream(fmt, nullptr);
+    AVCodecContext* c = avcodec_alloc_context3(codec);
+    c->width = width;
+    c->height = height;
+    c->time_base = {1, fps};
+    c->framerate = {fps, 1};
+    c->pix_fmt = AV_PIX_FMT_YUV420P;
+    c->gop_size = gop;
+    c->max_b_frames = 0;
+    c->flags |= AV_CODEC_FLAG_QSCALE;
+    c->global_quality = FF_QP2LAMBDA * 2;
+    if (fmt->oformat->flags & AVFMT_GLOBALHEADER)
+        c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    QVERIFY(avcodec_open2(c, codec, nullptr) >= 0);
+    QVERIFY(avcodec_parameters_from_context(stream->codecpar, c) >= 0);
+    stream->time_base = c->time_base;
+    QVERIFY(avio_open(&fmt->pb, file.c_str(), AVIO_FLAG_WRITE) >= 0);
+    QVERIFY(avformat_write_header(fmt, nullptr) >= 0);
+    AVFrame* frame = av_frame_alloc();
+    frame->format = c->pix_fmt;
+    frame->width = width;
+    frame->height = height;
+    QVERIFY(av_frame_get_buffer(frame, 0) >= 0);
+    AVPacket* packet = av_packet_alloc();
+    auto drain = [&] {
+        while (avcodec_receive_packet(c, packet) >= 0) {
+            av_packet_rescale_ts(packet, c->time_base, stream->time_base);
+            packet->stream_index = stream->index;
+            av_interleaved_write_frame(fmt, packet);
+        }
+    };
+    for (int i = 0; i < frames; ++i) {
+        QVERIFY(av_frame_make_writable(frame) >= 0);
+        for (int y = 0; y < height; ++y)
+            for (int x = 0; x < width; ++x)
+                frame->data[0][y * frame->linesize[0] + x] = static_cast<uint8_t>((i >> (x * 8 / width)) & 1 ? 200 : 30);
+        for (int y = 0; y < height / 2; ++y) {
+            memset(frame->data[1] + y * frame->linesize[1], 128, static_cast<size_t>(width / 2));
+            memset(frame->data[2] + y * frame->linesize[2], 128, static_cast<size_t>(width / 2));
+        }
+        frame->pts = i;
+        QVERIFY(avcodec_send_frame(c, frame) >= 0);
+        drain();
+    }
+    avcodec_send_frame(c, nullptr);
+    drain();
+    av_write_trailer(fmt);
+    av_packet_free(&packet);
+    av_frame_free(&frame);
+    avcodec_free_context(&c);
+    avio_closep(&fmt->pb);
+    avformat_free_context(fmt);
+}
+
+// An AVI holding one second of 16 kHz PCM audio and no video.
+void writeAudioOnlyAvi(const std::string& file)
+{
+    AVFormatContext* fmt = nullptr;
+    QVERIFY(avformat_alloc_output_context2(&fmt, nullptr, "avi", file.c_str()) >= 0);
+    AVStream* stream = avformat_new_stream(fmt, nullptr);
+    stream->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+    stream->codecpar->codec_id = AV_CODEC_ID_PCM_S16LE;
+    stream->codecpar->sample_rate = 16000;
+    av_channel_layout_default(&stream->codecpar->ch_layout, 1);
+    stream->codecpar->bits_per_coded_sample = 16;
+    stream->codecpar->block_align = 2;
+    stream->codecpar->bit_rate = 16000 * 16;
+    stream->time_base = {1, 16000};
+    QVERIFY(avio_open(&fmt->pb, file.c_str(), AVIO_FLAG_WRITE) >= 0);
+    QVERIFY(avformat_write_header(fmt, nullptr) >= 0);
+    AVPacket* packet = av_packet_alloc();
+    QVERIFY(av_new_packet(packet, 32000) >= 0);
+    memset(packet->data, 0, 32000);
+    packet->pts = packet->dts = 0;
+    packet->stream_index = 0;
+    av_interleaved_write_frame(fmt, packet);
+    av_write_trailer(fmt);
+    av_packet_free(&packet);
+    avio_closep(&fmt->pb);
+    avformat_free_context(fmt);
+}
+
+// Reads the index a frame shows (see writeGreyRampVideo): the middle of each of 8 bands.
+int64_t shownIndex(const torch::Tensor& frames, int64_t k)
+{
+    const auto red = frames[k][0].to(torch::kFloat);
+    const int64_t h = red.size(0), w = red.size(1);
+    int64_t index = 0;
+    for (int64_t b = 0; b < 8; ++b)
+        if (red.index({torch::indexing::Slice(), (2 * b + 1) * w / 16}).mean().item<double>() > 128)
+            index |= int64_t(1) << b;
+    (void)h;
+    return index;
+}
+
+} // namespace
+
+class TestMedia : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void omninetSampler()
+    {
+        // Long clip: every 4th frame, 16 of them.
+        auto long_ = omninetFrameIndices(300);
+        QCOMPARE(long_.size(), size_t(16));
+        QCOMPARE(long_[1], int64_t(4));
+        QCOMPARE(long_.back(), int64_t(60));
+        // 61 frames still allow every 4th; 60 fall back to every 3rd, 31 to every 2nd, 20 to every frame.
+        QCOMPARE(omninetFrameIndices(61)[1], int64_t(4));
+        QCOMPARE(omninetFrameIndices(60)[1], int64_t(3));
+        QCOMPARE(omninetFrameIndices(31)[1], int64_t(2));
+        QCOMPARE(omninetFrameIndices(20)[1], int64_t(1));
+        QCOMPARE(omninetFrameIndices(20).size(), size_t(16));
+        QCOMPARE(omninetFrameIndices(5).size(), size_t(5)); // shorter than 16 frames: all of them
+        QVERIFY(omninetFrameIndices(0).empty());
+        QCOMPARE(uniformFrameIndices(100, 4), (std::vector<int64_t>{12, 37, 62, 87}));
+        QCOMPARE(uniformFrameIndices(3, 8), (std::vector<int64_t>{0, 1, 2}));
+    }
+
+    void decodesTheChosenFrames_data()
+    {
+        QTest::addColumn<QString>("extension");
+        QTest::newRow("mp4") << QStringLiteral("mp4");
+        QTest::newRow("avi") << QStringLiteral("avi");
+    }
+    void decodesTheChosenFrames()
+    {
+        QFETCH(QString, extension);
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("ramp." + extension).toStdString();
+        writeGreyRampVideo(file, 70, 64, 48, 25, 10);
+        VideoInfo info = probeVideo(file);
+        QCOMPARE(info.width, 64);
+        QCOMPARE(info.height, 48);
+        QCOMPARE(info.frameCount, int64_t(70));
+        QVERIFY2(std::abs(info.fps - 25.0) < 1e-6, qPrintable(QString::number(info.fps, 'g', 10)));
+        QCOMPARE(info.codec, std::string("mpeg4"));
+
+        // Far-apart frames (seeks) and near ones (sequential decoding), scaled on the way.
+        const std::vector<int64_t> wanted = {0, 3, 4, 31, 55, 56, 68};
+        auto frames = decodeVideoFrames(file, wanted, 24, 48);
+        QCOMPARE(frames.sizes().vec(), (std::vector<int64_t>{7, 3, 24, 48}));
+        for (size_t k = 0; k < wanted.size(); ++k)
+            QCOMPARE(shownIndex(frames, static_cast<int64_t>(k)), wanted[k]);
+        // OmniNet's sampler on this clip: frames 0, 4, ..., 60 at full size.
+        auto omni = decodeVideoFrames(file, omninetFrameIndices(info.frameCount));
+        QCOMPARE(omni.sizes().vec(), (std::vector<int64_t>{16, 3, 48, 64}));
+        for (int64_t k = 0; k < 16; ++k)
+            QCOMPARE(shownIndex(omni, k), 4 * k);
+        // Every frame in order, one by one, is the frame it claims to be.
+        std::vector<int64_t> all(70);
+        std::iota(all.begin(), all.end(), 0);
+        auto every = decodeVideoFrames(file, all, 24, 64);
+        for (int64_t k = 0; k < 69; ++k)
+            QCOMPARE(shownIndex(every, k), k);
+        QVERIFY(shownIndex(every, 69) >= 68); // MPEG-4 in MP4 may not return the very last frame
+
+        // A longer clip: frames far apart are reached by seeking (more than 2 s = 50 frames).
+        const std::string longFile = dir.filePath("long." + extension).toStdString();
+        writeGreyRampVideo(longFile, 250, 64, 48, 25, 10);
+        const std::vector<int64_t> far = {5, 117, 118, 203, 247};
+        auto farFrames = decodeVideoFrames(longFile, far, 24, 48);
+        for (size_t k = 0; k < far.size(); ++k)
+            QCOMPARE(shownIndex(farFrames, static_cast<int64_t>(k)), far[k]);
+        auto uniform = decodeVideoFrames(longFile, uniformFrameIndices(250, 5), 24, 48);
+        for (int64_t k = 0; k < 5; ++k)
+            QCOMPARE(shownIndex(uniform, k), uniformFrameIndices(250, 5)[static_cast<size_t>(k)]);
+    }
+
+    void truncatedMp4NamesTheFile()
+    {
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("cut.mp4").toStdString();
+        writeGreyRampVideo(file, 60, 64, 48, 25, 10);
+        QFile f(QString::fromStdString(file));
+        QVERIFY(f.resize(f.size() / 2)); // the index (moov) is at the end: gone
+        try {
+            decodeVideoFrames(file, {0, 10});
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find(file) != std::string::npos, e.what());
+        }
+    }
+
+    void truncatedAviStopsAtTheCut()
+    {
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("cut.avi").toStdString();
+        writeGreyRampVideo(file, 100, 64, 48, 25, 10);
+        QFile f(QString::fromStdString(file));
+        QVERIFY(f.resize(f.size() / 3));
+        try {
+            decodeVideoFrames(file, {0, 95});
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find(file) != std::string::npos, e.what());
+        }
+    }
+
+    void aviWithoutVideo()
+    {
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("sound.avi").toStdString();
+        writeAudioOnlyAvi(file);
+        try {
+            probeVideo(file);
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()) == file + ": no video stream in this file", e.what());
+        }
+    }
+
+    void notAVideo()
+    {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("notes.mp4");
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("this is text, not a movie");
+        f.close();
+        QVERIFY_THROWS_EXCEPTION(Error, probeVideo(file.toStdString()));
+        QVERIFY_THROWS_EXCEPTION(Error, probeVideo(dir.filePath("absent.mp4").toStdString()));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMedia)
+#include "test_media.moc"
