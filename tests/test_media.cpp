@@ -1,5 +1,6 @@
 // Video through FFmpeg: probing, OmniNet's frame sampler, decoding chosen frames with
 // seeking (checked frame by frame), and truncated or video-less files.
+#include <QDir>
 #include <QFile>
 #include <numeric>
 #include <QTemporaryDir>
@@ -10,6 +11,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 }
 
+#include "core/engine/Components.h"
 #include "core/media/Video.h"
 #include "core/util/Error.h"
 
@@ -237,6 +239,94 @@ private Q_SLOTS:
         } catch (const Error& e) {
             QVERIFY2(std::string(e.what()) == file + ": no video stream in this file", e.what());
         }
+    }
+
+    // ----- video-folder (HMDB51 layout) ---------------------------------------------------
+
+    static DatasetSplits videoFolder(const QString& root, const nlohmann::json& extra)
+    {
+        nlohmann::json o = {{"path", root.toStdString()}, {"frame_size", {24, 48}}, {"validation_fraction", 0.0}};
+        o.update(extra);
+        const Schema& schema = datasetFormats().info("video-folder").options;
+        std::vector<ConfigIssue> issues;
+        schema.validate(o, "", issues);
+        if (!issues.empty())
+            throw Error(issues[0].path + ": " + issues[0].message);
+        return datasetFormats().factory("video-folder")(schema.withDefaults(o));
+    }
+
+    void videoFolderWithHmdbSplitFiles()
+    {
+        QTemporaryDir dir;
+        QDir().mkpath(dir.filePath("clips/walk"));
+        QDir().mkpath(dir.filePath("clips/run"));
+        QDir().mkpath(dir.filePath("splits"));
+        writeGreyRampVideo(dir.filePath("clips/walk/a.avi").toStdString(), 70, 64, 48, 25, 10);
+        writeGreyRampVideo(dir.filePath("clips/walk/b.mp4").toStdString(), 20, 64, 48, 25, 10);
+        writeGreyRampVideo(dir.filePath("clips/run/c.avi").toStdString(), 10, 64, 48, 25, 10);
+        QFile broken(dir.filePath("clips/run/broken.avi"));
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write("RIFF....AVI LIST nothing useful");
+        broken.close();
+        auto write = [](const QString& file, const QByteArray& text) {
+            QFile f(file);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(text);
+        };
+        write(dir.filePath("splits/walk_test_split1.txt"), "a.avi 1\nb.mp4 2\n\n");
+        write(dir.filePath("splits/run_test_split1.txt"), "c.avi 1 \nbroken.avi 1\nmissing.avi 0\n");
+
+        DatasetSplits s = videoFolder(dir.filePath("clips"), {{"splits_path", dir.filePath("splits").toStdString()}});
+        QCOMPARE(s.train->classNames(), (std::vector<std::string>{"run", "walk"}));
+        QCOMPARE(s.train->size(), int64_t(3));
+        QCOMPARE(s.test->size(), int64_t(1));
+        QCOMPARE(s.test->labels(), std::vector<int64_t>{1});
+
+        Batch b = s.train->batch({0, 1, 2});
+        auto video = b.inputs.at("video");
+        auto mask = b.inputs.at("video_mask");
+        QCOMPARE(video.sizes().vec(), (std::vector<int64_t>{3, 16, 3, 24, 48}));
+        QCOMPARE(mask.sizes().vec(), (std::vector<int64_t>{3, 16}));
+        auto warnings = s.train->drainWarnings();
+        QCOMPARE(warnings.size(), size_t(1));
+        QVERIFY2(warnings[0].find("broken.avi") != std::string::npos, warnings[0].c_str());
+        for (int64_t k = 0; k < 3; ++k) {
+            const int64_t real = mask[k].sum().item<int64_t>();
+            if (b.target[k].item<int64_t>() == 1) { // walk/a.avi: 70 frames, every 4th
+                QCOMPARE(real, int64_t(16));
+                auto clip = video[k];
+                QCOMPARE(shownIndex(clip, 1), int64_t(4));
+                QCOMPARE(shownIndex(clip, 15), int64_t(60));
+            } else { // run/c.avi: 10 frames, all of them, then black padding
+                QCOMPARE(real, int64_t(10));
+                QCOMPARE(shownIndex(video[k], 9), int64_t(9));
+                QCOMPARE(video[k][12].sum().item<int64_t>(), int64_t(0));
+            }
+        }
+        // Under "fail", the broken clip stops the batch with its name.
+        DatasetSplits failing = videoFolder(dir.filePath("clips"), {{"splits_path", dir.filePath("splits").toStdString()}, {"on_error", "fail"}});
+        bool named = false;
+        for (int64_t i = 0; i < failing.train->size(); ++i) {
+            try {
+                failing.train->batch({i});
+            } catch (const Error& e) {
+                named = std::string(e.what()).find("broken.avi") != std::string::npos;
+            }
+        }
+        QVERIFY(named);
+
+        // A split file with a bad line is named with its line number.
+        write(dir.filePath("splits/run_test_split1.txt"), "c.avi 1\nbroken.avi train\n");
+        try {
+            videoFolder(dir.filePath("clips"), {{"splits_path", dir.filePath("splits").toStdString()}});
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("run_test_split1.txt:2: expected") != std::string::npos, e.what());
+        }
+        // Without split files: fractions per action.
+        DatasetSplits byFraction = videoFolder(dir.filePath("clips"), {{"test_fraction", 0.5}, {"sampler", "uniform"}, {"frames", 4}});
+        QCOMPARE(byFraction.train->size() + byFraction.test->size(), int64_t(4));
+        QCOMPARE(byFraction.test->size(), int64_t(2));
     }
 
     void notAVideo()
