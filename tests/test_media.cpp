@@ -2,6 +2,8 @@
 // seeking (checked frame by frame), and truncated or video-less files.
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <cmath>
 #include <numeric>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -12,6 +14,7 @@ extern "C" {
 }
 
 #include "core/engine/Components.h"
+#include "core/media/Audio.h"
 #include "core/media/Video.h"
 #include "core/util/Error.h"
 
@@ -121,6 +124,32 @@ int64_t shownIndex(const torch::Tensor& frames, int64_t k)
             index |= int64_t(1) << b;
     (void)h;
     return index;
+}
+
+// A 16-bit PCM WAV of a sine tone (every channel the same).
+QByteArray toneWav(int sampleRate, int channels, double seconds, double hz)
+{
+    const int frames = static_cast<int>(seconds * sampleRate);
+    QByteArray data;
+    for (int i = 0; i < frames; ++i) {
+        const auto v = static_cast<int16_t>(std::lround(12000.0 * std::sin(2 * M_PI * hz * i / sampleRate)));
+        for (int c = 0; c < channels; ++c)
+            data.append(reinterpret_cast<const char*>(&v), 2);
+    }
+    auto u32 = [](uint32_t v) { return QByteArray(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [](uint16_t v) { return QByteArray(reinterpret_cast<const char*>(&v), 2); };
+    QByteArray wav = "RIFF" + u32(static_cast<uint32_t>(36 + data.size())) + "WAVEfmt " + u32(16) + u16(1) + u16(static_cast<uint16_t>(channels)) +
+                     u32(static_cast<uint32_t>(sampleRate)) + u32(static_cast<uint32_t>(sampleRate * channels * 2)) +
+                     u16(static_cast<uint16_t>(channels * 2)) + u16(16) + "data" + u32(static_cast<uint32_t>(data.size()));
+    return wav + data;
+}
+
+void writeFile(const QString& file, const QByteArray& bytes)
+{
+    QDir().mkpath(QFileInfo(file).path());
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(bytes);
 }
 
 } // namespace
@@ -327,6 +356,96 @@ private Q_SLOTS:
         DatasetSplits byFraction = videoFolder(dir.filePath("clips"), {{"test_fraction", 0.5}, {"sampler", "uniform"}, {"frames", 4}});
         QCOMPARE(byFraction.train->size() + byFraction.test->size(), int64_t(4));
         QCOMPARE(byFraction.test->size(), int64_t(2));
+    }
+
+    // ----- audio ----------------------------------------------------------------------------
+
+    void decodesResamplesAndDownmixes()
+    {
+        QTemporaryDir dir;
+        writeFile(dir.filePath("tone.wav"), toneWav(8000, 2, 0.5, 1000));
+        auto samples = decodeAudio(dir.filePath("tone.wav").toStdString(), 16000);
+        QVERIFY2(std::abs(static_cast<int>(samples.size()) - 8000) <= 32, qPrintable(QString::number(samples.size())));
+        float peak = 0;
+        for (float v : samples)
+            peak = std::max(peak, std::abs(v));
+        QVERIFY2(peak > 0.3f && peak < 0.45f, qPrintable(QString::number(peak))); // 12000 / 32768
+    }
+
+    void spectrogramPeakIsAtTheTone()
+    {
+        QTemporaryDir dir;
+        writeFile(dir.filePath("tone.wav"), toneWav(16000, 1, 1.0, 1000));
+        auto samples = fitSamples(decodeAudio(dir.filePath("tone.wav").toStdString()), 16000);
+        auto spec = logSpectrogram(samples, SpectrogramOptions{});
+        QCOMPARE(spec.sizes().vec(), (std::vector<int64_t>{161, 99})); // 20 ms window = 320 samples; 10 ms hop
+        // 1000 Hz at 16 kHz with a 320-point FFT: bin 1000 / (16000 / 320) = 20.
+        QCOMPARE(spec.select(1, 50).argmax().item<int64_t>(), int64_t(20));
+        SpectrogramOptions mel;
+        mel.melBins = 40;
+        auto logMel = logSpectrogram(samples, mel);
+        QCOMPARE(logMel.sizes().vec(), (std::vector<int64_t>{40, 99}));
+        // 1000 Hz is 1000 mel; the top (8 kHz) is 2840 mel, so the peak band is near 40 * 1000 / 2840.
+        const int64_t band = logMel.select(1, 50).argmax().item<int64_t>();
+        QVERIFY2(band >= 12 && band <= 14, qPrintable(QString::number(band)));
+        // Shorter than a clip: padded with silence; longer: trimmed.
+        QCOMPARE(fitSamples({0.5f, 0.5f}, 4)[3].item<float>(), 0.0f);
+        QCOMPARE(fitSamples(std::vector<float>(10, 0.1f), 4).numel(), int64_t(4));
+    }
+
+    void emptyAndBrokenAudioNameTheFile()
+    {
+        QTemporaryDir dir;
+        writeFile(dir.filePath("empty.wav"), QByteArray());
+        writeFile(dir.filePath("header-only.wav"), toneWav(16000, 1, 0.0, 440));
+        writeFile(dir.filePath("noise.wav"), QByteArray(300, '\x13'));
+        for (const char* name : {"empty.wav", "header-only.wav", "noise.wav"}) {
+            const std::string file = dir.filePath(QLatin1String(name)).toStdString();
+            try {
+                decodeAudio(file);
+                QFAIL(name);
+            } catch (const Error& e) {
+                QVERIFY2(std::string(e.what()).find(file) == 0, e.what());
+            }
+        }
+        writeFile(dir.filePath("movie.avi"), QByteArray());
+        const std::string video = dir.filePath("v.avi").toStdString();
+        writeGreyRampVideo(video, 5, 64, 48, 25, 10);
+        try {
+            decodeAudio(video);
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QCOMPARE(std::string(e.what()), video + ": no audio stream in this file");
+        }
+    }
+
+    void speechCommandsLayout()
+    {
+        QTemporaryDir dir;
+        for (const char* f : {"yes/a.wav", "yes/b.wav", "yes/c.wav", "no/d.wav", "no/e.wav", "_background_noise_/hum.wav"})
+            writeFile(dir.filePath(QLatin1String(f)), toneWav(16000, 1, 0.7, f[0] == 'y' ? 1000 : 500));
+        writeFile(dir.filePath("no/broken.wav"), QByteArray("RIFF junk"));
+        writeFile(dir.filePath("validation_list.txt"), "yes/b.wav\n");
+        writeFile(dir.filePath("testing_list.txt"), "no/e.wav\r\n");
+        nlohmann::json o = {{"path", dir.path().toStdString()}};
+        const Schema& schema = datasetFormats().info("speech-commands").options;
+        DatasetSplits s = datasetFormats().factory("speech-commands")(schema.withDefaults(o));
+        QCOMPARE(s.train->classNames(), (std::vector<std::string>{"no", "yes"}));
+        QCOMPARE(s.train->size(), int64_t(4)); // a, c, d, broken
+        QCOMPARE(s.val->labels(), std::vector<int64_t>{1});
+        QCOMPARE(s.test->labels(), std::vector<int64_t>{0});
+        Batch b = s.train->batch({0, 1, 2, 3});
+        QCOMPARE(b.inputs.at("audio").sizes().vec(), (std::vector<int64_t>{4, 161, 99}));
+        auto warnings = s.train->drainWarnings();
+        QCOMPARE(warnings.size(), size_t(1));
+        QVERIFY2(warnings[0].find("broken.wav") != std::string::npos, warnings[0].c_str());
+        // A 500 Hz "no" peaks at bin 10, a 1000 Hz "yes" at bin 20.
+        for (int64_t k = 0; k < 4; ++k)
+            QCOMPARE(b.inputs.at("audio")[k].select(1, 30).argmax().item<int64_t>(), b.target[k].item<int64_t>() == 0 ? int64_t(10) : int64_t(20));
+
+        o["feature"] = "waveform";
+        DatasetSplits raw = datasetFormats().factory("speech-commands")(schema.withDefaults(o));
+        QCOMPARE(raw.val->batch({0}).inputs.at("audio").sizes().vec(), (std::vector<int64_t>{1, 16000}));
     }
 
     void notAVideo()
