@@ -1,0 +1,154 @@
+// Text: word vocabularies and tokens, the conll (CoNLL-U and Penn word/TAG) and text-folder
+// (aclImdb) formats, padding and masks, and malformed files named with their line.
+#include <QDir>
+#include <QFileInfo>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "core/engine/Components.h"
+#include "core/text/Vocabulary.h"
+#include "tests/support/TestData.h"
+
+using namespace omnilab;
+
+namespace {
+void write(const QString& file, const QByteArray& text)
+{
+    QDir().mkpath(QFileInfo(file).path());
+    testing::writeBytes(file, text);
+}
+
+DatasetSplits load(const char* format, const QString& path, const nlohmann::json& extra = nlohmann::json::object())
+{
+    nlohmann::json o = {{"path", path.toStdString()}};
+    o.update(extra);
+    const Schema& schema = datasetFormats().info(format).options;
+    std::vector<ConfigIssue> issues;
+    schema.validate(o, "", issues);
+    if (!issues.empty())
+        throw Error(issues[0].path + ": " + issues[0].message);
+    return datasetFormats().factory(format)(schema.withDefaults(o));
+}
+
+void expectError(const char* format, const QString& path, const std::string& fragment)
+{
+    try {
+        load(format, path);
+        QFAIL("expected Error");
+    } catch (const Error& e) {
+        QVERIFY2(std::string(e.what()).find(fragment) != std::string::npos, e.what());
+    }
+}
+
+const QByteArray kConllu = "# sent_id = 1\n"
+                           "# text = The cat sat.\n"
+                           "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n"
+                           "2\tcat\tcat\tNOUN\tNN\t_\t3\tnsubj\t_\t_\n"
+                           "3\tsat\tsit\tVERB\tVBD\t_\t0\troot\t_\t_\n"
+                           "4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_\n"
+                           "\n"
+                           "1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n"
+                           "1\tdo\tdo\tAUX\tVBP\t_\t3\taux\t_\t_\n"
+                           "2\tn't\tnot\tPART\tRB\t_\t3\tadvmod\t_\t_\n"
+                           "3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_\n";
+} // namespace
+
+class TestText : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void vocabulary()
+    {
+        Vocabulary v = Vocabulary::build({{"b", "a", "b", "c"}, {"b", "a", "d"}}, 2);
+        QCOMPARE(v.words(), (std::vector<std::string>{"<pad>", "<unk>", "<bos>", "<eos>", "b", "a"}));
+        QCOMPARE(v.id("b"), int64_t(4));
+        QCOMPARE(v.id("zebra"), Vocabulary::Unknown);
+        QCOMPARE(v.encode({"a", "c"}), (std::vector<int64_t>{5, 1}));
+        QCOMPARE(Vocabulary::build({{"x", "y", "z"}}, 1, 5).size(), int64_t(5));
+        QVERIFY_THROWS_EXCEPTION(Error, v.word(99));
+    }
+
+    void tokens()
+    {
+        QCOMPARE(wordTokens("I don't like it.<br /><br />Great, 10/10!"),
+                 (std::vector<std::string>{"i", "don't", "like", "it", "great", "10", "10"}));
+        QCOMPARE(wordTokens("'quoted' words'"), (std::vector<std::string>{"quoted", "words"}));
+        QCOMPARE(wordTokens("مرحبا بالعالم").size(), size_t(2)); // Arabic stays whole, UTF-8 intact
+        QCOMPARE(wordTokens("مرحبا بالعالم")[1], std::string("بالعالم"));
+    }
+
+    void conllu()
+    {
+        QTemporaryDir dir;
+        write(dir.filePath("train.conllu"), kConllu);
+        write(dir.filePath("test.conllu"), "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n");
+        DatasetSplits s = load("conll", dir.path());
+        QCOMPARE(s.train->size(), int64_t(2));
+        QCOMPARE(s.val->size(), int64_t(0)); // dev.conllu absent
+        QCOMPARE(s.train->classNames(), (std::vector<std::string>{"AUX", "DET", "NOUN", "PART", "PUNCT", "VERB"}));
+        Batch b = s.train->batch({1, 0});
+        QCOMPARE(b.inputs.at("text").sizes().vec(), (std::vector<int64_t>{2, 4}));
+        QCOMPARE(b.inputs.at("text_mask")[0].sum().item<int64_t>(), int64_t(3)); // do n't go: the 1-2 range is skipped
+        QCOMPARE(b.inputs.at("text")[0][3].item<int64_t>(), Vocabulary::Pad);
+        QCOMPARE(b.target[0][3].item<int64_t>(), int64_t(-100));
+        QCOMPARE(b.target[1][2].item<int64_t>(), int64_t(5)); // sat/VERB
+        // "dog" is not in the training vocabulary: <unk>.
+        QCOMPARE(s.test->batch({0}).inputs.at("text")[0][1].item<int64_t>(), Vocabulary::Unknown);
+        // XPOS (Penn) tags instead.
+        QCOMPARE(load("conll", dir.path(), {{"tag_column", "xpos"}}).train->classNames().front(), std::string("."));
+    }
+
+    void pennWordSlashTag()
+    {
+        QTemporaryDir dir;
+        write(dir.filePath("wsj.txt"), "The/DT cat/NN sat/VBD ./.\n\nA/DT 3/4-inch/JJ gap/NN\n");
+        DatasetSplits s = load("conll", dir.path(), {{"train_file", "wsj.txt"}});
+        QCOMPARE(s.train->size(), int64_t(2));
+        QCOMPARE(s.train->classNames(), (std::vector<std::string>{".", "DT", "JJ", "NN", "VBD"}));
+        QCOMPARE(s.train->batch({1}).target[0][1].item<int64_t>(), int64_t(2)); // 3/4-inch is JJ: split at the last slash
+    }
+
+    void malformedTaggedFiles()
+    {
+        QTemporaryDir dir;
+        write(dir.filePath("train.conllu"), "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tcat\tNOUN\n");
+        expectError("conll", dir.path(), "train.conllu:2: expected 10 tab-separated CoNLL-U columns, got 3");
+        write(dir.filePath("train.conllu"), kConllu);
+        write(dir.filePath("dev.conllu"), "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tran\trun\tINTJ\tVBD\t_\t0\troot\t_\t_\n");
+        expectError("conll", dir.path(), "dev.conllu:1: tag \"INTJ\" does not occur in the training file");
+        QTemporaryDir penn;
+        write(penn.filePath("train.conllu"), "The/DT cat sat/VBD\n");
+        expectError("conll", penn.path(), "train.conllu:1: token \"cat\" is not word/TAG");
+        QTemporaryDir empty;
+        expectError("conll", empty.path(), "train.conllu: no such file");
+    }
+
+    void textFolderAclImdb()
+    {
+        QTemporaryDir dir;
+        for (int i = 0; i < 10; ++i) {
+            write(dir.filePath(QStringLiteral("train/pos/%1_9.txt").arg(i)), "A wonderful film, truly wonderful.<br />Loved it");
+            write(dir.filePath(QStringLiteral("train/neg/%1_2.txt").arg(i)), "A dull film. Dull dull dull and far too long");
+        }
+        write(dir.filePath("train/unsup/0_0.txt"), "not labelled");
+        write(dir.filePath("test/pos/0_10.txt"), "wonderful");
+        write(dir.filePath("test/neg/0_1.txt"), "dull and long, unseenword");
+        DatasetSplits s = load("text-folder", dir.path(), {{"validation_fraction", 0.2}, {"max_tokens", 5}});
+        QCOMPARE(s.train->classNames(), (std::vector<std::string>{"neg", "pos"}));
+        QCOMPARE(s.train->size(), int64_t(16));
+        QCOMPARE(s.val->size(), int64_t(4));
+        QCOMPARE(s.test->size(), int64_t(2));
+        Batch b = s.train->batch({0, 1, 2});
+        QCOMPARE(b.inputs.at("text").sizes().vec(), (std::vector<int64_t>{3, 5})); // cut at max_tokens
+        QCOMPARE(b.target.sizes().vec(), std::vector<int64_t>{3});
+        auto test = s.test->batch({0, 1});
+        QCOMPARE(test.target[0].item<int64_t>(), int64_t(0)); // neg first (sorted labels)
+        QCOMPARE(test.inputs.at("text_mask")[0].sum().item<int64_t>(), int64_t(4));
+        QCOMPARE(test.inputs.at("text")[0][3].item<int64_t>(), Vocabulary::Unknown);
+        QCOMPARE(test.inputs.at("text_mask")[1].sum().item<int64_t>(), int64_t(1));
+        QTemporaryDir empty;
+        expectError("text-folder", empty.path(), "no label folders");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestText)
+#include "test_text.moc"
