@@ -388,6 +388,76 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, folder(dir.path(), {{"image_size", {16}}}));
     }
 
+    // ----- word-images ----------------------------------------------------------------------
+
+    static DatasetSplits words(const QString& file, const nlohmann::json& extra = nlohmann::json::object())
+    {
+        nlohmann::json o = {{"path", file.toStdString()}, {"image_size", {16, 48}}};
+        o.update(extra);
+        const Schema& schema = datasetFormats().info("word-images").options;
+        std::vector<ConfigIssue> issues;
+        schema.validate(o, "", issues);
+        if (!issues.empty())
+            throw Error(issues[0].path + ": " + issues[0].message);
+        return datasetFormats().factory("word-images")(schema.withDefaults(o));
+    }
+
+    void iamWordsTxt()
+    {
+        QTemporaryDir dir;
+        QByteArray list = "#--- words.txt ---\n#format: a01-000u-00-00 ok 154 1 408 768 27 51 AT A\n";
+        const char* wordsInOrder[] = {"A", "MOVE", "to", "stop", "A", "Gaitskell", "to", "from", "A", "move"};
+        for (int i = 0; i < 10; ++i) {
+            const QString id = QStringLiteral("a01-000u-00-%1").arg(i, 2, 10, QLatin1Char('0'));
+            writeImage(dir.filePath("words/a01/a01-000u/" + id + ".png"), 60, 20, Qt::black);
+            list += (id + (i == 3 ? " err" : " ok") + " 154 408 768 27 51 AT " + wordsInOrder[i] + "\n").toUtf8();
+        }
+        testing::writeBytes(dir.filePath("words.txt"), list);
+        DatasetSplits s = words(dir.filePath("words.txt"), {{"validation_fraction", 0.0}, {"test_fraction", 0.0}});
+        QCOMPARE(s.train->size(), int64_t(9)); // the err segmentation is left out
+        QCOMPARE(s.train->classNames(), (std::vector<std::string>{"A", "Gaitskell", "MOVE", "from", "move", "to"}));
+        auto b = s.train->batch({0});
+        QCOMPARE(b.inputs.at("image").sizes().vec(), (std::vector<int64_t>{1, 1, 16, 48}));
+        QCOMPARE(words(dir.filePath("words.txt"), {{"include_err", true}, {"validation_fraction", 0.0}, {"test_fraction", 0.0}}).train->size(), int64_t(10));
+
+        testing::writeBytes(dir.filePath("bad.txt"), "a01-000u-00-00 ok 154 408\n");
+        try {
+            words(dir.filePath("bad.txt"), {{"layout", "iam"}});
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("bad.txt:1: expected") != std::string::npos, e.what());
+        }
+    }
+
+    void tsvWordsInAnyScript()
+    {
+        QTemporaryDir dir;
+        QByteArray tsv;
+        const char* arabic[] = {"كتاب", "قلم", "كتاب", "مدرسة"};
+        for (int i = 0; i < 4; ++i) {
+            writeImage(dir.filePath(QStringLiteral("img/%1.png").arg(i)), 50, 20, Qt::white);
+            tsv += QStringLiteral("img/%1.png\t").arg(i).toUtf8() + arabic[i] + (i == 3 ? "\ttest\n" : i == 2 ? "\tval\n" : "\ttrain\n");
+        }
+        testing::writeBytes(dir.filePath("arabic.tsv"), tsv);
+        DatasetSplits s = words(dir.filePath("arabic.tsv"));
+        QCOMPARE(s.train->size(), int64_t(2));
+        QCOMPARE(s.val->size(), int64_t(1));
+        QCOMPARE(s.test->size(), int64_t(1));
+        const auto lexicon = s.test->classNames();
+        QCOMPARE(lexicon.size(), size_t(3));
+        QCOMPARE(lexicon[static_cast<size_t>(s.test->labels()[0])], std::string("مدرسة")); // a test word unseen in training
+        QCOMPARE(lexicon[static_cast<size_t>(s.val->labels()[0])], std::string("كتاب"));
+
+        testing::writeBytes(dir.filePath("bad.tsv"), "img/0.png\tword\tholdout\n");
+        try {
+            words(dir.filePath("bad.tsv"));
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("bad.tsv:1: split must be train, val or test") != std::string::npos, e.what());
+        }
+        QVERIFY_THROWS_EXCEPTION(Error, words(dir.filePath("absent.tsv")));
+    }
+
     void trainerLogsSkippedFiles()
     {
         QTemporaryDir dir;

@@ -50,6 +50,26 @@ std::vector<LabelledFile> scanClassFolders(const fs::path& root, const std::vect
     return out;
 }
 
+namespace {
+void cutInto(std::vector<LabelledFile>& members, double valFraction, double testFraction, std::mt19937_64& rng, FileSplits& out)
+{
+    std::shuffle(members.begin(), members.end(), rng);
+    const auto n = members.size();
+    const auto nTest = std::min(n, static_cast<size_t>(std::lround(static_cast<double>(n) * testFraction)));
+    const auto nVal = std::min(n - nTest, static_cast<size_t>(std::lround(static_cast<double>(n) * valFraction)));
+    for (size_t i = 0; i < n; ++i)
+        (i < nTest ? out.test : i < nTest + nVal ? out.val : out.train).push_back(members[i]);
+}
+} // namespace
+
+FileSplits randomSplit(std::vector<LabelledFile> files, double valFraction, double testFraction, uint64_t seed)
+{
+    FileSplits out;
+    std::mt19937_64 rng(seed);
+    cutInto(files, valFraction, testFraction, rng, out);
+    return out;
+}
+
 FileSplits stratifiedSplit(const std::vector<LabelledFile>& files, size_t classCount, double valFraction, double testFraction, uint64_t seed)
 {
     FileSplits out;
@@ -59,12 +79,7 @@ FileSplits stratifiedSplit(const std::vector<LabelledFile>& files, size_t classC
         for (const auto& f : files)
             if (f.label == static_cast<int64_t>(c))
                 members.push_back(f);
-        std::shuffle(members.begin(), members.end(), rng);
-        const auto n = members.size();
-        const auto nTest = std::min(n, static_cast<size_t>(std::lround(static_cast<double>(n) * testFraction)));
-        const auto nVal = std::min(n - nTest, static_cast<size_t>(std::lround(static_cast<double>(n) * valFraction)));
-        for (size_t i = 0; i < n; ++i)
-            (i < nTest ? out.test : i < nTest + nVal ? out.val : out.train).push_back(members[i]);
+        cutInto(members, valFraction, testFraction, rng, out);
     }
     return out;
 }

@@ -27,7 +27,9 @@ std::string lowerCase(std::string s);
 struct FileSplits {
     std::vector<LabelledFile> train, val, test;
 };
-// Each class is shuffled with `seed` and cut: test first, then val, the rest train.
+// All files as one pool, shuffled with `seed` and cut: test first, then val, the rest train.
+FileSplits randomSplit(std::vector<LabelledFile> files, double valFraction, double testFraction, uint64_t seed);
+// The same within each class, so every class keeps its share in every split.
 FileSplits stratifiedSplit(const std::vector<LabelledFile>& files, size_t classCount, double valFraction, double testFraction, uint64_t seed);
 
 } // namespace omnilab
