@@ -7,6 +7,7 @@
 
 #include "core/data/ImageTable.h"
 #include "core/engine/Components.h"
+#include "core/util/TextLines.h"
 
 namespace omnilab {
 
@@ -65,13 +66,8 @@ std::shared_ptr<ImageTable> loadRecords(const std::vector<fs::path>& files, cons
 std::vector<std::string> readNames(const fs::path& file)
 {
     std::vector<std::string> names;
-    std::ifstream in(file);
-    for (std::string line; std::getline(in, line);) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-            line.pop_back();
-        if (!line.empty())
-            names.push_back(line);
-    }
+    for (const auto& line : readTextLines(file.string(), false))
+        names.push_back(line.text);
     return names;
 }
 

@@ -6,11 +6,11 @@
 // length, and turned into a log spectrogram (OneModel: 20 ms windows, 10 ms steps), a
 // log-mel spectrogram, or kept as the waveform.
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "core/data/LazyFileDataset.h"
 #include "core/media/Audio.h"
+#include "core/util/TextLines.h"
 
 namespace omnilab {
 
@@ -45,13 +45,9 @@ private:
 std::set<std::string> readList(const fs::path& file)
 {
     std::set<std::string> out;
-    std::ifstream in(file);
-    for (std::string line; std::getline(in, line);) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-            line.pop_back();
-        if (!line.empty())
-            out.insert(line);
-    }
+    if (fs::is_regular_file(file)) // one of the two lists may be absent
+        for (const auto& line : readTextLines(file.string(), false))
+            out.insert(line.text);
     return out;
 }
 

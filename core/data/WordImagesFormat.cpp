@@ -5,13 +5,13 @@
 // in the file (word spotting queries words never seen in training); the word itself is the
 // class name, from which OneModel computes its PHOC.
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "core/data/ImageOps.h"
 #include "core/data/LazyFileDataset.h"
+#include "core/util/TextLines.h"
 
 namespace omnilab {
 
@@ -47,16 +47,8 @@ struct WordEntry {
 
 std::vector<WordEntry> readIamWords(const fs::path& listFile, const fs::path& imageRoot, bool includeErr)
 {
-    std::ifstream in(listFile);
-    if (!in)
-        throw Error(listFile.string() + ": cannot open");
     std::vector<WordEntry> out;
-    std::string line;
-    for (int lineNo = 1; std::getline(in, line); ++lineNo) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (line.empty() || line[0] == '#')
-            continue;
+    for (const auto& [lineNo, line] : readTextLines(listFile.string(), true)) {
         std::istringstream words(line);
         std::string id, status, grey, x, y, w, h, tag, text;
         if (!(words >> id >> status >> grey >> x >> y >> w >> h >> tag >> text))
@@ -77,16 +69,8 @@ std::vector<WordEntry> readIamWords(const fs::path& listFile, const fs::path& im
 
 std::vector<WordEntry> readTsv(const fs::path& listFile, const fs::path& imageRoot)
 {
-    std::ifstream in(listFile);
-    if (!in)
-        throw Error(listFile.string() + ": cannot open");
     std::vector<WordEntry> out;
-    std::string line;
-    for (int lineNo = 1; std::getline(in, line); ++lineNo) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (line.empty() || line[0] == '#')
-            continue;
+    for (const auto& [lineNo, line] : readTextLines(listFile.string(), true)) {
         std::vector<std::string> cols;
         std::stringstream ss(line);
         for (std::string col; std::getline(ss, col, '\t');)

@@ -3,51 +3,22 @@
 #include <cmath>
 #include <memory>
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/opt.h>
-#include <libswresample/swresample.h>
-}
-
+#include "core/media/FFmpegSupport.h"
 #include "core/util/Error.h"
 
 namespace omnilab {
 
-namespace {
-std::string averror(int code)
-{
-    char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-    av_strerror(code, buf, sizeof buf);
-    return buf;
-}
-struct FormatCloser {
-    void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
-};
-struct CodecCloser {
-    void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameCloser {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketCloser {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct ResampleCloser {
-    void operator()(SwrContext* s) const { swr_free(&s); }
-};
-} // namespace
+using namespace ffmpeg;
 
 std::vector<float> decodeAudio(const std::string& file, int sampleRate)
 {
     AVFormatContext* raw = nullptr;
     int rc = avformat_open_input(&raw, file.c_str(), nullptr, nullptr);
     if (rc < 0)
-        throw Error(file + ": cannot open audio (" + averror(rc) + ")");
+        throw Error(file + ": cannot open audio (" + errorText(rc) + ")");
     std::unique_ptr<AVFormatContext, FormatCloser> format(raw);
     if ((rc = avformat_find_stream_info(raw, nullptr)) < 0)
-        throw Error(file + ": cannot read stream information (" + averror(rc) + ")");
+        throw Error(file + ": cannot read stream information (" + errorText(rc) + ")");
     const AVCodec* decoder = nullptr;
     const int streamIndex = av_find_best_stream(raw, AVMEDIA_TYPE_AUDIO, -1, -1, &decoder, 0);
     if (streamIndex < 0 || !decoder)

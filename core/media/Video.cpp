@@ -4,41 +4,14 @@
 #include <cmath>
 #include <memory>
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/imgutils.h>
-#include <libswscale/swscale.h>
-}
-
+#include "core/media/FFmpegSupport.h"
 #include "core/util/Error.h"
 
 namespace omnilab {
 
 namespace {
 
-std::string averror(int code)
-{
-    char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-    av_strerror(code, buf, sizeof buf);
-    return buf;
-}
-
-struct FormatCloser {
-    void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
-};
-struct CodecCloser {
-    void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameCloser {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketCloser {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct ScaleCloser {
-    void operator()(SwsContext* s) const { sws_freeContext(s); }
-};
+using namespace ffmpeg;
 
 // An opened container with its best video stream and a decoder for it.
 struct OpenVideo {
@@ -56,24 +29,24 @@ OpenVideo openVideo(const std::string& file)
     AVFormatContext* raw = nullptr;
     int rc = avformat_open_input(&raw, file.c_str(), nullptr, nullptr);
     if (rc < 0)
-        throw Error(file + ": cannot open video (" + averror(rc) + ")");
+        throw Error(file + ": cannot open video (" + errorText(rc) + ")");
     v.format.reset(raw);
     rc = avformat_find_stream_info(raw, nullptr);
     if (rc < 0)
-        throw Error(file + ": cannot read stream information (" + averror(rc) + "); the file may be truncated");
+        throw Error(file + ": cannot read stream information (" + errorText(rc) + "); the file may be truncated");
     const AVCodec* decoder = nullptr;
     v.streamIndex = av_find_best_stream(raw, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
     if (v.streamIndex == AVERROR_STREAM_NOT_FOUND)
         throw Error(file + ": no video stream in this file");
     if (v.streamIndex < 0 || !decoder)
-        throw Error(file + ": no decoder for its video stream (" + averror(v.streamIndex) + ")");
+        throw Error(file + ": no decoder for its video stream (" + errorText(v.streamIndex) + ")");
     v.stream = raw->streams[v.streamIndex];
     v.codec.reset(avcodec_alloc_context3(decoder));
     if (!v.codec || avcodec_parameters_to_context(v.codec.get(), v.stream->codecpar) < 0)
         throw Error(file + ": cannot set up the " + std::string(decoder->name) + " decoder");
     v.codec->thread_count = 1; // frames are picked one by one; the data loader parallelises across files
     if ((rc = avcodec_open2(v.codec.get(), decoder, nullptr)) < 0)
-        throw Error(file + ": cannot open the " + std::string(decoder->name) + " decoder (" + averror(rc) + ")");
+        throw Error(file + ": cannot open the " + std::string(decoder->name) + " decoder (" + errorText(rc) + ")");
 
     v.info.codec = decoder->name;
     v.info.width = v.codec->width;
@@ -182,7 +155,7 @@ torch::Tensor decodeVideoFrames(const std::string& file, const std::vector<int64
             draining = true;
             avcodec_send_packet(v.codec.get(), nullptr);
         } else if (rc < 0 && !draining) {
-            throw Error(file + ": read error (" + averror(rc) + ")");
+            throw Error(file + ": read error (" + errorText(rc) + ")");
         } else if (!draining) {
             if (packet->stream_index == v.streamIndex)
                 avcodec_send_packet(v.codec.get(), packet.get()); // a corrupt packet only loses its frame
