@@ -14,6 +14,7 @@
 #include "core/engine/Components.h"
 #include "core/engine/Trainer.h"
 #include "core/store/RunStore.h"
+#include "tests/support/LoadFormat.h"
 #include "tests/support/TestData.h"
 
 using namespace omnilab;
@@ -174,9 +175,9 @@ private Q_SLOTS:
     {
         nlohmann::json o = {{"name", "c"}, {"format", "cifar-binary"}, {"path", dir.toStdString()}, {"validation_size", 10}};
         o.update(extra);
-        const Schema& schema = datasetFormats().info("cifar-binary").options;
-        auto options = schema.withDefaults(o);
-        return datasetFormats().factory("cifar-binary")(options);
+        o.erase("name");
+        o.erase("format");
+        return testing::loadFormat("cifar-binary", o);
     }
 
     static void expectCifarError(const QString& dir, const std::string& fragment1, const std::string& fragment2,
@@ -288,11 +289,7 @@ private Q_SLOTS:
     {
         nlohmann::json o = {{"path", dir.toStdString()}, {"image_size", {16, 24}}};
         o.update(extra);
-        std::vector<ConfigIssue> issues;
-        datasetFormats().info("image-folder").options.validate(o, "", issues);
-        if (!issues.empty())
-            throw Error(issues[0].path + ": " + issues[0].message);
-        return datasetFormats().factory("image-folder")(datasetFormats().info("image-folder").options.withDefaults(o));
+        return testing::loadFormat("image-folder", o);
     }
 
     void imageFolderStratifiedSplitsAndFitting()
@@ -394,12 +391,7 @@ private Q_SLOTS:
     {
         nlohmann::json o = {{"path", file.toStdString()}, {"image_size", {16, 48}}};
         o.update(extra);
-        const Schema& schema = datasetFormats().info("word-images").options;
-        std::vector<ConfigIssue> issues;
-        schema.validate(o, "", issues);
-        if (!issues.empty())
-            throw Error(issues[0].path + ": " + issues[0].message);
-        return datasetFormats().factory("word-images")(schema.withDefaults(o));
+        return testing::loadFormat("word-images", o);
     }
 
     void iamWordsTxt()

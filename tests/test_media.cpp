@@ -17,6 +17,7 @@ extern "C" {
 #include "core/media/Audio.h"
 #include "core/media/Video.h"
 #include "core/util/Error.h"
+#include "tests/support/LoadFormat.h"
 
 using namespace omnilab;
 
@@ -117,12 +118,11 @@ void writeAudioOnlyAvi(const std::string& file)
 int64_t shownIndex(const torch::Tensor& frames, int64_t k)
 {
     const auto red = frames[k][0].to(torch::kFloat);
-    const int64_t h = red.size(0), w = red.size(1);
+    const int64_t w = red.size(1);
     int64_t index = 0;
     for (int64_t b = 0; b < 8; ++b)
         if (red.index({torch::indexing::Slice(), (2 * b + 1) * w / 16}).mean().item<double>() > 128)
             index |= int64_t(1) << b;
-    (void)h;
     return index;
 }
 
@@ -276,12 +276,7 @@ private Q_SLOTS:
     {
         nlohmann::json o = {{"path", root.toStdString()}, {"frame_size", {24, 48}}, {"validation_fraction", 0.0}};
         o.update(extra);
-        const Schema& schema = datasetFormats().info("video-folder").options;
-        std::vector<ConfigIssue> issues;
-        schema.validate(o, "", issues);
-        if (!issues.empty())
-            throw Error(issues[0].path + ": " + issues[0].message);
-        return datasetFormats().factory("video-folder")(schema.withDefaults(o));
+        return testing::loadFormat("video-folder", o);
     }
 
     void videoFolderWithHmdbSplitFiles()
@@ -428,8 +423,7 @@ private Q_SLOTS:
         writeFile(dir.filePath("validation_list.txt"), "yes/b.wav\n");
         writeFile(dir.filePath("testing_list.txt"), "no/e.wav\r\n");
         nlohmann::json o = {{"path", dir.path().toStdString()}};
-        const Schema& schema = datasetFormats().info("speech-commands").options;
-        DatasetSplits s = datasetFormats().factory("speech-commands")(schema.withDefaults(o));
+        DatasetSplits s = testing::loadFormat("speech-commands", o);
         QCOMPARE(s.train->classNames(), (std::vector<std::string>{"no", "yes"}));
         QCOMPARE(s.train->size(), int64_t(4)); // a, c, d, broken
         QCOMPARE(s.val->labels(), std::vector<int64_t>{1});
@@ -444,7 +438,7 @@ private Q_SLOTS:
             QCOMPARE(b.inputs.at("audio")[k].select(1, 30).argmax().item<int64_t>(), b.target[k].item<int64_t>() == 0 ? int64_t(10) : int64_t(20));
 
         o["feature"] = "waveform";
-        DatasetSplits raw = datasetFormats().factory("speech-commands")(schema.withDefaults(o));
+        DatasetSplits raw = testing::loadFormat("speech-commands", o);
         QCOMPARE(raw.val->batch({0}).inputs.at("audio").sizes().vec(), (std::vector<int64_t>{1, 16000}));
     }
 

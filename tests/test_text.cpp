@@ -7,6 +7,7 @@
 
 #include "core/engine/Components.h"
 #include "core/text/Vocabulary.h"
+#include "tests/support/LoadFormat.h"
 #include "tests/support/TestData.h"
 
 using namespace omnilab;
@@ -22,12 +23,7 @@ DatasetSplits load(const char* format, const QString& path, const nlohmann::json
 {
     nlohmann::json o = {{"path", path.toStdString()}};
     o.update(extra);
-    const Schema& schema = datasetFormats().info(format).options;
-    std::vector<ConfigIssue> issues;
-    schema.validate(o, "", issues);
-    if (!issues.empty())
-        throw Error(issues[0].path + ": " + issues[0].message);
-    return datasetFormats().factory(format)(schema.withDefaults(o));
+    return testing::loadFormat(format, o);
 }
 
 void expectError(const char* format, const QString& path, const std::string& fragment)

@@ -1,6 +1,5 @@
 #include "ui/docks/DatasetsDock.h"
 
-#include <QCoreApplication>
 #include <QHeaderView>
 #include <QLabel>
 #include <QPointer>
