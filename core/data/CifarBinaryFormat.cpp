@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "core/data/ImageTable.h"
+#include "core/data/FolderScan.h"
 #include "core/engine/Components.h"
 #include "core/util/TextLines.h"
 
@@ -73,9 +74,7 @@ std::vector<std::string> readNames(const fs::path& file)
 
 DatasetSplits makeSplits(const nlohmann::json& o)
 {
-    const fs::path dir = o.at("path").get<std::string>();
-    if (!fs::is_directory(dir))
-        throw Error(dir.string() + ": not a directory (field \"path\" of dataset \"" + o.value("name", std::string()) + "\")");
+    const fs::path dir = datasetDirectory(o);
     std::string variant = o.at("variant");
     if (variant == "auto") {
         if (fs::exists(dir / "data_batch_1.bin"))

@@ -1,5 +1,7 @@
 #include "core/data/FolderScan.h"
 
+#include "core/util/Error.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -12,6 +14,14 @@ std::string lowerCase(std::string s)
 {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
+}
+
+fs::path datasetDirectory(const nlohmann::json& options)
+{
+    const fs::path dir = options.at("path").get<std::string>();
+    if (!fs::is_directory(dir))
+        throw Error(dir.string() + ": not a directory (field \"path\" of dataset \"" + options.value("name", std::string()) + "\")");
+    return dir;
 }
 
 std::vector<std::string> subfolders(const fs::path& dir)

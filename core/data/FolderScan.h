@@ -7,12 +7,18 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace omnilab {
 
 struct LabelledFile {
     std::string file;
     int64_t label = 0;
 };
+
+// The folder named by a dataset's "path" option; throws Error naming it (and the dataset)
+// when it is not a directory.
+std::filesystem::path datasetDirectory(const nlohmann::json& options);
 
 // Visible sub-folders of `dir`, sorted.
 std::vector<std::string> subfolders(const std::filesystem::path& dir);

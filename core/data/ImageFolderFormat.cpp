@@ -42,9 +42,7 @@ private:
 
 DatasetSplits makeSplits(const nlohmann::json& o)
 {
-    const fs::path root = o.at("path").get<std::string>();
-    if (!fs::is_directory(root))
-        throw Error(root.string() + ": not a directory (field \"path\" of dataset \"" + o.value("name", std::string()) + "\")");
+    const fs::path root = datasetDirectory(o);
     auto settings = std::make_shared<FolderSettings>();
     const auto size = o.at("image_size").get<std::vector<int>>();
     settings->height = size.at(0);

@@ -3,6 +3,7 @@
 
 #include "core/data/Idx.h"
 #include "core/data/ImageTable.h"
+#include "core/data/FolderScan.h"
 #include "core/engine/Components.h"
 
 namespace omnilab {
@@ -40,9 +41,7 @@ std::shared_ptr<ImageTable> loadPair(const std::string& imagesFile, const std::s
 
 DatasetSplits makeSplits(const nlohmann::json& o)
 {
-    const fs::path dir = o.at("path").get<std::string>();
-    if (!fs::is_directory(dir))
-        throw Error(dir.string() + ": not a directory (field \"path\" of dataset \"" + o.value("name", std::string()) + "\")");
+    const fs::path dir = datasetDirectory(o);
     const auto names = o.at("class_names").get<std::vector<std::string>>();
     auto train = loadPair(locate(dir, o.at("train_images"), "train_images"), locate(dir, o.at("train_labels"), "train_labels"), names);
     auto test = loadPair(locate(dir, o.at("test_images"), "test_images"), locate(dir, o.at("test_labels"), "test_labels"), names);

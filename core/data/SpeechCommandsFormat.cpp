@@ -53,9 +53,7 @@ std::set<std::string> readList(const fs::path& file)
 
 DatasetSplits makeSplits(const nlohmann::json& o)
 {
-    const fs::path root = o.at("path").get<std::string>();
-    if (!fs::is_directory(root))
-        throw Error(root.string() + ": not a directory (field \"path\" of dataset \"" + o.value("name", std::string()) + "\")");
+    const fs::path root = datasetDirectory(o);
     std::vector<std::string> words;
     for (const auto& folder : subfolders(root))
         if (folder.rfind('_', 0) != 0)

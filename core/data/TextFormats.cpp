@@ -159,9 +159,7 @@ std::vector<TaggedSentence> readTagged(const fs::path& file, std::string layout,
 
 DatasetSplits makeConll(const nlohmann::json& o)
 {
-    const fs::path root = o.at("path").get<std::string>();
-    if (!fs::is_directory(root))
-        throw Error(root.string() + ": not a directory (field \"path\" of dataset \"" + o.value("name", std::string()) + "\")");
+    const fs::path root = datasetDirectory(o);
     const std::string layout = o.at("layout");
     const bool upos = o.at("tag_column") == "upos";
     const fs::path trainFile = root / o.at("train_file").get<std::string>();
@@ -220,9 +218,7 @@ std::string readText(const std::string& file)
 
 DatasetSplits makeTextFolder(const nlohmann::json& o)
 {
-    const fs::path root = o.at("path").get<std::string>();
-    if (!fs::is_directory(root))
-        throw Error(root.string() + ": not a directory (field \"path\" of dataset \"" + o.value("name", std::string()) + "\")");
+    const fs::path root = datasetDirectory(o);
     const auto excluded = o.at("exclude").get<std::vector<std::string>>();
     const auto extensions = extensionSet(o.at("extensions").get<std::vector<std::string>>());
     const bool splitFolders = fs::is_directory(root / "train");

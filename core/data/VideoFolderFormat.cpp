@@ -77,9 +77,7 @@ std::map<std::string, int> readSplitFiles(const fs::path& dir, const std::vector
 
 DatasetSplits makeSplits(const nlohmann::json& o)
 {
-    const fs::path root = o.at("path").get<std::string>();
-    if (!fs::is_directory(root))
-        throw Error(root.string() + ": not a directory (field \"path\" of dataset \"" + o.value("name", std::string()) + "\")");
+    const fs::path root = datasetDirectory(o);
     const auto actions = subfolders(root);
     const auto files = scanClassFolders(root, actions, extensionSet(o.at("extensions").get<std::vector<std::string>>()));
     if (files.empty())
