@@ -6,7 +6,9 @@
 #include <QtTest>
 
 #include "core/engine/Components.h"
+#include "core/text/Tokenizer.h"
 #include "core/text/Vocabulary.h"
+#include "core/text/WordVectors.h"
 #include "tests/support/LoadFormat.h"
 #include "tests/support/TestData.h"
 
@@ -143,6 +145,118 @@ private Q_SLOTS:
         QCOMPARE(test.inputs.at("text_mask")[1].sum().item<int64_t>(), int64_t(1));
         QTemporaryDir empty;
         expectError("text-folder", empty.path(), "no label folders");
+    }
+
+    void wordTokenizerRoundTrip()
+    {
+        auto t = buildWordTokenizer({"The cat sat.", "the dog sat"}, 1, 0);
+        QCOMPARE(t->kind(), std::string("word"));
+        const auto ids = t->encode("The dog sat on");
+        QCOMPARE(ids.size(), size_t(4));
+        QCOMPARE(ids[3], Vocabulary::Unknown);
+        QCOMPARE(t->decode(ids), std::string("the dog sat"));
+        QCOMPARE(t->pieces()[0], std::string("<pad>"));
+    }
+
+    void bpeRoundTripAndCache()
+    {
+        std::string why;
+        if (!sentencePieceAvailable(&why))
+            QSKIP(why.c_str());
+        std::vector<std::string> texts;
+        const char* words[] = {"red", "green", "blue", "circle", "square", "triangle", "left", "right", "of", "the", "a", "small", "large"};
+        for (int i = 0; i < 300; ++i)
+            texts.push_back(std::string("A ") + words[i % 13] + " " + words[(i * 7) % 13] + " to the " + words[(i * 5) % 13] + " of " + words[(i * 3) % 13] + ".");
+        QTemporaryDir cache;
+        SentencePieceOptions o;
+        o.vocabSize = 80;
+        o.cacheDir = cache.path().toStdString();
+        auto bpe = trainSentencePiece(texts, o);
+        QCOMPARE(bpe->kind(), std::string("bpe"));
+        QVERIFY(bpe->size() > 40 && bpe->size() <= 80);
+        QCOMPARE(bpe->piece(0), std::string("<pad>"));
+        QCOMPARE(bpe->piece(1), std::string("<unk>"));
+        QCOMPARE(bpe->piece(2), std::string("<s>"));
+        for (const std::string text : {"A red circle to the left of the square.", "greenish triangles", "Unseen WORDS, too!"}) {
+            const auto ids = bpe->encode(text);
+            QVERIFY(!ids.empty());
+            for (int64_t id : ids)
+                QVERIFY(id >= 1 && id < bpe->size());
+            if (text[0] == 'A')
+                QCOMPARE(bpe->decode(ids), text); // every character seen in training: exact
+        }
+        // Subwords: a frequent word is one piece, an unseen one several.
+        QVERIFY(bpe->encode("triangle").size() < bpe->encode("trianglesque").size());
+        const std::string model = sentencePieceModelPath(texts, o);
+        QVERIFY(QFileInfo::exists(QString::fromStdString(model)));
+        const auto modified = QFileInfo(QString::fromStdString(model)).lastModified();
+        auto again = trainSentencePiece(texts, o);
+        QCOMPARE(QFileInfo(QString::fromStdString(model)).lastModified(), modified); // from the cache
+        QCOMPARE(again->encode("the red square"), bpe->encode("the red square"));
+        o.modelType = "unigram";
+        QVERIFY(sentencePieceModelPath(texts, o) != model);
+        // A corrupt model file is an error naming it.
+        testing::writeBytes(cache.filePath("broken.model"), "not a model");
+        try {
+            loadSentencePiece(cache.filePath("broken.model").toStdString());
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("broken.model") != std::string::npos, e.what());
+        }
+        // Training on no text fails with a message, never a crash.
+        try {
+            trainSentencePiece({}, o);
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY(std::string(e.what()).find("unigram") != std::string::npos);
+        }
+    }
+
+    void textFolderWithBpe()
+    {
+        std::string why;
+        if (!sentencePieceAvailable(&why))
+            QSKIP(why.c_str());
+        QTemporaryDir dir, cache;
+        for (int i = 0; i < 30; ++i) {
+            write(dir.filePath(QStringLiteral("train/pos/%1_9.txt").arg(i)), "A wonderful film, truly wonderful. Loved it");
+            write(dir.filePath(QStringLiteral("train/neg/%1_2.txt").arg(i)), "A dull film. Dull dull dull and far too long");
+        }
+        DatasetSplits s = load("text-folder", dir.path(), {{"tokenizer", "bpe"}, {"vocab_size", 60}, {"cache_dir", cache.path().toStdString()}});
+        const auto pieces = s.train->inputVocabulary("text");
+        QVERIFY(pieces.size() > 4 && pieces.size() <= 60);
+        Batch b = s.train->batch({0});
+        QVERIFY(b.inputs.at("text").max().item<int64_t>() < static_cast<int64_t>(pieces.size()));
+        QCOMPARE(QDir(cache.path()).entryList({"bpe-*.model"}).size(), 1);
+    }
+
+    void wordVectors()
+    {
+        QTemporaryDir dir;
+        write(dir.filePath("glove.txt"), "the 0.1 0.2 0.3\nCat 1 2 3\ncat 4 5 6\nDog -1 -2 -3\n");
+        auto t = loadWordVectors(dir.filePath("glove.txt").toStdString(), {"<pad>", "cat", "dog", "zebra", "the"});
+        QCOMPARE(t.dim, int64_t(3));
+        QCOMPARE(t.foundCount, int64_t(3));
+        QCOMPARE(t.found, (std::vector<bool>{false, true, true, false, true}));
+        QCOMPARE(t.rows[1 * 3 + 0], 4.0f); // the exact "cat" wins over "Cat"
+        QCOMPARE(t.rows[2 * 3 + 2], -3.0f); // "Dog" by case folding
+        QCOMPARE(t.rows[3 * 3 + 1], 0.0f);
+        write(dir.filePath("w2v.txt"), "2 2\nhello 0.5 0.25\nworld 1e-1 2\n");
+        auto w = loadWordVectors(dir.filePath("w2v.txt").toStdString(), {"world"});
+        QCOMPARE(w.dim, int64_t(2));
+        QCOMPARE(w.rows[1], 2.0f);
+        write(dir.filePath("ragged.txt"), "a 1 2 3\nb 1 2\n");
+        write(dir.filePath("nan.txt"), "a 1 2\nb 1 x\n");
+        write(dir.filePath("empty.txt"), "");
+        for (const auto& [file, fragment] : std::vector<std::pair<QString, std::string>>{
+                 {"ragged.txt", "ragged.txt:2"}, {"nan.txt", "nan.txt:2"}, {"empty.txt", "no word vectors"}, {"missing.txt", "cannot open"}}) {
+            try {
+                loadWordVectors(dir.filePath(file).toStdString(), {"a"});
+                QFAIL("expected Error");
+            } catch (const Error& e) {
+                QVERIFY2(std::string(e.what()).find(fragment) != std::string::npos, e.what());
+            }
+        }
     }
 };
 

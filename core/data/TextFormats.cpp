@@ -13,6 +13,7 @@
 
 #include "core/data/FolderScan.h"
 #include "core/engine/Components.h"
+#include "core/data/TextOptions.h"
 #include "core/text/Vocabulary.h"
 
 namespace omnilab {
@@ -31,10 +32,11 @@ struct TextExample {
 
 class TextSplit : public Dataset {
 public:
-    TextSplit(std::vector<TextExample> examples, std::vector<std::string> classNames, bool tagging, int64_t maxTokens)
-        : examples_(std::move(examples)), classNames_(std::move(classNames)), tagging_(tagging), maxTokens_(maxTokens)
+    TextSplit(std::vector<TextExample> examples, std::vector<std::string> classNames, bool tagging, int64_t maxTokens, std::vector<std::string> pieces)
+        : examples_(std::move(examples)), classNames_(std::move(classNames)), tagging_(tagging), maxTokens_(maxTokens), pieces_(std::move(pieces))
     {
     }
+    std::vector<std::string> inputVocabulary(const std::string& input) const override { return input == "text" ? pieces_ : std::vector<std::string>{}; }
     int64_t size() const override { return static_cast<int64_t>(examples_.size()); }
     std::vector<std::string> classNames() const override { return classNames_; }
     std::vector<int64_t> labels() const override
@@ -83,6 +85,7 @@ private:
     std::vector<std::string> classNames_;
     bool tagging_;
     int64_t maxTokens_;
+    std::vector<std::string> pieces_;
 };
 
 // ----- conll ---------------------------------------------------------------------------
@@ -200,7 +203,7 @@ DatasetSplits makeConll(const nlohmann::json& o)
         return fs::is_regular_file(f) ? readTagged(f, layout, upos) : std::vector<TaggedSentence>{};
     };
     const int64_t maxTokens = o.at("max_tokens");
-    auto make = [&](const std::vector<TaggedSentence>& s) { return std::make_shared<TextSplit>(encode(s), tags, true, maxTokens); };
+    auto make = [&](const std::vector<TaggedSentence>& s) { return std::make_shared<TextSplit>(encode(s), tags, true, maxTokens, vocab.words()); };
     return {make(train), make(optional("val_file")), make(optional("test_file"))};
 }
 
@@ -244,28 +247,29 @@ DatasetSplits makeTextFolder(const nlohmann::json& o)
     if (parts.train.empty())
         throw Error(root.string() + ": no training texts found");
 
-    auto tokenize = [](const std::vector<LabelledFile>& files) {
-        std::vector<std::vector<std::string>> out;
+    auto read = [](const std::vector<LabelledFile>& files) {
+        std::vector<std::string> out;
         for (const auto& f : files)
-            out.push_back(wordTokens(readText(f.file)));
+            out.push_back(readText(f.file));
         return out;
     };
-    const auto trainTokens = tokenize(parts.train);
-    const Vocabulary vocab = Vocabulary::build(trainTokens, o.at("min_count"), o.at("max_vocab"));
+    const auto trainTexts = read(parts.train);
+    const auto tokenizer = makeTokenizer(o, trainTexts);
+    const auto pieces = tokenizer->pieces();
     const int64_t maxTokens = o.at("max_tokens");
-    auto encode = [&](const std::vector<LabelledFile>& files, const std::vector<std::vector<std::string>>& tokens) {
+    auto encode = [&](const std::vector<LabelledFile>& files, const std::vector<std::string>& texts) {
         std::vector<TextExample> out;
         for (size_t i = 0; i < files.size(); ++i) {
             TextExample e;
-            e.tokens = vocab.encode(tokens[i]);
+            e.tokens = tokenizer->encode(texts[i]);
             if (static_cast<int64_t>(e.tokens.size()) > maxTokens)
                 e.tokens.resize(static_cast<size_t>(maxTokens));
             e.label = files[i].label;
             out.push_back(std::move(e));
         }
-        return std::make_shared<TextSplit>(std::move(out), classes, false, maxTokens);
+        return std::make_shared<TextSplit>(std::move(out), classes, false, maxTokens, pieces);
     };
-    return {encode(parts.train, trainTokens), encode(parts.val, tokenize(parts.val)), encode(parts.test, tokenize(parts.test))};
+    return {encode(parts.train, trainTexts), encode(parts.val, read(parts.val)), encode(parts.test, read(parts.test))};
 }
 
 void addVocabularyFields(Schema& s, int64_t maxTokens, int64_t minCount)
@@ -297,14 +301,14 @@ Schema textFolderSchema()
     s.field("validation_fraction", FieldType::Number, "share of each label's training texts held out for val").defaults(0.1).range(0, 0.9);
     s.field("test_fraction", FieldType::Number, "share of each label for test when there is no test/ folder").defaults(0.1).range(0, 0.9);
     s.field("split_seed", FieldType::Integer, "seed of the held-out splits").defaults(0).range(0, std::nullopt);
-    addVocabularyFields(s, 256, 2);
+    addTokenizerFields(s, 256, 2, 4000);
     return s;
 }
 
 const bool registered =
     datasetFormats().add({"conll", "tagged sentences: CoNLL-U, or Penn word/TAG lines; word vocabulary from the training file", conllSchema(), {"text", "text_mask"}},
                          makeConll)
-    && datasetFormats().add({"text-folder", "aclImdb layout: split/label/*.txt texts for classification; word vocabulary from training",
+    && datasetFormats().add({"text-folder", "aclImdb layout: split/label/*.txt texts for classification; word or SentencePiece tokens from training",
                              textFolderSchema(), {"text", "text_mask"}},
                             makeTextFolder);
 

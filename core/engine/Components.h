@@ -30,7 +30,11 @@ public:
     virtual Batch batch(const std::vector<int64_t>& indices) const = 0;
     // Class label of every sample (for histograms and stratification); empty when unlabelled.
     virtual std::vector<int64_t> labels() const { return {}; }
+    // For sequence targets (captions), the target vocabulary: token id -> piece.
     virtual std::vector<std::string> classNames() const { return {}; }
+    // The token pieces of a text input (e.g. "question"), id -> piece; empty for inputs that
+    // are not token ids. Language peripherals size their embeddings from it.
+    virtual std::vector<std::string> inputVocabulary(const std::string& /*input*/) const { return {}; }
     // Problems met under the "skip" error policy since the last call, each naming its file.
     virtual std::vector<std::string> drainWarnings() { return {}; }
 };

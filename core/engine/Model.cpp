@@ -9,13 +9,16 @@ torch::Device resolveTorchDevice()
     return currentRuntime().device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
-std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment)
+std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment, const std::string& cacheDir)
 {
     std::map<std::string, DatasetSplits> out;
     for (const auto& spec : experiment.datasets) {
         DatasetSplits splits;
         try {
-            splits = datasetFormats().factory(spec.format)(spec.options);
+            nlohmann::json options = spec.options;
+            if (!cacheDir.empty() && options.contains("cache_dir") && options["cache_dir"] == "")
+                options["cache_dir"] = cacheDir;
+            splits = datasetFormats().factory(spec.format)(options);
         } catch (const ConfigError&) {
             throw;
         } catch (const std::exception& e) {

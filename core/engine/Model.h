@@ -30,7 +30,9 @@ private:
 };
 
 // Loads every dataset the experiment names, once each. Errors name the dataset's file.
-std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment);
+// `cacheDir`: where formats keep what they train from the data (SentencePiece models) when
+// the dataset's own "cache_dir" is empty; the trainer passes <run dir>/tokenizers.
+std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment, const std::string& cacheDir = "");
 
 // Evaluates one task on a split: metric name -> value, plus "loss". maxBatches 0 = all.
 // `cancelled` is polled between batches; when it returns true, Cancelled is thrown.

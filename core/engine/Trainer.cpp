@@ -227,8 +227,12 @@ RunSummary Trainer::Impl::run()
     const int64_t totalSteps = options.steps > 0 ? options.steps : exp.training.steps;
 
     // ---- everything that can fail on bad input happens before anything is written ----
+    std::string runDir = options.runDir;
+    if (runDir.empty())
+        runDir = (fs::path("runs") / (exp.name + "-" + formatTimeNow("%Y%m%d-%H%M%S", false))).string();
     torch::manual_seed(exp.training.seed);
-    auto data = loadDatasets(exp);
+    // Tokenizers trained from the data are kept beside the run, so a resume finds them.
+    auto data = loadDatasets(exp, (fs::path(runDir) / "tokenizers").string());
     auto model = std::make_shared<MultiTaskModel>(exp, data);
     model->to(device);
     auto optimizer = makeOptimizer(exp.training.optimizer, model->parameters());
@@ -241,9 +245,6 @@ RunSummary Trainer::Impl::run()
     for (const auto& task : exp.tasks)
         trainSizes.push_back(data.at(task.dataset).train->size());
 
-    std::string runDir = options.runDir;
-    if (runDir.empty())
-        runDir = (fs::path("runs") / (exp.name + "-" + formatTimeNow("%Y%m%d-%H%M%S", false))).string();
     RunPaths paths(runDir);
     int64_t startStep = 0;
     int64_t runId = 0;
@@ -506,7 +507,7 @@ std::map<std::string, std::map<std::string, double>> evaluateRun(const std::stri
     json info = readRunInfo(paths);
     Experiment exp = Experiment::load(paths.config);
     const torch::Device device = resolveTorchDevice();
-    auto data = loadDatasets(exp);
+    auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
     torch::manual_seed(exp.training.seed);
     MultiTaskModel model(exp, data);
     int64_t step = 0;
