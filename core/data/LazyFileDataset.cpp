@@ -16,6 +16,14 @@ std::vector<int64_t> LazyFileDataset::labels() const
     return out;
 }
 
+void LazyFileDataset::finishBatch(const std::vector<int64_t>& labels, Batch& batch) const { batch.target = torch::tensor(labels, torch::kLong); }
+
+void LazyFileDataset::addWarning(std::string warning)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    warnings_.push_back(std::move(warning));
+}
+
 std::vector<std::string> LazyFileDataset::drainWarnings()
 {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -56,7 +64,7 @@ Batch LazyFileDataset::batch(const std::vector<int64_t>& indices) const
     Batch b;
     for (auto& [name, tensors] : columns)
         b.inputs[name] = torch::stack(tensors);
-    b.target = torch::tensor(targets, torch::kLong);
+    finishBatch(targets, b);
     return b;
 }
 

@@ -20,10 +20,19 @@ public:
     std::vector<std::string> classNames() const override { return classNames_; }
     std::vector<std::string> drainWarnings() override;
 
+    // Problems found before any file is read (e.g. an annotation naming a missing image),
+    // reported with the first drainWarnings().
+    void addWarning(std::string warning);
+
 protected:
     // Decodes one file into the sample's named inputs (same names and shapes for every file).
     // Throws Error naming the file when it cannot.
     virtual std::map<std::string, torch::Tensor> load(const std::string& file) const = 0;
+    // Completes a batch from the labels of the files that went into it (after skipping):
+    // by default the target is the class ids. Formats with richer samples (captions,
+    // questions and answers) keep an index into their own table in the label and add the
+    // target and any per-sample inputs here.
+    virtual void finishBatch(const std::vector<int64_t>& labels, Batch& batch) const;
 
 private:
     std::vector<LabelledFile> files_;
