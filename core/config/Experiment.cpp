@@ -45,6 +45,8 @@ const Schema& Experiment::schema()
         training.field("steps", FieldType::PositiveInteger, "optimiser steps in total").defaults(1000);
         training.field("batch_size", FieldType::PositiveInteger, "samples per step").defaults(64);
         training.field("seed", FieldType::Integer, "seed for weights and shuffling").defaults(1).range(0, std::nullopt);
+        training.field("data_workers", FieldType::Integer, "background threads decoding batches per task (0 = decode in the training loop)").defaults(2).range(0, 64);
+        training.field("prefetch", FieldType::PositiveInteger, "decoded batches kept ready per task").defaults(4).range(1, 256);
         training.field("log_every", FieldType::PositiveInteger, "steps between progress events").defaults(10);
         training.field("eval_every", FieldType::Integer, "steps between validation passes (0 = only at the end)").defaults(500).range(0, std::nullopt);
         training.field("eval_batches", FieldType::Integer, "validation batches per periodic pass (0 = whole split)").defaults(20).range(0, std::nullopt);
@@ -216,6 +218,8 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
     e.training.steps = tr["steps"];
     e.training.batchSize = tr["batch_size"];
     e.training.seed = tr["seed"].get<uint64_t>();
+    e.training.dataWorkers = tr["data_workers"];
+    e.training.prefetch = tr["prefetch"];
     e.training.logEvery = tr["log_every"];
     e.training.evalEvery = tr["eval_every"];
     e.training.evalBatches = tr["eval_batches"];

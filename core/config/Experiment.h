@@ -30,6 +30,8 @@ struct TaskSpec {
 struct TrainingSpec {
     int64_t steps = 0;
     int64_t batchSize = 0;
+    int dataWorkers = 2;
+    int prefetch = 4;
     uint64_t seed = 0;
     int64_t logEvery = 0;
     int64_t evalEvery = 0;

@@ -1,5 +1,7 @@
 #include "core/engine/Model.h"
 
+#include "core/engine/BatchLoader.h"
+
 #include "core/runtime/Runtime.h"
 
 namespace omnilab {
@@ -99,7 +101,7 @@ int64_t MultiTaskModel::parameterCount() const
 
 std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
                                            int64_t batchSize, int64_t maxBatches, torch::Device device,
-                                           const std::function<bool()>& cancelled)
+                                           const std::function<bool()>& cancelled, int workers)
 {
     torch::NoGradGuard noGrad;
     const bool wasTraining = model.is_training();
@@ -110,26 +112,37 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
         metrics.back()->reset();
     }
     double lossSum = 0;
-    int64_t seen = 0, batches = 0;
-    for (int64_t start = 0; start < data.size(); start += batchSize) {
-        if (maxBatches > 0 && batches >= maxBatches)
-            break;
+    int64_t seen = 0;
+    // Batches decode ahead on `workers` threads while the model evaluates the previous one.
+    int64_t start = 0, issued = 0;
+    BatchLoader loader(
+        std::shared_ptr<const Dataset>(&data, [](const Dataset*) {}),
+        [&, size = data.size()](std::vector<int64_t>& idx) {
+            if (start >= size || (maxBatches > 0 && issued >= maxBatches))
+                return false;
+            idx.clear();
+            for (int64_t i = start; i < std::min(start + batchSize, size); ++i)
+                idx.push_back(i);
+            start += batchSize;
+            ++issued;
+            return true;
+        },
+        workers, 2 * std::max(1, workers));
+    for (Batch b;;) {
         if (cancelled && cancelled()) {
             if (wasTraining)
                 model.train();
             throw Cancelled();
         }
-        std::vector<int64_t> idx;
-        for (int64_t i = start; i < std::min(start + batchSize, data.size()); ++i)
-            idx.push_back(i);
-        Batch b = data.batch(idx);
+        if (!loader.next(b))
+            break;
+        const auto count = b.target.size(0);
         auto target = b.target.to(device);
         auto out = model.forward(task.name, b);
-        lossSum += model.head(task.name).loss(out, target).item<double>() * static_cast<double>(idx.size());
+        lossSum += model.head(task.name).loss(out, target).item<double>() * static_cast<double>(count);
         for (auto& m : metrics)
             m->update(out, target);
-        seen += static_cast<int64_t>(idx.size());
-        ++batches;
+        seen += count;
     }
     if (wasTraining)
         model.train();

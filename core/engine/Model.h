@@ -38,7 +38,7 @@ std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment, 
 // `cancelled` is polled between batches; when it returns true, Cancelled is thrown.
 std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
                                            int64_t batchSize, int64_t maxBatches, torch::Device device,
-                                           const std::function<bool()>& cancelled = {});
+                                           const std::function<bool()>& cancelled = {}, int workers = 0);
 
 torch::Device resolveTorchDevice();
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "core/engine/BatchLoader.h"
 #include "core/engine/Model.h"
 #include "core/runtime/Runtime.h"
 #include "core/store/RunStore.h"
@@ -84,23 +85,6 @@ private:
 
 // Each task walks its own shuffled order of the train split; the order of epoch e is
 // derived from (seed, task, e), so a resumed run continues the same sequence.
-struct TaskStream {
-    int64_t epoch = 0;
-    int64_t cursor = 0;
-    std::vector<int64_t> order;
-};
-
-std::vector<int64_t> epochOrder(int64_t n, uint64_t seed, size_t task, int64_t epoch)
-{
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    // seed_seq keeps 32 bits per value: pass both halves of the 64-bit seed.
-    std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(task), static_cast<uint32_t>(epoch)};
-    std::mt19937_64 rng(seq);
-    std::shuffle(order.begin(), order.end(), rng);
-    return order;
-}
-
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const json& o, std::vector<torch::Tensor> params)
 {
     const std::string type = o.at("type");
@@ -240,7 +224,7 @@ RunSummary Trainer::Impl::run()
     auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
     std::mt19937_64 rng(exp.training.seed);
 
-    std::vector<TaskStream> streams(exp.tasks.size());
+    std::vector<EpochStream> streams(exp.tasks.size());
     std::vector<int64_t> trainSizes;
     for (const auto& task : exp.tasks)
         trainSizes.push_back(data.at(task.dataset).train->size());
@@ -299,8 +283,27 @@ RunSummary Trainer::Impl::run()
             dbFile = ((parent.empty() ? fs::path(".") : parent) / "omnilab.sqlite").string();
         }
     }
-    for (size_t i = 0; i < streams.size(); ++i)
-        streams[i].order = epochOrder(trainSizes[i], exp.training.seed, i, streams[i].epoch);
+    for (size_t i = 0; i < streams.size(); ++i) {
+        streams[i].size = trainSizes[i];
+        streams[i].seed = exp.training.seed;
+        streams[i].task = i;
+        streams[i].restart();
+    }
+    // Each task's batches are decoded ahead by its own loader, which draws from a copy of
+    // the task's stream; `streams` itself advances only as batches are used, so a
+    // checkpoint records what was trained, not what was prefetched.
+    std::vector<std::unique_ptr<BatchLoader>> loaders;
+    for (size_t i = 0; i < streams.size(); ++i) {
+        auto ahead = std::make_shared<EpochStream>(streams[i]);
+        const int64_t batchSize = exp.training.batchSize;
+        loaders.push_back(std::make_unique<BatchLoader>(
+            data.at(exp.tasks[i].dataset).train,
+            [ahead, batchSize](std::vector<int64_t>& idx) {
+                idx = ahead->next(batchSize);
+                return true;
+            },
+            exp.training.dataWorkers, exp.training.prefetch));
+    }
 
     std::error_code ec;
     fs::create_directories(runDir, ec);
@@ -366,7 +369,7 @@ RunSummary Trainer::Impl::run()
             if (!ds || ds->size() == 0)
                 continue;
             EvalEvent e{step, split, task.name,
-                        evaluateTask(*model, task, *ds, batchSize, maxBatches, device, [this] { return stopRequested.load(); })};
+                        evaluateTask(*model, task, *ds, batchSize, maxBatches, device, [this] { return stopRequested.load(); }, exp.training.dataWorkers)};
             for (const auto& warning : ds->drainWarnings())
                 log(LogLevel::Warning, warning);
             all[task.name] = e.metrics;
@@ -395,20 +398,10 @@ RunSummary Trainer::Impl::run()
         int64_t samples = 0;
         for (size_t ti : chosen) {
             const TaskSpec& task = exp.tasks.at(ti);
-            TaskStream& stream = streams[ti];
-            std::vector<int64_t> idx;
-            while (static_cast<int64_t>(idx.size()) < exp.training.batchSize) {
-                if (stream.cursor >= static_cast<int64_t>(stream.order.size())) {
-                    ++stream.epoch;
-                    stream.cursor = 0;
-                    stream.order = epochOrder(trainSizes[ti], exp.training.seed, ti, stream.epoch);
-                }
-                idx.push_back(stream.order[static_cast<size_t>(stream.cursor++)]);
-                if (static_cast<int64_t>(idx.size()) >= trainSizes[ti])
-                    break;
-            }
+            const std::vector<int64_t> idx = streams[ti].next(exp.training.batchSize);
             Dataset& train = *data.at(task.dataset).train;
-            Batch b = train.batch(idx);
+            Batch b;
+            loaders[ti]->next(b);
             for (const auto& warning : train.drainWarnings())
                 log(LogLevel::Warning, warning);
             auto out = model->forward(task.name, b);
@@ -530,7 +523,7 @@ std::map<std::string, std::map<std::string, double>> evaluateRun(const std::stri
         auto ds = data.at(task.dataset).split(split);
         if (!ds || ds->size() == 0)
             continue;
-        out[task.name] = evaluateTask(model, task, *ds, exp.evaluation.batchSize, 0, device);
+        out[task.name] = evaluateTask(model, task, *ds, exp.evaluation.batchSize, 0, device, {}, exp.training.dataWorkers);
         for (const auto& [name, value] : out[task.name])
             store.addMetric(runId, task.name, split, name, step, value);
     }
