@@ -18,8 +18,12 @@ std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment, 
         DatasetSplits splits;
         try {
             nlohmann::json options = spec.options;
-            if (!cacheDir.empty() && options.contains("cache_dir") && options["cache_dir"] == "")
-                options["cache_dir"] = cacheDir;
+            if (!cacheDir.empty()) {
+                if (options.contains("cache_dir") && options["cache_dir"] == "")
+                    options["cache_dir"] = cacheDir;
+                if (options.contains("source") && options["source"].is_object() && options["source"].value("cache_dir", "-") == "")
+                    options["source"]["cache_dir"] = cacheDir; // a wrapping format (sensory)
+            }
             splits = datasetFormats().factory(spec.format)(options);
         } catch (const ConfigError&) {
             throw;
