@@ -78,7 +78,15 @@ std::map<std::string, int> readSplitFiles(const fs::path& dir, const std::vector
 DatasetSplits makeSplits(const nlohmann::json& o)
 {
     const fs::path root = datasetDirectory(o);
-    const auto actions = subfolders(root);
+    const std::string splitsPath = o.at("splits_path");
+    // The split files may sit inside the clip root (root/splits/): that folder is no action.
+    std::vector<std::string> actions;
+    for (const auto& folder : subfolders(root)) {
+        std::error_code ec;
+        if (!splitsPath.empty() && fs::equivalent(root / folder, splitsPath, ec))
+            continue;
+        actions.push_back(folder);
+    }
     const auto files = scanClassFolders(root, actions, extensionSet(o.at("extensions").get<std::vector<std::string>>()));
     if (files.empty())
         throw Error(root.string() + ": no video files found (expected one folder per action holding the clips)");
@@ -93,7 +101,6 @@ DatasetSplits makeSplits(const nlohmann::json& o)
     const uint64_t seed = o.at("split_seed").get<uint64_t>();
 
     FileSplits parts;
-    const std::string splitsPath = o.at("splits_path");
     if (!splitsPath.empty()) {
         const auto codes = readSplitFiles(splitsPath, actions, o.at("split_number"));
         std::vector<LabelledFile> train;
