@@ -1,17 +1,21 @@
 // omnilab-cli: the headless front end. Thin: parses arguments and calls core.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
 #include <QCoreApplication>
+#include <QGuiApplication>
 
 #include "core/config/Experiment.h"
+#include "core/demo/DemoData.h"
 #include "core/engine/Trainer.h"
 #include "core/plugin/PluginLoader.h"
 #include "core/registry/Registry.h"
@@ -35,6 +39,10 @@ const char* kUsage =
     "  eval RUN_DIR [--split test|val|train] [--json]\n"
     "                            evaluate a run's last checkpoint; prints the per-task metric table\n"
     "  runs [--db FILE]          list the runs in a run store (default runs/omnilab.sqlite)\n"
+    "  make-demo-data --out DIR [--scale tiny|small|full] [--seed N] [--force]\n"
+    "                            write synthetic demo data for every data format, in the real datasets'\n"
+    "                            layouts (default small, seed 1); an existing set with the same seed and\n"
+    "                            scale is kept unless --force\n"
     "\n"
     "exit status: 0 success, 1 the work failed, 2 bad usage or a bad configuration\n";
 
@@ -95,6 +103,18 @@ int64_t parsePositive(const std::string& text, const std::string& option)
     } catch (...) {
     }
     throw UsageError("option --" + option + ": expected a positive integer, got \"" + text + "\"");
+}
+
+// A seed: any non-negative 64-bit integer (0 included, unlike parsePositive).
+uint64_t parseSeed(const std::string& text)
+{
+    if (!text.empty() && text.size() <= 20 && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+        try {
+            return std::stoull(text);
+        } catch (...) {
+        }
+    }
+    throw UsageError("option --seed: expected a non-negative integer, got \"" + text + "\"");
 }
 
 std::string formatDuration(double seconds)
@@ -277,11 +297,75 @@ int commandRuns(const Args& a)
     return 0;
 }
 
+// A part's counts from manifest.json as one line: "images (train 48, val 6, test 6), captions 300".
+std::string describeCounts(const nlohmann::json& counts)
+{
+    if (counts.is_object()) {
+        std::string out;
+        for (const auto& [key, value] : counts.items()) {
+            const std::string inner = describeCounts(value);
+            out += (out.empty() ? "" : ", ") + key + (value.is_object() ? " (" + inner + ")" : " " + inner);
+        }
+        return out;
+    }
+    if (counts.is_array())
+        return std::to_string(counts.size());
+    return counts.is_string() ? counts.get<std::string>() : counts.dump();
+}
+
+int commandMakeDemoData(const Args& a)
+{
+    if (!a.positional.empty())
+        throw UsageError("make-demo-data takes no positional arguments (the folder is --out DIR)");
+    if (a.get("out").empty())
+        throw UsageError("make-demo-data needs --out DIR");
+    demo::DemoOptions options;
+    options.out = a.get("out");
+    try {
+        options.scale = demo::demoScaleFromName(a.get("scale", "small"));
+    } catch (const Error& e) {
+        throw UsageError(std::string("option --scale: ") + e.what());
+    }
+    if (a.flag("seed"))
+        options.seed = parseSeed(a.get("seed"));
+    options.force = a.flag("force");
+    const auto summary = demo::makeDemoData(options, [](const std::string& line) { std::cout << line << std::endl; });
+    if (summary.reused)
+        return 0;
+    std::cout << "demo data (" << demo::demoScaleName(options.scale) << ", seed " << options.seed << ") written to " << summary.out << " in "
+              << formatDuration(summary.seconds) << ":\n";
+    for (const auto& part : summary.parts)
+        std::cout << "  " << std::left << std::setw(17) << part.name << std::setw(17) << part.format << describeCounts(part.counts) << "\n";
+    return 0;
+}
+
+// The command word, skipping the global options before it ("" when there is none).
+std::string commandWord(int argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        const std::string s = argv[i];
+        if (s == "--device" || s == "--threads" || s == "--plugin-dir")
+            ++i;
+        else
+            return s;
+    }
+    return "";
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
-    QCoreApplication app(argc, argv);
+    // make-demo-data draws text with fonts, which needs a QGuiApplication; the offscreen
+    // platform keeps it free of any display. Every other command stays a QCoreApplication.
+    std::unique_ptr<QCoreApplication> application;
+    if (commandWord(argc, argv) == "make-demo-data") {
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        application = std::make_unique<QGuiApplication>(argc, argv);
+    } else {
+        application = std::make_unique<QCoreApplication>(argc, argv);
+    }
     std::vector<std::string> all(argv + 1, argv + argc);
     try {
         // Global options come before the command.
@@ -334,6 +418,8 @@ int main(int argc, char** argv)
             return commandEval(parseArgs(rest, {"split"}, {"json"}));
         if (command == "runs")
             return commandRuns(parseArgs(rest, {"db"}, {}));
+        if (command == "make-demo-data")
+            return commandMakeDemoData(parseArgs(rest, {"out", "scale", "seed"}, {"force"}));
         throw UsageError("unknown command \"" + command + "\"");
     } catch (const UsageError& e) {
         std::cerr << "omnilab-cli: " << e.what() << "\n\n" << kUsage;
