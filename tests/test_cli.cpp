@@ -23,6 +23,40 @@ class TestCli : public QObject {
     }
 
 private Q_SLOTS:
+    void oneModelLabelTools()
+    {
+        auto r = cli({"phoc", "abc", "--levels", "1,2", "--alphabet", "abc"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains("level 1: 111\nlevel 2: 110 011\n"), qPrintable(r.out));
+        r = cli({"phoc", "sky"}); // default: latin+digits, levels 2..5
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("504 = 36 characters x 14 regions"));
+        r = cli({"sensory-code", "sky", "speech", "--modulus", "7919"});
+        QCOMPARE(r.code, 0);
+        QCOMPARE(r.out, QStringLiteral("sky5793\n"));
+        QCOMPARE(cli({"sensory-code", "sky", "speech", "--discriminator", "concat"}).out, QStringLiteral("skyspeech\n"));
+        QTemporaryDir dir;
+        const QString csv = dir.filePath("pca.csv");
+        r = cli({"pca-labels", "--words", "pay,way,say", "--modalities", "speech,vision,language", "--out", csv});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const auto lines = f.readAll().split('\n');
+        QCOMPARE(lines.size(), 20); // header, 18 points, final newline
+        QVERIFY(lines[0].startsWith("discriminator,word,modality,label,pc1,pc2"));
+        // Bad input: exit 2 with the value named.
+        r = cli({"sensory-code", "sky", "speech", "--modulus", "0"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("--modulus") && r.err.contains("\"0\""), qPrintable(r.err));
+        r = cli({"phoc", "sky!"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("U+0021"), qPrintable(r.err));
+        r = cli({"phoc", "ab", "--levels", "2,zero"});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains("--levels") && r.err.contains("zero"));
+        QCOMPARE(cli({"pca-labels", "--words", "a", "--modalities", "x"}).code, 2); // no --out
+    }
+
     void version()
     {
         auto r = cli({QStringLiteral("--version")});

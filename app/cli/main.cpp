@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -13,9 +14,13 @@
 
 #include <QCoreApplication>
 #include <QGuiApplication>
+#include <QSaveFile>
 
 #include "core/config/Experiment.h"
 #include "core/demo/DemoData.h"
+#include "core/models/onemodel/Discriminator.h"
+#include "core/models/onemodel/HashSeparation.h"
+#include "core/models/onemodel/Phoc.h"
 #include "core/engine/Trainer.h"
 #include "core/plugin/PluginLoader.h"
 #include "core/registry/Registry.h"
@@ -43,6 +48,14 @@ const char* kUsage =
     "                            write synthetic demo data for every data format, in the real datasets'\n"
     "                            layouts (default small, seed 1); an existing set with the same seed and\n"
     "                            scale is kept unless --force\n"
+    "  phoc WORD [--levels 2,3,4,5] [--alphabet STRING|latin+digits|arabic]\n"
+    "                            a word's PHOC (OneModel's label vector) as 0/1 characters, one line per level\n"
+    "  sensory-code WORD MODALITY [--discriminator none|concat|djb2] [--modulus P]\n"
+    "                            the label OneModel's sensory discriminator makes of WORD for MODALITY\n"
+    "  pca-labels --words W1,W2,... --modalities M1,M2,... [--discriminator djb2] [--modulus P]\n"
+    "             [--levels 2,3,4,5] --out FILE.csv\n"
+    "                            the hash-separation figure: PHOCs of the labels with and without the\n"
+    "                            discriminator, projected to 2-D by PCA, as CSV\n"
     "\n"
     "exit status: 0 success, 1 the work failed, 2 bad usage or a bad configuration\n";
 
@@ -339,6 +352,90 @@ int commandMakeDemoData(const Args& a)
     return 0;
 }
 
+std::vector<std::string> splitList(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    for (std::string item; std::getline(ss, item, ',');)
+        if (!item.empty())
+            out.push_back(item);
+    return out;
+}
+
+// Errors in what the user typed (levels, alphabet, modulus, a character outside the
+// alphabet) are usage errors: exit 2 with the message naming the value.
+template <typename F>
+auto asUsage(const std::string& option, F&& f)
+{
+    try {
+        return f();
+    } catch (const Error& e) {
+        throw UsageError(option.empty() ? std::string(e.what()) : "option --" + option + ": " + e.what());
+    }
+}
+
+int commandPhoc(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("phoc takes one WORD");
+    const std::string word = a.positional[0];
+    const auto levels = asUsage("levels", [&] { return Phoc::parseLevels(a.get("levels", "2,3,4,5")); });
+    std::string alphabet = a.get("alphabet", "latin+digits");
+    alphabet = asUsage("alphabet", [&] { return Phoc::namedAlphabetOrCharacters(alphabet); });
+    const Phoc phoc = asUsage("alphabet", [&] { return Phoc(alphabet, levels); });
+    const auto v = asUsage("", [&] { return phoc.encode(word); });
+    std::cout << "# PHOC of \"" << word << "\": " << v.size() << " = " << phoc.alphabet().size() << " characters x " << std::accumulate(levels.begin(), levels.end(), 0)
+              << " regions (levels " << a.get("levels", "2,3,4,5") << ")\n";
+    size_t offset = 0;
+    for (int level : levels) {
+        std::cout << "level " << level << ":";
+        for (int r = 0; r < level; ++r) {
+            std::cout << ' ';
+            for (size_t c = 0; c < phoc.alphabet().size(); ++c)
+                std::cout << (v[offset + c] > 0.5f ? '1' : '0');
+            offset += phoc.alphabet().size();
+        }
+        std::cout << "\n";
+    }
+    return 0;
+}
+
+int commandSensoryCode(const Args& a)
+{
+    if (a.positional.size() != 2)
+        throw UsageError("sensory-code takes WORD and MODALITY");
+    const auto kind = asUsage("discriminator", [&] { return discriminatorFromName(a.get("discriminator", "djb2")); });
+    const uint64_t modulus = a.flag("modulus") ? asUsage("modulus", [&] { return parseModulus(a.get("modulus"), "a modulus"); }) : 7919;
+    const std::string code = asUsage("", [&] { return discriminate(kind, a.positional[0], a.positional[1], modulus); });
+    std::cout << code << "\n";
+    return 0;
+}
+
+int commandPcaLabels(const Args& a)
+{
+    if (!a.positional.empty())
+        throw UsageError("pca-labels takes no positional arguments");
+    const auto words = splitList(a.get("words")), modalities = splitList(a.get("modalities"));
+    if (words.empty())
+        throw UsageError("pca-labels needs --words W1,W2,...");
+    if (modalities.empty())
+        throw UsageError("pca-labels needs --modalities M1,M2,...");
+    if (a.get("out").empty())
+        throw UsageError("pca-labels needs --out FILE.csv");
+    const auto kind = asUsage("discriminator", [&] { return discriminatorFromName(a.get("discriminator", "djb2")); });
+    const uint64_t modulus = a.flag("modulus") ? asUsage("modulus", [&] { return parseModulus(a.get("modulus"), "a modulus"); }) : 0;
+    const auto levels = asUsage("levels", [&] { return Phoc::parseLevels(a.get("levels", "2,3,4,5")); });
+    const auto result = asUsage("", [&] { return hashSeparation(words, modalities, kind, modulus, levels); });
+    QSaveFile out(QString::fromStdString(a.get("out")));
+    const std::string csv = hashSeparationCsv(result);
+    if (!out.open(QIODevice::WriteOnly) || out.write(csv.data(), static_cast<qint64>(csv.size())) != static_cast<qint64>(csv.size()) || !out.commit())
+        throw Error(a.get("out") + ": cannot write: " + out.errorString().toStdString());
+    std::cout << "wrote " << result.points.size() << " points to " << a.get("out") << " (discriminator " << discriminatorName(kind) << ", modulus "
+              << result.modulus << ")\n"
+              << "mean distance between the senses of a word: " << result.plainSpread << " without, " << result.discriminatedSpread << " with the discriminator\n";
+    return 0;
+}
+
 // The command word, skipping the global options before it ("" when there is none).
 std::string commandWord(int argc, char** argv)
 {
@@ -418,6 +515,12 @@ int main(int argc, char** argv)
             return commandEval(parseArgs(rest, {"split"}, {"json"}));
         if (command == "runs")
             return commandRuns(parseArgs(rest, {"db"}, {}));
+        if (command == "phoc")
+            return commandPhoc(parseArgs(rest, {"levels", "alphabet"}, {}));
+        if (command == "sensory-code")
+            return commandSensoryCode(parseArgs(rest, {"discriminator", "modulus"}, {}));
+        if (command == "pca-labels")
+            return commandPcaLabels(parseArgs(rest, {"words", "modalities", "discriminator", "modulus", "levels", "out"}, {}));
         if (command == "make-demo-data")
             return commandMakeDemoData(parseArgs(rest, {"out", "scale", "seed"}, {"force"}));
         throw UsageError("unknown command \"" + command + "\"");

@@ -67,92 +67,11 @@ const bool registriesCreated = [] {
     return true;
 }();
 
-// ----- metrics: both work from a confusion matrix over argmax predictions -------------
-
-class ConfusionMetric : public Metric {
-public:
-    void reset() override { counts_.clear(); }
-    void update(const torch::Tensor& output, const torch::Tensor& target) override
-    {
-        auto predicted = output.argmax(-1).to(torch::kCPU).to(torch::kLong).contiguous();
-        auto truth = target.to(torch::kCPU).to(torch::kLong).contiguous();
-        const int64_t classes = output.size(-1);
-        if (static_cast<int64_t>(counts_.size()) != classes * classes)
-            counts_.assign(static_cast<size_t>(classes * classes), 0);
-        const int64_t* p = predicted.data_ptr<int64_t>();
-        const int64_t* t = truth.data_ptr<int64_t>();
-        for (int64_t i = 0; i < truth.numel(); ++i)
-            if (t[i] >= 0 && t[i] < classes)
-                ++counts_[static_cast<size_t>(t[i] * classes + p[i])];
-        classes_ = classes;
-    }
-
-protected:
-    int64_t cell(int64_t truth, int64_t predicted) const { return counts_[static_cast<size_t>(truth * classes_ + predicted)]; }
-    std::vector<int64_t> counts_;
-    int64_t classes_ = 0;
-};
-
-class Accuracy : public ConfusionMetric {
-public:
-    double value() const override
-    {
-        int64_t correct = 0, total = 0;
-        for (int64_t t = 0; t < classes_; ++t)
-            for (int64_t p = 0; p < classes_; ++p) {
-                total += cell(t, p);
-                if (t == p)
-                    correct += cell(t, p);
-            }
-        return total == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(total);
-    }
-};
-
-// Unweighted mean of per-class F1 over the classes that occur in truth or prediction.
-class MacroF1 : public ConfusionMetric {
-public:
-    double value() const override
-    {
-        double sum = 0;
-        int used = 0;
-        for (int64_t c = 0; c < classes_; ++c) {
-            int64_t tp = cell(c, c), fp = 0, fn = 0;
-            for (int64_t o = 0; o < classes_; ++o)
-                if (o != c) {
-                    fp += cell(o, c);
-                    fn += cell(c, o);
-                }
-            if (tp + fp + fn == 0)
-                continue;
-            sum += 2.0 * static_cast<double>(tp) / static_cast<double>(2 * tp + fp + fn);
-            ++used;
-        }
-        return used == 0 ? 0.0 : sum / used;
-    }
-};
-
-const bool metricsRegistered = metrics().add({"accuracy", "fraction of samples whose arg-max prediction is the target", {}, {}},
-                                             [](const nlohmann::json&) { return std::make_unique<Accuracy>(); })
-    && metrics().add({"macro-f1", "unweighted mean over classes of F1 = 2TP / (2TP + FP + FN)", {}, {}},
-                     [](const nlohmann::json&) { return std::make_unique<MacroF1>(); });
+// Metrics live in core/mtl/Metrics.cpp.
 
 // ----- loss weightings ------------------------------------------------------------------
 
-class EqualWeighting : public LossWeighting {
-public:
-    torch::Tensor combine(const std::vector<torch::Tensor>& losses, const std::vector<double>& staticWeights) override
-    {
-        torch::Tensor total = losses.at(0) * staticWeights.at(0);
-        for (size_t i = 1; i < losses.size(); ++i)
-            total = total + losses[i] * staticWeights[i];
-        return total;
-    }
-    std::vector<double> weights(size_t taskCount) const override { return std::vector<double>(taskCount, 1.0); }
-};
-
-const bool weightingsRegistered = lossWeightings().add(
-    {"equal", "sum of task losses, each times its static loss_weight (EW)", {}, {}},
-    [](const nlohmann::json&) { return std::make_unique<EqualWeighting>(); });
+// Loss weightings live in core/mtl/LossWeightings.cpp.
 
 // ----- task samplers ----------------------------------------------------------------------
 

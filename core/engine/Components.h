@@ -64,6 +64,9 @@ struct HeadModule : torch::nn::Module {
     virtual torch::Tensor forward(const torch::Tensor& features) = 0;
     virtual torch::Tensor loss(const torch::Tensor& output, const torch::Tensor& target) = 0;
     virtual torch::Tensor predict(const torch::Tensor& output) = 0;
+    // Per-class scores (B × classes) for the metrics; the output itself for heads whose output
+    // is class logits. OneModel's PHOC head returns its similarity to every label's PHOC.
+    virtual torch::Tensor scores(const torch::Tensor& output) { return output; }
 };
 
 // What a factory learns about its input when the model is assembled: the shape of one
@@ -88,11 +91,32 @@ public:
 };
 using MetricFactory = std::function<std::unique_ptr<Metric>(const nlohmann::json& options)>;
 
-// Combines the losses of the tasks trained in one step into the loss to minimise.
+// What a loss weighting is told about one training step.
+struct LossStep {
+    std::vector<size_t> tasks;          // the experiment's index of each loss's task
+    std::vector<double> staticWeights;  // each of those tasks' loss_weight
+    std::vector<torch::Tensor> shared;  // parameters all tasks share (the body's), for gradient methods
+    int64_t step = 0;
+};
+
+// Combines the losses of the tasks trained in one step into the loss to minimise (the
+// multi-task toolbox: EW, UW, DWA, GradNorm, PCGrad; core/mtl/LossWeightings.cpp).
 class LossWeighting {
 public:
     virtual ~LossWeighting() = default;
-    virtual torch::Tensor combine(const std::vector<torch::Tensor>& losses, const std::vector<double>& staticWeights) = 0;
+    // Called once, before the optimiser is made, with the experiment's number of tasks.
+    virtual void setTaskCount(size_t /*count*/) {}
+    // Learnable weights (UW's log-variances, GradNorm's weights): optimised with the model.
+    virtual std::vector<torch::Tensor> parameters() { return {}; }
+    // All a checkpoint must keep to resume exactly (parameters and loss history), in a fixed order.
+    virtual std::vector<torch::Tensor> state() { return parameters(); }
+    // The loss to minimise; for weightings that do their own backward pass, the value to report.
+    virtual torch::Tensor combine(const std::vector<torch::Tensor>& losses, const LossStep& step) = 0;
+    // Weightings that change gradients (PCGrad, GradNorm) run the backward pass here and
+    // return true; the others return false and the trainer back-propagates combine().
+    virtual bool backward(const std::vector<torch::Tensor>& /*losses*/, const LossStep& /*step*/) { return false; }
+    // After the optimiser's step (GradNorm renormalises its weights).
+    virtual void afterStep() {}
     // Current weight per task, for logging.
     virtual std::vector<double> weights(size_t taskCount) const = 0;
 };

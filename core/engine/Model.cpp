@@ -72,7 +72,11 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
         body_->eval();
         auto features = body_->forward(encoded);
         body_->train();
-        auto head = heads().factory(task.head["type"].get<std::string>())(task.head, sampleShape(features));
+        // Heads that build label dictionaries (OneModel's PHOC head) read the dataset's class
+        // names from "dataset_classes", which the engine adds to the validated options.
+        nlohmann::json headOptions = task.head;
+        headOptions["dataset_classes"] = splits.train->classNames();
+        auto head = heads().factory(task.head["type"].get<std::string>())(headOptions, sampleShape(features));
         tasks_[task.name] = {task.inputs, register_module("head_" + task.name, head)};
     }
 }
@@ -101,6 +105,15 @@ int64_t MultiTaskModel::parameterCount() const
     for (const auto& p : parameters())
         n += p.numel();
     return n;
+}
+
+std::vector<torch::Tensor> MultiTaskModel::sharedParameters() const
+{
+    std::vector<torch::Tensor> out;
+    for (const auto& p : body_->parameters())
+        if (p.requires_grad())
+            out.push_back(p);
+    return out;
 }
 
 std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
@@ -144,8 +157,9 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
         auto target = b.target.to(device);
         auto out = model.forward(task.name, b);
         lossSum += model.head(task.name).loss(out, target).item<double>() * static_cast<double>(count);
+        const auto scores = model.head(task.name).scores(out);
         for (auto& m : metrics)
-            m->update(out, target);
+            m->update(scores, target);
         seen += count;
     }
     if (wasTraining)

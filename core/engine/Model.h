@@ -18,6 +18,8 @@ public:
     torch::Tensor forward(const std::string& task, const Batch& batch);
     HeadModule& head(const std::string& task);
     int64_t parameterCount() const;
+    // The parameters every task shares (the body's): what gradient-balancing weightings balance.
+    std::vector<torch::Tensor> sharedParameters() const;
 
 private:
     struct TaskParts {

@@ -219,9 +219,14 @@ RunSummary Trainer::Impl::run()
     auto data = loadDatasets(exp, (fs::path(runDir) / "tokenizers").string());
     auto model = std::make_shared<MultiTaskModel>(exp, data);
     model->to(device);
-    auto optimizer = makeOptimizer(exp.training.optimizer, model->parameters());
-    auto sampler = taskSamplers().factory(exp.training.sampler["type"])(exp.training.sampler);
     auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
+    weighting->setTaskCount(exp.tasks.size());
+    auto trainable = model->parameters();
+    for (const auto& p : weighting->parameters()) // UW's log-variances learn with the model
+        trainable.push_back(p);
+    auto optimizer = makeOptimizer(exp.training.optimizer, trainable);
+    auto sampler = taskSamplers().factory(exp.training.sampler["type"])(exp.training.sampler);
+    const auto shared = model->sharedParameters();
     std::mt19937_64 rng(exp.training.seed);
 
     std::vector<EpochStream> streams(exp.tasks.size());
@@ -247,6 +252,15 @@ RunSummary Trainer::Impl::run()
             model->load(modelArchive);
             archive.read("optimizer", optimizerArchive);
             optimizer->load(optimizerArchive);
+            {
+                torch::NoGradGuard noGrad;
+                const auto weightingState = weighting->state();
+                for (size_t i = 0; i < weightingState.size(); ++i) {
+                    torch::Tensor saved;
+                    if (archive.try_read("weighting_" + std::to_string(i), saved))
+                        weightingState[i].copy_(saved);
+                }
+            }
             c10::IValue step, rngState, cursors, torchRng;
             archive.read("step", step);
             startStep = step.toInt();
@@ -336,6 +350,11 @@ RunSummary Trainer::Impl::run()
         optimizer->save(optimizerArchive);
         archive.write("model", modelArchive);
         archive.write("optimizer", optimizerArchive);
+        {
+            const auto weightingState = weighting->state();
+            for (size_t i = 0; i < weightingState.size(); ++i)
+                archive.write("weighting_" + std::to_string(i), weightingState[i].detach().cpu());
+        }
         archive.write("step", c10::IValue(step));
         archive.write("config", c10::IValue(exp.document.dump()));
         std::ostringstream rngText;
@@ -411,10 +430,13 @@ RunSummary Trainer::Impl::run()
             if (ev.task.empty())
                 ev.task = task.name;
         }
-        auto total = weighting->combine(losses, weights);
+        LossStep lossStep{chosen, weights, shared, step};
+        auto total = weighting->combine(losses, lossStep);
         optimizer->zero_grad();
-        total.backward();
+        if (!weighting->backward(losses, lossStep))
+            total.backward();
         optimizer->step();
+        weighting->afterStep();
         ++step;
 
         recentStepSeconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());

@@ -1,0 +1,90 @@
+// The `phoc` head: one OneModel task on the shared PHOC output layer (body `onemodel`).
+// The task's labels (its dataset's class names) are discriminated with the task's modality
+// (none | concat | djb2 mod P) and embedded as PHOCs; the loss is binary cross-entropy with
+// logits against the target label's PHOC; a prediction is the label whose PHOC is nearest
+// (cosine) to the sigmoid of the output, within this task's dictionary only.
+#include <algorithm>
+#include <cctype>
+
+#include "core/engine/Components.h"
+#include "core/models/onemodel/Discriminator.h"
+#include "core/models/onemodel/Phoc.h"
+
+namespace omnilab {
+
+namespace {
+
+std::string asciiLower(std::string s)
+{
+    for (char& c : s)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+struct PhocHead : HeadModule {
+    PhocHead(const nlohmann::json& o, const std::vector<int64_t>& featureShape)
+    {
+        const Phoc phoc(Phoc::namedAlphabetOrCharacters(o.at("alphabet")), Phoc::parseLevels(o.at("levels")),
+                        o.at("unknown_characters") == "skip" ? Phoc::Unknown::Skip : Phoc::Unknown::Error);
+        if (featureShape.size() != 1 || featureShape[0] != static_cast<int64_t>(phoc.size()))
+            throw Error("head \"phoc\" reads the onemodel body's " + std::to_string(phoc.size()) + " PHOC logits (same alphabet and levels), got features of shape " +
+                        (featureShape.empty() ? std::string("()") : std::to_string(featureShape[0]) + (featureShape.size() > 1 ? " × …" : "")));
+        const auto labels = o.value("dataset_classes", std::vector<std::string>{});
+        if (labels.empty())
+            throw Error("head \"phoc\": the task's dataset has no class names to build its label dictionary from");
+        const auto kind = discriminatorFromName(o.at("discriminator"));
+        const uint64_t modulus = o.at("modulus").get<uint64_t>();
+        const std::string modality = o.at("modality");
+        const bool lower = o.at("lowercase");
+        std::vector<float> rows;
+        for (const auto& label : labels) {
+            codes_.push_back(discriminate(kind, lower ? asciiLower(label) : label, modality, modulus));
+            const auto v = phoc.encode(codes_.back());
+            rows.insert(rows.end(), v.begin(), v.end());
+        }
+        dictionary_ = register_buffer("dictionary", torch::tensor(rows).view({static_cast<int64_t>(labels.size()), static_cast<int64_t>(phoc.size())}));
+    }
+    torch::Tensor forward(const torch::Tensor& features) override { return features; }
+    torch::Tensor loss(const torch::Tensor& output, const torch::Tensor& target) override
+    {
+        const auto t = target.to(torch::kLong);
+        if (t.dim() != 1)
+            throw Error("head \"phoc\" needs one class id per sample as its target, got rank " + std::to_string(t.dim()));
+        const auto bad = (t < 0) | (t >= dictionary_.size(0));
+        if (bad.any().item<bool>())
+            throw Error("target class " + std::to_string(t.masked_select(bad)[0].item<int64_t>()) + " is outside the task's " + std::to_string(dictionary_.size(0)) + " labels");
+        return torch::binary_cross_entropy_with_logits(output, dictionary_.index_select(0, t));
+    }
+    torch::Tensor scores(const torch::Tensor& output) override
+    {
+        const auto p = torch::sigmoid(output);
+        return torch::nn::functional::normalize(p, torch::nn::functional::NormalizeFuncOptions().dim(1))
+            .matmul(torch::nn::functional::normalize(dictionary_, torch::nn::functional::NormalizeFuncOptions().dim(1)).t());
+    }
+    torch::Tensor predict(const torch::Tensor& output) override { return scores(output).argmax(1); }
+
+    std::vector<std::string> codes_;
+    torch::Tensor dictionary_;
+};
+
+Schema phocHeadSchema()
+{
+    Schema s;
+    s.field("modality", FieldType::String, "the sense this task's data comes through (speech, vision, language, handwriting …), fed to the discriminator")
+        .required()
+        .range(1, std::nullopt);
+    s.field("discriminator", FieldType::Enum, "sensory discriminator: none, concat (word + modality) or djb2 (word + DJB2 code)").oneOf({"none", "concat", "djb2"}).defaults("djb2");
+    s.field("modulus", FieldType::PositiveInteger, "DJB2 codes are taken modulo this (a prime)").defaults(7919);
+    s.field("alphabet", FieldType::String, "PHOC alphabet; must match the onemodel body's").defaults("latin+digits+arabic");
+    s.field("levels", FieldType::String, "PHOC levels; must match the onemodel body's").defaults("2,3,4,5");
+    s.field("lowercase", FieldType::Boolean, "lower-case A–Z in labels before embedding").defaults(true);
+    s.field("unknown_characters", FieldType::Enum, "a label character outside the alphabet: error (naming label and character) or skip").oneOf({"error", "skip"}).defaults("error");
+    return s;
+}
+
+const bool registered = heads().add({"phoc", "OneModel task: PHOC of the discriminated label, BCE-with-logits, nearest label by cosine", phocHeadSchema(), {}},
+                                    [](const nlohmann::json& o, const std::vector<int64_t>& shape) { return std::make_shared<PhocHead>(o, shape); });
+
+} // namespace
+} // namespace omnilab

@@ -1,0 +1,175 @@
+// The built-in metrics, registered by name for experiments' "metrics" lists. Each reads a
+// head's raw output (B × classes logits, or B × 1 for regression) and the batch's target.
+//   accuracy, macro-f1, micro-f1, precision, recall   from the confusion matrix of arg-max predictions
+//   roc-auc       binary: of the positive class's probability; multi-class: macro one-vs-rest
+//   rmse          root mean squared error of a regression output
+//   vqa-accuracy  min(1, annotators who gave the predicted answer / 3) over a vqa-v2 target
+#include <algorithm>
+#include <cmath>
+
+#include "core/engine/Components.h"
+#include "core/mtl/Confusion.h"
+
+namespace omnilab {
+
+double rocAuc(const std::vector<double>& scores, const std::vector<bool>& positive)
+{
+    std::vector<size_t> order(scores.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+    // Mann–Whitney U from average ranks (ties share their mean rank).
+    double positives = 0, rankSum = 0;
+    for (size_t i = 0; i < order.size();) {
+        size_t j = i;
+        while (j < order.size() && scores[order[j]] == scores[order[i]])
+            ++j;
+        const double meanRank = (static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0 + 1.0;
+        for (size_t k = i; k < j; ++k)
+            if (positive[order[k]]) {
+                rankSum += meanRank;
+                ++positives;
+            }
+        i = j;
+    }
+    const double negatives = static_cast<double>(scores.size()) - positives;
+    if (positives == 0 || negatives == 0)
+        return 0.5;
+    return (rankSum - positives * (positives + 1) / 2.0) / (positives * negatives);
+}
+
+namespace {
+
+class ConfusionMetric : public Metric {
+public:
+    using Reader = double (*)(const ConfusionMatrix&);
+    explicit ConfusionMetric(Reader read) : read_(read) {}
+    void reset() override { matrix_.resize(0); }
+    void update(const torch::Tensor& output, const torch::Tensor& target) override
+    {
+        auto predicted = output.argmax(-1).to(torch::kCPU).to(torch::kLong).contiguous();
+        auto truth = target.to(torch::kCPU).to(torch::kLong).contiguous();
+        if (matrix_.classes() != output.size(-1))
+            matrix_.resize(output.size(-1));
+        const int64_t* p = predicted.data_ptr<int64_t>();
+        const int64_t* t = truth.data_ptr<int64_t>();
+        for (int64_t i = 0; i < truth.numel(); ++i)
+            matrix_.add(t[i], p[i]); // negative targets (padding, -100) are skipped
+    }
+    double value() const override { return read_(matrix_); }
+
+private:
+    Reader read_;
+    ConfusionMatrix matrix_;
+};
+
+class RocAuc : public Metric {
+public:
+    void reset() override
+    {
+        scores_.clear();
+        truth_.clear();
+    }
+    void update(const torch::Tensor& output, const torch::Tensor& target) override
+    {
+        auto p = torch::softmax(output.to(torch::kCPU).to(torch::kDouble), -1).contiguous();
+        auto t = target.to(torch::kCPU).to(torch::kLong).contiguous();
+        classes_ = p.size(-1);
+        for (int64_t i = 0; i < t.size(0); ++i) {
+            scores_.emplace_back(p[i].data_ptr<double>(), p[i].data_ptr<double>() + classes_);
+            truth_.push_back(t[i].item<int64_t>());
+        }
+    }
+    double value() const override
+    {
+        auto auc = [&](int64_t c) {
+            std::vector<double> s;
+            std::vector<bool> pos;
+            for (size_t i = 0; i < truth_.size(); ++i) {
+                s.push_back(scores_[i][static_cast<size_t>(c)]);
+                pos.push_back(truth_[i] == c);
+            }
+            return rocAuc(s, pos);
+        };
+        if (classes_ == 2)
+            return auc(1);
+        double sum = 0;
+        int used = 0;
+        for (int64_t c = 0; c < classes_; ++c)
+            if (std::count(truth_.begin(), truth_.end(), c) > 0) {
+                sum += auc(c);
+                ++used;
+            }
+        return used ? sum / used : 0.5;
+    }
+
+private:
+    std::vector<std::vector<double>> scores_;
+    std::vector<int64_t> truth_;
+    int64_t classes_ = 0;
+};
+
+class Rmse : public Metric {
+public:
+    void reset() override { sum_ = 0, n_ = 0; }
+    void update(const torch::Tensor& output, const torch::Tensor& target) override
+    {
+        auto diff = output.to(torch::kCPU).to(torch::kDouble).reshape({-1}) - target.to(torch::kCPU).to(torch::kDouble).reshape({-1});
+        sum_ += diff.pow(2).sum().item<double>();
+        n_ += diff.numel();
+    }
+    double value() const override { return n_ == 0 ? 0.0 : std::sqrt(sum_ / static_cast<double>(n_)); }
+
+private:
+    double sum_ = 0;
+    int64_t n_ = 0;
+};
+
+// VQA accuracy of arg-max answers against the ten human answers (columns 1–10 of a vqa-v2 target).
+class VqaAccuracy : public Metric {
+public:
+    void reset() override { sum_ = 0, n_ = 0; }
+    void update(const torch::Tensor& output, const torch::Tensor& target) override
+    {
+        auto predicted = output.argmax(-1).to(torch::kCPU).to(torch::kLong);
+        auto t = target.to(torch::kCPU).to(torch::kLong);
+        if (t.dim() != 2 || t.size(1) != 11)
+            throw Error("metric vqa-accuracy needs the vqa-v2 target (B × 11), got " + std::to_string(t.dim()) + " dimensions");
+        auto humans = t.narrow(1, 1, 10);
+        auto matches = (humans == predicted.unsqueeze(1)).sum(1).to(torch::kDouble);
+        sum_ += torch::clamp_max(matches / 3.0, 1.0).sum().item<double>();
+        n_ += t.size(0);
+    }
+    double value() const override { return n_ == 0 ? 0.0 : sum_ / static_cast<double>(n_); }
+
+private:
+    double sum_ = 0;
+    int64_t n_ = 0;
+};
+
+template <typename M>
+MetricFactory make()
+{
+    return [](const nlohmann::json&) { return std::make_unique<M>(); };
+}
+
+MetricFactory fromConfusion(ConfusionMetric::Reader read)
+{
+    return [read](const nlohmann::json&) { return std::make_unique<ConfusionMetric>(read); };
+}
+
+using S = ConfusionMatrix::Score;
+
+const bool registered =
+    metrics().add({"accuracy", "fraction of samples whose arg-max prediction is the target", {}, {}}, fromConfusion([](const ConfusionMatrix& m) { return m.accuracy(); }))
+    && metrics().add({"macro-f1", "unweighted mean over classes of F1 = 2TP / (2TP + FP + FN)", {}, {}}, fromConfusion([](const ConfusionMatrix& m) { return m.macro(S::F1); }))
+    && metrics().add({"micro-f1", "F1 of the counts pooled over classes (= accuracy for one label per sample)", {}, {}},
+                     fromConfusion([](const ConfusionMatrix& m) { return m.micro(S::F1); }))
+    && metrics().add({"precision", "macro precision: mean over classes of TP / (TP + FP)", {}, {}}, fromConfusion([](const ConfusionMatrix& m) { return m.macro(S::Precision); }))
+    && metrics().add({"recall", "macro recall: mean over classes of TP / (TP + FN)", {}, {}}, fromConfusion([](const ConfusionMatrix& m) { return m.macro(S::Recall); }))
+    && metrics().add({"roc-auc", "area under the ROC curve (binary; macro one-vs-rest for more classes)", {}, {}}, make<RocAuc>())
+    && metrics().add({"rmse", "root mean squared error of a regression output", {}, {}}, make<Rmse>())
+    && metrics().add({"vqa-accuracy", "VQA accuracy: min(1, annotators who gave the predicted answer / 3)", {}, {}}, make<VqaAccuracy>());
+
+} // namespace
+} // namespace omnilab

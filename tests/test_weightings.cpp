@@ -1,0 +1,177 @@
+// The toolbox's loss weightings: UW raises the weight of the less noisy of two toy tasks,
+// DWA favours the task whose loss falls slowest, PCGrad projects a conflicting gradient,
+// GradNorm equalises toy gradient norms; and in the trainer: every weighting trains two
+// tasks, UW's state survives a checkpoint (resume gives the same loss), bad options are
+// named by their JSON path.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "core/config/Experiment.h"
+#include "core/engine/Components.h"
+#include "core/engine/Trainer.h"
+#include "core/mtl/LossWeightings.h"
+#include "tests/support/TestData.h"
+
+using namespace omnilab;
+
+namespace {
+
+std::unique_ptr<LossWeighting> make(const nlohmann::json& options, size_t tasks)
+{
+    const auto& info = lossWeightings().info(options.at("type"));
+    auto w = lossWeightings().factory(options.at("type"))(info.options.withDefaults(options));
+    w->setTaskCount(tasks);
+    return w;
+}
+
+struct Recorder : TrainerObserver {
+    std::vector<StepEvent> steps;
+    void onStep(const StepEvent& e) override { steps.push_back(e); }
+};
+
+nlohmann::json twoTaskExperiment(const QString& data, const nlohmann::json& weighting, int steps)
+{
+    auto doc = testing::barsExperiment(data, steps);
+    auto second = doc["tasks"][0];
+    second["name"] = "bars-again";
+    doc["tasks"].push_back(second);
+    doc["training"]["sampler"] = {{"type", "all-tasks"}};
+    doc["training"]["loss_weighting"] = weighting;
+    doc["model"]["body"]["dropout"] = 0.0;
+    return doc;
+}
+
+} // namespace
+
+class TestWeightings : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void uncertaintyFavoursTheLessNoisyTask()
+    {
+        torch::manual_seed(0);
+        auto uw = make({{"type", "uncertainty"}}, 2);
+        auto body = torch::nn::Linear(4, 1);
+        std::vector<torch::Tensor> params = body->parameters();
+        for (auto& p : uw->parameters())
+            params.push_back(p);
+        torch::optim::Adam opt(params, torch::optim::AdamOptions(0.05));
+        const auto truth = torch::tensor({1.0f, -2.0f, 0.5f, 3.0f}).unsqueeze(1);
+        for (int step = 0; step < 400; ++step) {
+            auto x = torch::randn({64, 4});
+            auto clean = x.matmul(truth);
+            auto lossA = torch::mse_loss(body->forward(x), clean + 0.1 * torch::randn_like(clean)); // little noise
+            auto lossB = torch::mse_loss(body->forward(x), clean + 1.0 * torch::randn_like(clean)); // much noise
+            auto total = uw->combine({lossA, lossB}, LossStep{{0, 1}, {1.0, 1.0}, {}, step});
+            opt.zero_grad();
+            total.backward();
+            opt.step();
+        }
+        const auto w = uw->weights(2);
+        QVERIFY2(w[0] > 5 * w[1], qPrintable(QStringLiteral("%1 vs %2").arg(w[0]).arg(w[1])));
+    }
+
+    void dwaFavoursTheSlowTask()
+    {
+        auto dwa = make({{"type", "dwa"}, {"window", 1}}, 2);
+        auto lossOf = [](double v) { return torch::tensor(v); };
+        // Task 0 halves every step; task 1 stays.
+        const double a[] = {8, 4, 2, 1};
+        for (int t = 0; t < 4; ++t)
+            dwa->combine({lossOf(a[t]), lossOf(1.0)}, LossStep{{0, 1}, {1.0, 1.0}, {}, t});
+        const auto w = dwa->weights(2);
+        QVERIFY2(w[1] > w[0], qPrintable(QStringLiteral("%1 vs %2").arg(w[0]).arg(w[1])));
+        QVERIFY(std::abs(w[0] + w[1] - 2.0) < 1e-9); // K · softmax
+        // r = (0.5, 1), T = 2: w_1 / w_0 = e^{(1 - 0.5) / 2}.
+        QVERIFY(std::abs(w[1] / w[0] - std::exp(0.25)) < 1e-9);
+    }
+
+    void pcgradProjectsConflicts()
+    {
+        const auto g1 = torch::tensor({1.0, 0.0}), g2 = torch::tensor({-1.0, 1.0}), g3 = torch::tensor({0.0, 1.0});
+        auto p = pcgradProject({g1, g2}, {0, 1});
+        QVERIFY(torch::allclose(p[0], torch::tensor({0.5, 0.5}))); // g1 loses its part along g2
+        QVERIFY(torch::allclose(p[1], torch::tensor({0.0, 1.0}))); // g2 loses its part along g1
+        QVERIFY(std::abs((p[0] * g2).sum().item<double>()) < 1e-12);
+        auto q = pcgradProject({g1, g3}, {0, 1}); // no conflict: unchanged
+        QVERIFY(torch::equal(q[0], g1) && torch::equal(q[1], g3));
+    }
+
+    void gradnormEqualisesGradientNorms()
+    {
+        // Two tasks on one shared weight vector; task 0's loss is 10× steeper.
+        auto shared = torch::ones({3}, torch::requires_grad());
+        auto gn = make({{"type", "gradnorm"}, {"lr", 0.05}}, 2);
+        auto norms = [&](const std::vector<double>& w) {
+            auto l0 = 10 * (shared * torch::tensor({1.0f, 2.0f, 3.0f})).sum();
+            auto l1 = (shared * torch::tensor({1.0f, 2.0f, 3.0f})).sum();
+            const double g0 = torch::autograd::grad({l0}, {shared})[0].norm().item<double>() * w[0];
+            const double g1 = torch::autograd::grad({l1}, {shared})[0].norm().item<double>() * w[1];
+            return g0 / g1;
+        };
+        QVERIFY(std::abs(norms(gn->weights(2)) - 10.0) < 1e-6);
+        for (int step = 0; step < 300; ++step) {
+            auto l0 = 10 * (shared * torch::tensor({1.0f, 2.0f, 3.0f})).sum();
+            auto l1 = (shared * torch::tensor({1.0f, 2.0f, 3.0f})).sum();
+            shared.mutable_grad() = torch::Tensor();
+            QVERIFY(gn->backward({l0, l1}, LossStep{{0, 1}, {1.0, 1.0}, {shared}, step}));
+        }
+        const auto w = gn->weights(2);
+        const double ratio = norms(w);
+        QVERIFY2(ratio > 0.8 && ratio < 1.25, qPrintable(QStringLiteral("weighted norm ratio %1 (w %2, %3)").arg(ratio).arg(w[0]).arg(w[1])));
+        QVERIFY(std::abs(w[0] + w[1] - 2.0) < 1e-6);
+        QVERIFY(shared.grad().defined()); // it ran the backward pass
+    }
+
+    void everyWeightingTrainsTwoTasks()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 40);
+        for (const char* type : {"equal", "uncertainty", "dwa", "gradnorm", "pcgrad"}) {
+            TrainOptions o;
+            o.runDir = dir.filePath(QStringLiteral("run-%1").arg(type)).toStdString();
+            Trainer t(Experiment::fromJson(twoTaskExperiment(dir.filePath("data"), {{"type", type}}, 6), "mem"), o);
+            const RunSummary s = t.run();
+            QVERIFY2(s.status == "finished", (std::string(type) + ": " + s.error).c_str());
+            QCOMPARE(s.finalMetrics.size(), size_t(2));
+        }
+    }
+
+    void uncertaintyStateSurvivesResume()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 40);
+        const auto doc = twoTaskExperiment(dir.filePath("data"), {{"type", "uncertainty"}}, 20);
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions straight;
+        straight.runDir = dir.filePath("straight").toStdString();
+        Trainer a(e, straight);
+        Recorder ra;
+        a.addObserver(&ra);
+        a.run();
+        TrainOptions half;
+        half.runDir = dir.filePath("half").toStdString();
+        half.steps = 10;
+        Trainer(e, half).run();
+        auto c = Trainer::resume(half.runDir, TrainOptions{});
+        Recorder rc;
+        c->addObserver(&rc);
+        c->run();
+        QVERIFY2(std::abs(rc.steps.back().loss - ra.steps.back().loss) < 1e-4,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(rc.steps.back().loss).arg(ra.steps.back().loss)));
+    }
+
+    void badOptionsAreNamed()
+    {
+        QTemporaryDir dir;
+        auto doc = twoTaskExperiment(dir.path(), {{"type", "dwa"}, {"temperature", 0}}, 5);
+        auto issues = Experiment::validate(doc);
+        QVERIFY(!issues.empty());
+        QCOMPARE(issues[0].path, std::string("/training/loss_weighting/temperature"));
+        doc["training"]["loss_weighting"] = {{"type", "gradnorm"}, {"alpah", 1.0}};
+        issues = Experiment::validate(doc);
+        QVERIFY(!issues.empty() && issues[0].path == "/training/loss_weighting/alpah");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestWeightings)
+#include "test_weightings.moc"
