@@ -13,8 +13,10 @@
 #include "core/text/Vocabulary.h"
 #include "tests/support/LoadFormat.h"
 #include "tests/support/TestData.h"
+#include "tests/support/ErrorOf.h"
 
 using namespace omnilab;
+using omnilab::testing::errorOf;
 using nlohmann::json;
 
 namespace {
@@ -35,15 +37,6 @@ void writeJpeg(const QString& file, QColor colour)
     QVERIFY(image.save(file, "JPG"));
 }
 
-std::string errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 json cocoFile(const std::vector<std::pair<int, QString>>& images, const std::vector<std::pair<int, std::string>>& captions)
 {

@@ -14,20 +14,10 @@
 #include "core/models/onemodel/Phoc.h"
 #include "core/util/Error.h"
 #include "core/util/Utf8.h"
+#include "tests/support/ErrorOf.h"
 
 using namespace omnilab;
-
-namespace {
-std::string errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-} // namespace
+using omnilab::testing::errorOf;
 
 class TestOneModel : public QObject {
     Q_OBJECT

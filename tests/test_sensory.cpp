@@ -10,8 +10,10 @@
 #include "core/engine/Components.h"
 #include "tests/support/LoadFormat.h"
 #include "tests/support/TestData.h"
+#include "tests/support/ErrorOf.h"
 
 using namespace omnilab;
+using omnilab::testing::errorOf;
 using namespace torch::indexing;
 
 namespace {
@@ -27,15 +29,6 @@ void checkStandardised(const torch::Tensor& x)
 // Number of distinct values (after rounding away float noise).
 int64_t distinctValues(const torch::Tensor& x) { return std::get<0>(at::_unique((x * 1e4).round())).numel(); }
 
-std::string errorOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 } // namespace
 
