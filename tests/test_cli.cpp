@@ -4,6 +4,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/TestData.h"
 
 class TestCli : public QObject {
@@ -135,6 +137,82 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(dir.filePath("runs/x")));
         QCOMPARE(cli({QStringLiteral("eval"), dir.filePath("nowhere")}).code, 1);
         QCOMPARE(cli({QStringLiteral("runs"), QStringLiteral("--db"), dir.filePath("none.sqlite")}).code, 1);
+    }
+
+    void compareMultiWithSingleTaskRuns()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 120, 40);
+        auto single = omnilab::testing::barsExperiment(dir.filePath("data"), 8);
+        auto multi = single;
+        auto second = multi["tasks"][0];
+        second["name"] = "bars2";
+        multi["tasks"].push_back(second);
+        auto single2 = single;
+        single2["tasks"][0]["name"] = "bars2";
+        int k = 0;
+        for (const auto& doc : {multi, single, single2}) {
+            const QString file = dir.filePath(QStringLiteral("e%1.json").arg(k));
+            omnilab::testing::writeBytes(file, QByteArray::fromStdString(doc.dump()));
+            auto r = cli({"train", file, "--run-dir", dir.filePath(QStringLiteral("runs/r%1").arg(k++))});
+            QVERIFY2(r.code == 0, qPrintable(r.err));
+        }
+        auto r = cli({"compare", dir.filePath("runs/r0"), dir.filePath("runs/r1"), dir.filePath("runs/r2")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains(QStringLiteral("Δm over 2 task(s) on test:")), qPrintable(r.out));
+        QVERIFY(r.out.contains("bars2") && r.out.contains("accuracy"));
+        QVERIFY(r.out.contains("parameters: multi-task"));
+        // The confusion matrix of a run's classification task.
+        r = cli({"eval", dir.filePath("runs/r1"), "--confusion"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("confusion matrix of bars (rows: truth, columns: prediction; 40 samples)"), qPrintable(r.out));
+        r = cli({"eval", dir.filePath("runs/r1"), "--confusion", "--json"});
+        QVERIFY(r.out.contains("\"confusion\"") && r.out.contains("\"matrix\""));
+        // The same task in two single-task runs, and too few runs, are usage errors.
+        QCOMPARE(cli({"compare", dir.filePath("runs/r0"), dir.filePath("runs/r1"), dir.filePath("runs/r1")}).code, 2);
+        QCOMPARE(cli({"compare", dir.filePath("runs/r0")}).code, 2);
+    }
+
+    void evalProtocols()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 40, 10);
+        auto bars = omnilab::testing::barsExperiment(dir.filePath("data"), 4);
+        bars["datasets"][0]["validation_size"] = 10; // 30 training samples left
+        const QString file = dir.filePath("bars.json");
+        omnilab::testing::writeBytes(file, QByteArray::fromStdString(bars.dump()));
+        // 3-fold: three runs, each evaluated on its 10 held-out training samples.
+        auto r = cli({"eval", file, "--protocol", "kfold", "--k", "3", "--steps", "3", "--out", dir.filePath("cv")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("kfold: 3 fold(s)") && r.out.contains("mean ± std"), qPrintable(r.out));
+        for (const char* fold : {"cv/fold-1", "cv/fold-2", "cv/fold-3"})
+            QVERIFY(QFile::exists(dir.filePath(fold) + "/checkpoint.pt"));
+        QVERIFY(QFile::exists(dir.filePath("cv/protocol.json")));
+        r = cli({"eval", dir.filePath("cv/fold-2"), "--confusion", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto doc = nlohmann::json::parse(r.out.toStdString());
+        int64_t total = 0; // a fold run is evaluated on its held-out part again
+        for (const auto& row : doc["confusion"]["bars"]["matrix"])
+            for (const auto& cell : row)
+                total += cell.get<int64_t>();
+        QCOMPARE(total, int64_t(10));
+        // Leave-one-out on a run directory: one fold per training sample.
+        omnilab::testing::writeBarsDataset(dir.filePath("tiny"), 8, 4);
+        auto tiny = omnilab::testing::barsExperiment(dir.filePath("tiny"), 2);
+        tiny["datasets"][0]["validation_size"] = 4; // 4 training samples left
+        tiny["training"]["batch_size"] = 2;
+        omnilab::testing::writeBytes(dir.filePath("tiny.json"), QByteArray::fromStdString(tiny.dump()));
+        r = cli({"eval", dir.filePath("tiny.json"), "--protocol", "loo", "--out", dir.filePath("loo"), "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(nlohmann::json::parse(r.out.toStdString())["folds"].get<int>(), 4);
+        // Bad protocol, k and option combinations are usage errors naming the option.
+        r = cli({"eval", file, "--protocol", "bootstrap"});
+        QVERIFY(r.code == 2 && r.err.contains("--protocol"));
+        r = cli({"eval", file, "--protocol", "kfold", "--k", "1"});
+        QVERIFY(r.code == 2 && r.err.contains("--k"));
+        r = cli({"eval", file, "--protocol", "kfold", "--k", "31", "--out", dir.filePath("cv31")});
+        QVERIFY2(r.code != 0 && r.err.contains("needs at least 31 samples"), qPrintable(r.err));
+        QCOMPARE(cli({"eval", file, "--k", "3"}).code, 2);
     }
 };
 

@@ -5,6 +5,8 @@
 
 #include "core/engine/Components.h"
 #include "core/mtl/Confusion.h"
+#include "core/mtl/DeltaM.h"
+#include "core/mtl/Resampling.h"
 
 using namespace omnilab;
 
@@ -55,6 +57,53 @@ private Q_SLOTS:
         // Through the registry: binary logits whose class-1 probability orders the samples.
         auto out = torch::tensor({{0.0f, -2.0f}, {0.0f, 0.5f}, {0.0f, 0.2f}, {0.0f, 3.0f}});
         QVERIFY(near(score("roc-auc", out, torch::tensor({0, 0, 1, 1}, torch::kLong)), 0.75));
+    }
+
+    void kFoldsAreDisjointAndCover()
+    {
+        for (int64_t n : {10, 11, 37}) {
+            const auto folds = kFoldIndices(n, 5, 7);
+            QCOMPARE(folds.size(), size_t(5));
+            std::vector<int> seen(static_cast<size_t>(n), 0);
+            size_t smallest = folds[0].size(), largest = folds[0].size();
+            for (const auto& f : folds) {
+                smallest = std::min(smallest, f.size());
+                largest = std::max(largest, f.size());
+                for (int64_t i : f)
+                    ++seen.at(static_cast<size_t>(i));
+                // A fold's complement is the rest, in order.
+                const auto rest = complementOf(f, n);
+                QCOMPARE(rest.size() + f.size(), static_cast<size_t>(n));
+                for (int64_t i : rest)
+                    QVERIFY(std::find(f.begin(), f.end(), i) == f.end());
+            }
+            QVERIFY(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; })); // disjoint and covering
+            QVERIFY(largest - smallest <= 1);
+        }
+        QCOMPARE(kFoldIndices(20, 4, 3), kFoldIndices(20, 4, 3)); // seeded: the same folds again
+        QVERIFY(kFoldIndices(20, 4, 3) != kFoldIndices(20, 4, 4));
+        QCOMPARE(kFoldIndices(4, 4, 1).size(), size_t(4)); // leave-one-out: k = n
+        QVERIFY_THROWS_EXCEPTION(Error, kFoldIndices(5, 1, 1));
+        QVERIFY_THROWS_EXCEPTION(Error, kFoldIndices(3, 4, 1));
+        const MeanStd ms = meanAndStd({1.0, 2.0, 3.0, 4.0});
+        QVERIFY(near(ms.mean, 2.5) && near(ms.std, std::sqrt(5.0 / 3.0)));
+        QVERIFY(near(meanAndStd({0.7}).std, 0.0));
+    }
+
+    void deltaMByHand()
+    {
+        // Task a: accuracy 0.9 vs 0.8 (+12.5 %), rmse 1.0 vs 2.0 (lower is better: +50 %);
+        // task b: accuracy 0.5 vs 0.6 (−16.67 %). Δm = ((12.5 + 50) / 2 + (−16.67)) / 2.
+        const TaskMetrics multi{{"a", {{"accuracy", 0.9}, {"rmse", 1.0}, {"loss", 0.1}}}, {"b", {{"accuracy", 0.5}}}, {"c", {{"accuracy", 0.7}}}};
+        const TaskMetrics single{{"a", {{"accuracy", 0.8}, {"rmse", 2.0}, {"loss", 0.3}}}, {"b", {{"accuracy", 0.6}}}};
+        const DeltaMResult r = deltaM(multi, single);
+        QVERIFY(near(r.deltaM, ((12.5 + 50.0) / 2 + (0.5 - 0.6) / 0.6 * 100) / 2));
+        QCOMPARE(r.tasks, 2);
+        QCOMPARE(r.terms.size(), size_t(3)); // loss left out
+        QCOMPARE(r.skipped.size(), size_t(1)); // task c has no single-task run
+        QCOMPARE(deltaM(multi, single, true).terms.size(), size_t(4));
+        QVERIFY(lowerIsBetter("loss") && lowerIsBetter("rmse") && !lowerIsBetter("accuracy"));
+        QVERIFY_THROWS_EXCEPTION(Error, deltaM(multi, {{"z", {{"accuracy", 1.0}}}}));
     }
 
     void rmseAndVqa()

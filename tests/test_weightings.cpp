@@ -8,6 +8,7 @@
 
 #include "core/config/Experiment.h"
 #include "core/engine/Components.h"
+#include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/mtl/LossWeightings.h"
 #include "tests/support/TestData.h"
@@ -39,6 +40,41 @@ nlohmann::json twoTaskExperiment(const QString& data, const nlohmann::json& weig
     doc["training"]["loss_weighting"] = weighting;
     doc["model"]["body"]["dropout"] = 0.0;
     return doc;
+}
+
+// The model a run's checkpoint holds, and the same model as the trainer initialised it.
+struct TrainedAndInitial {
+    std::map<std::string, torch::Tensor> trained, initial;
+};
+TrainedAndInitial checkpointAndInitialWeights(const Experiment& e, const std::string& runDir)
+{
+    auto named = [](MultiTaskModel& m) {
+        std::map<std::string, torch::Tensor> out;
+        for (const auto& p : m.named_parameters())
+            out[p.key()] = p.value().detach().clone();
+        return out;
+    };
+    torch::manual_seed(e.training.seed); // as the trainer does before loading data and building
+    auto data = loadDatasets(e);
+    MultiTaskModel initial(e, data);
+    MultiTaskModel trained(e, data);
+    torch::serialize::InputArchive archive, model;
+    archive.load_from(runDir + "/checkpoint.pt");
+    archive.read("model", model);
+    trained.load(model);
+    return {named(trained), named(initial)};
+}
+
+bool sameTensors(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b, const std::string& prefix)
+{
+    int compared = 0;
+    for (const auto& [name, t] : a)
+        if (name.rfind(prefix, 0) == 0) {
+            ++compared;
+            if (!torch::equal(t, b.at(name)))
+                return false;
+        }
+    return compared > 0;
 }
 
 } // namespace
@@ -158,6 +194,39 @@ private Q_SLOTS:
         c->run();
         QVERIFY2(std::abs(rc.steps.back().loss - ra.steps.back().loss) < 1e-4,
                  qPrintable(QStringLiteral("%1 vs %2").arg(rc.steps.back().loss).arg(ra.steps.back().loss)));
+    }
+
+    void perTaskLearningRates()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 40);
+        // Two tasks, round robin: "bars-again" has lr 0, so its head never moves, while the
+        // other head and the shared body (stepped at the optimiser's rate when "bars" trains) do.
+        auto doc = twoTaskExperiment(dir.filePath("data"), {{"type", "equal"}}, 8);
+        doc["training"]["sampler"] = {{"type", "round-robin"}};
+        doc["tasks"][1]["lr"] = 0.0;
+        const Experiment two = Experiment::fromJson(doc, "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("two").toStdString();
+        Trainer t(two, o);
+        QCOMPARE(t.run().status, std::string("finished"));
+        auto w = checkpointAndInitialWeights(two, o.runDir);
+        QVERIFY(sameTensors(w.trained, w.initial, "head_bars-again."));
+        QVERIFY(!sameTensors(w.trained, w.initial, "head_bars."));
+        QVERIFY(!sameTensors(w.trained, w.initial, "body."));
+
+        // One task with lr 0: every step trains it alone, so nothing moves at all.
+        doc = testing::barsExperiment(dir.filePath("data"), 5);
+        doc["tasks"][0]["lr"] = 0.0;
+        const Experiment one = Experiment::fromJson(doc, "mem");
+        o.runDir = dir.filePath("one").toStdString();
+        Trainer(one, o).run();
+        w = checkpointAndInitialWeights(one, o.runDir);
+        QVERIFY(sameTensors(w.trained, w.initial, ""));
+
+        doc["tasks"][0]["lr"] = -0.1;
+        auto issues = Experiment::validate(doc);
+        QVERIFY(!issues.empty() && issues[0].path == "/tasks/0/lr");
     }
 
     void badOptionsAreNamed()

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -19,8 +20,10 @@
 #include "core/config/Experiment.h"
 #include "core/demo/DemoData.h"
 #include "core/models/onemodel/Discriminator.h"
+#include "core/mtl/DeltaM.h"
 #include "core/models/onemodel/HashSeparation.h"
 #include "core/models/onemodel/Phoc.h"
+#include "core/engine/Protocol.h"
 #include "core/engine/Trainer.h"
 #include "core/plugin/PluginLoader.h"
 #include "core/registry/Registry.h"
@@ -28,6 +31,7 @@
 #include "core/store/RunStore.h"
 
 using namespace omnilab;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -41,13 +45,20 @@ const char* kUsage =
     "  train FILE [--run-dir DIR] [--db FILE] [--steps N]\n"
     "  train --resume RUN_DIR [--steps N]\n"
     "                            train; prints progress, evaluates, checkpoints, stores metrics\n"
-    "  eval RUN_DIR [--split test|val|train] [--json]\n"
+    "  eval RUN_DIR [--split test|val|train] [--json] [--confusion]\n"
     "                            evaluate a run's last checkpoint; prints the per-task metric table\n"
+    "                            (--confusion: and each classification task's confusion matrix)\n"
+    "  eval RUN_DIR|FILE --protocol holdout|kfold|loo [--k 5] [--steps N] [--out DIR] [--json]\n"
+    "                            train and evaluate per fold (k-fold and leave-one-out cut each train\n"
+    "                            split); prints every fold and mean ± std; folds run in DIR\n"
     "  runs [--db FILE]          list the runs in a run store (default runs/omnilab.sqlite)\n"
     "  make-demo-data --out DIR [--scale tiny|small|full] [--seed N] [--force]\n"
     "                            write synthetic demo data for every data format, in the real datasets'\n"
     "                            layouts (default small, seed 1); an existing set with the same seed and\n"
     "                            scale is kept unless --force\n"
+    "  compare MULTI_RUN SINGLE_RUN... [--split test|val|train] [--with-loss]\n"
+    "                            evaluate a multi-task run and the single-task runs of its tasks; prints\n"
+    "                            every metric, the relative multi-task improvement Δm and parameter counts\n"
     "  phoc WORD [--levels 2,3,4,5] [--alphabet STRING|latin+digits|arabic]\n"
     "                            a word's PHOC (OneModel's label vector) as 0/1 characters, one line per level\n"
     "  sensory-code WORD MODALITY [--discriminator none|concat|djb2] [--modulus P]\n"
@@ -275,22 +286,121 @@ int commandTrain(const Args& a)
     return 0;
 }
 
+// A confusion matrix as text: rows are the true classes, columns the predictions.
+void printConfusion(const std::string& task, const ConfusionMatrix& m, const std::vector<std::string>& names)
+{
+    auto label = [&](int64_t c) {
+        std::string n = c < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(c)] : std::to_string(c);
+        return n.size() > 10 ? n.substr(0, 9) + "~" : n;
+    };
+    std::cout << "\nconfusion matrix of " << task << " (rows: truth, columns: prediction; " << m.total() << " samples)\n" << std::setw(12) << "";
+    for (int64_t c = 0; c < m.classes(); ++c)
+        std::cout << std::right << std::setw(11) << label(c);
+    std::cout << "\n";
+    for (int64_t t = 0; t < m.classes(); ++t) {
+        std::cout << std::left << std::setw(12) << label(t) << std::right;
+        for (int64_t p = 0; p < m.classes(); ++p)
+            std::cout << std::setw(11) << m.cell(t, p);
+        std::cout << "\n";
+    }
+}
+
+// eval --protocol: the experiment (a file, or a run's config.json) trained and evaluated per fold.
+int commandProtocol(const Args& a)
+{
+    std::string file = a.positional[0];
+    if (fs::is_directory(file))
+        file = RunPaths(file).config;
+    const Experiment e = Experiment::load(file);
+    ProtocolOptions o;
+    o.protocol = a.get("protocol");
+    if (o.protocol != "holdout" && o.protocol != "kfold" && o.protocol != "loo")
+        throw UsageError("option --protocol: expected holdout, kfold or loo, got \"" + o.protocol + "\"");
+    if (a.flag("k")) {
+        if (o.protocol != "kfold")
+            throw UsageError("option --k: only the kfold protocol takes k");
+        o.k = parsePositive(a.get("k"), "k");
+        if (o.k < 2)
+            throw UsageError("option --k: k-fold needs k ≥ 2, got " + std::to_string(o.k));
+    }
+    if (a.flag("steps"))
+        o.steps = parsePositive(a.get("steps"), "steps");
+    o.dir = a.get("out");
+    if (o.dir.empty())
+        o.dir = (fs::path("runs") / (e.name + "-" + o.protocol + "-" + formatTimeNow("%Y%m%d-%H%M%S", false))).string();
+    ProgressPrinter printer(std::max<int64_t>(e.training.logEvery, 1));
+    const bool json = a.flag("json");
+    if (!json)
+        o.observers.push_back(&printer);
+    const ProtocolResult r = runProtocol(e, o);
+    if (json) {
+        nlohmann::json out = nlohmann::json::object();
+        for (const auto& [task, metrics] : r.summary)
+            for (const auto& [metric, ms] : metrics)
+                out[task][metric] = {{"mean", ms.mean}, {"std", ms.std}};
+        std::cout << nlohmann::json{{"protocol", r.protocol}, {"folds", r.folds}, {"dir", o.dir}, {"runs", r.runDirs}, {"metrics", out}}.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "\n" << r.protocol << ": " << r.folds << " fold(s) of \"" << e.name << "\" in " << o.dir << "\n";
+    std::cout << std::left << std::setw(20) << "task" << std::setw(14) << "metric";
+    for (int64_t f = 0; f < r.folds && f < 10; ++f)
+        std::cout << std::right << std::setw(9) << ("fold " + std::to_string(f + 1));
+    std::cout << std::right << std::setw(20) << "mean ± std" << "\n";
+    for (const auto& [task, metrics] : r.summary)
+        for (const auto& [metric, ms] : metrics) {
+            std::cout << std::left << std::setw(20) << task << std::setw(14) << metric << std::right << std::fixed << std::setprecision(4);
+            for (int64_t f = 0; f < r.folds && f < 10; ++f) {
+                const auto& fold = r.perFold[static_cast<size_t>(f)];
+                std::cout << std::setw(9) << (fold.count(task) && fold.at(task).count(metric) ? fold.at(task).at(metric) : 0.0);
+            }
+            std::ostringstream cell;
+            cell << std::fixed << std::setprecision(4) << ms.mean << " ± " << ms.std;
+            std::cout << std::setw(21) << cell.str() << "\n";
+        }
+    if (r.folds > 10)
+        std::cout << "(the first 10 folds shown; all are in " << (fs::path(o.dir) / "protocol.json").string() << ")\n";
+    return 0;
+}
+
 int commandEval(const Args& a)
 {
     if (a.positional.size() != 1)
-        throw UsageError("eval needs exactly one RUN_DIR");
+        throw UsageError("eval needs exactly one RUN_DIR (or, with --protocol, an experiment FILE)");
+    if (a.flag("protocol"))
+        return commandProtocol(a);
+    for (const char* option : {"k", "steps", "out"})
+        if (a.flag(option))
+            throw UsageError(std::string("option --") + option + " belongs to eval --protocol");
     const std::string split = a.get("split", "test");
     if (split != "test" && split != "val" && split != "train")
         throw UsageError("option --split: expected test, val or train, got \"" + split + "\"");
-    auto metrics = evaluateRun(a.positional[0], split);
+    const RunEvaluation r = evaluateRunDetailed(a.positional[0], split);
     if (a.flag("json")) {
         nlohmann::json out = nlohmann::json::object();
-        for (const auto& [task, values] : metrics)
+        for (const auto& [task, values] : r.metrics)
             for (const auto& [name, value] : values)
                 out[task][name] = value;
-        std::cout << nlohmann::json{{"run_dir", a.positional[0]}, {"split", split}, {"metrics", out}}.dump(2) << "\n";
+        nlohmann::json doc{{"run_dir", a.positional[0]}, {"split", split}, {"step", r.step}, {"metrics", out}};
+        if (a.flag("confusion"))
+            for (const auto& [task, m] : r.confusion) {
+                nlohmann::json rows = nlohmann::json::array();
+                for (int64_t t = 0; t < m.classes(); ++t) {
+                    nlohmann::json row = nlohmann::json::array();
+                    for (int64_t p = 0; p < m.classes(); ++p)
+                        row.push_back(m.cell(t, p));
+                    rows.push_back(row);
+                }
+                doc["confusion"][task] = {{"classes", r.classNames.at(task)}, {"matrix", rows}};
+            }
+        std::cout << doc.dump(2) << "\n";
     } else {
-        printMetricTable(metrics, split);
+        printMetricTable(r.metrics, split);
+        if (a.flag("confusion")) {
+            for (const auto& [task, m] : r.confusion)
+                printConfusion(task, m, r.classNames.at(task));
+            if (r.confusion.empty())
+                std::cout << "(no classification task: no confusion matrix)\n";
+        }
     }
     return 0;
 }
@@ -349,6 +459,42 @@ int commandMakeDemoData(const Args& a)
               << formatDuration(summary.seconds) << ":\n";
     for (const auto& part : summary.parts)
         std::cout << "  " << std::left << std::setw(17) << part.name << std::setw(17) << part.format << describeCounts(part.counts) << "\n";
+    return 0;
+}
+
+int commandCompare(const Args& a)
+{
+    if (a.positional.size() < 2)
+        throw UsageError("compare needs a multi-task RUN_DIR and at least one single-task RUN_DIR");
+    const std::string split = a.get("split", "test");
+    if (split != "test" && split != "val" && split != "train")
+        throw UsageError("option --split: expected test, val or train, got \"" + split + "\"");
+    const RunEvaluation multiRun = evaluateRunDetailed(a.positional[0], split);
+    const TaskMetrics& multi = multiRun.metrics;
+    const int64_t multiParams = multiRun.parameterCount;
+    int64_t singleParams = 0;
+    TaskMetrics single;
+    for (size_t i = 1; i < a.positional.size(); ++i) {
+        const RunEvaluation run = evaluateRunDetailed(a.positional[i], split);
+        const int64_t params = run.parameterCount;
+        for (auto& [task, values] : run.metrics) {
+            if (single.count(task))
+                throw UsageError("task \"" + task + "\" is in two single-task runs (" + a.positional[i] + " is the second)");
+            single[task] = values;
+        }
+        singleParams += params;
+    }
+    const DeltaMResult r = deltaM(multi, single, a.flag("with-loss"));
+    std::cout << std::left << std::setw(20) << "task" << std::setw(14) << "metric" << std::right << std::setw(12) << "multi" << std::setw(12) << "single"
+              << std::setw(12) << "change" << "\n";
+    for (const auto& t : r.terms)
+        std::cout << std::left << std::setw(20) << t.task << std::setw(14) << t.metric << std::right << std::fixed << std::setprecision(4) << std::setw(12) << t.multi
+                  << std::setw(12) << t.single << std::setprecision(2) << std::setw(11) << t.relative << "%\n";
+    for (const auto& s : r.skipped)
+        std::cout << "skipped " << s << "\n";
+    std::cout << std::setprecision(2) << "Δm over " << r.tasks << " task(s) on " << split << ": " << std::showpos << r.deltaM << std::noshowpos << " %\n"
+              << "parameters: multi-task " << multiParams << ", single-task runs together " << singleParams << " ("
+              << std::setprecision(2) << (singleParams ? static_cast<double>(multiParams) / static_cast<double>(singleParams) : 0.0) << "x)\n";
     return 0;
 }
 
@@ -512,9 +658,11 @@ int main(int argc, char** argv)
         if (command == "train")
             return commandTrain(parseArgs(rest, {"run-dir", "db", "steps", "resume"}, {}));
         if (command == "eval")
-            return commandEval(parseArgs(rest, {"split"}, {"json"}));
+            return commandEval(parseArgs(rest, {"split", "protocol", "k", "steps", "out"}, {"json", "confusion"}));
         if (command == "runs")
             return commandRuns(parseArgs(rest, {"db"}, {}));
+        if (command == "compare")
+            return commandCompare(parseArgs(rest, {"split"}, {"with-loss"}));
         if (command == "phoc")
             return commandPhoc(parseArgs(rest, {"levels", "alphabet"}, {}));
         if (command == "sensory-code")

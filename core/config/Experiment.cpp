@@ -27,6 +27,10 @@ const Schema& Experiment::schema()
             .component(kinds::Metric)
             .defaults(json::array({"accuracy"}));
         task.field("loss_weight", FieldType::Number, "static weight of this task's loss").defaults(1.0).range(0, std::nullopt);
+        task.field("lr", FieldType::Number,
+                   "this task's own learning rate (absent: the optimiser's): its head always steps with it, and the shared "
+                   "parameters too in steps that train this task alone")
+            .range(0, std::nullopt);
 
         Schema model;
         model.field("peripherals", FieldType::ComponentMap, "named input peripherals shared by tasks").required().component(kinds::Peripheral);
@@ -211,6 +215,8 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
         t.head = item["head"];
         t.metrics = item["metrics"].get<std::vector<std::string>>();
         t.lossWeight = item["loss_weight"];
+        if (item.contains("lr"))
+            t.learningRate = item["lr"].get<double>();
         e.tasks.push_back(std::move(t));
     }
     e.model = d["model"];

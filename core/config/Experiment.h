@@ -25,6 +25,7 @@ struct TaskSpec {
     nlohmann::json head;                        // {"type": ..., options}
     std::vector<std::string> metrics;
     double lossWeight = 1.0;
+    double learningRate = -1; // the task's own "lr"; negative: the optimiser's
 };
 
 struct TrainingSpec {

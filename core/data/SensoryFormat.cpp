@@ -61,7 +61,8 @@ DatasetSplits makeSensory(const nlohmann::json& o)
     nlohmann::json sourceOptions = o.at("source");
     const std::string format = sourceOptions.at("format");
     sourceOptions.erase("format");
-    sourceOptions.erase("name");
+    // Messages about the source name the wrapping dataset.
+    sourceOptions["name"] = o.value("name", std::string("sensory")) + " / source";
     if (format == "sensory")
         throw Error("field \"source\": a sensory dataset cannot read another sensory dataset");
     DatasetSplits source = datasetFormats().factory(format)(sourceOptions);

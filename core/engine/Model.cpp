@@ -1,7 +1,10 @@
 #include "core/engine/Model.h"
 
+#include <algorithm>
+
 #include "core/engine/BatchLoader.h"
 
+#include "core/mtl/Resampling.h"
 #include "core/runtime/Runtime.h"
 
 namespace omnilab {
@@ -35,6 +38,63 @@ std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment, 
         out[spec.name] = std::move(splits);
     }
     return out;
+}
+
+namespace {
+
+// Some samples of another dataset, renumbered 0 … n−1.
+class SubsetDataset : public Dataset {
+public:
+    SubsetDataset(std::shared_ptr<Dataset> source, std::vector<int64_t> indices) : source_(std::move(source)), indices_(std::move(indices)) {}
+    int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+    Batch batch(const std::vector<int64_t>& indices) const override
+    {
+        std::vector<int64_t> mapped;
+        mapped.reserve(indices.size());
+        for (int64_t i : indices)
+            mapped.push_back(indices_.at(static_cast<size_t>(i)));
+        return source_->batch(mapped);
+    }
+    std::vector<int64_t> labels() const override
+    {
+        const auto all = source_->labels();
+        if (all.empty())
+            return {};
+        std::vector<int64_t> out;
+        for (int64_t i : indices_)
+            out.push_back(all.at(static_cast<size_t>(i)));
+        return out;
+    }
+    std::vector<std::string> classNames() const override { return source_->classNames(); }
+    std::vector<std::string> inputVocabulary(const std::string& input) const override { return source_->inputVocabulary(input); }
+    std::vector<std::string> drainWarnings() override { return source_->drainWarnings(); }
+
+private:
+    std::shared_ptr<Dataset> source_;
+    std::vector<int64_t> indices_;
+};
+
+} // namespace
+
+void applyFold(std::map<std::string, DatasetSplits>& data, int64_t folds, int64_t fold, uint64_t seed)
+{
+    if (fold < 0 || fold >= folds)
+        throw Error("fold " + std::to_string(fold + 1) + " does not exist: there are " + std::to_string(folds));
+    for (auto& [name, splits] : data) {
+        const int64_t n = splits.train->size();
+        std::vector<std::vector<int64_t>> parts;
+        try {
+            parts = kFoldIndices(n, folds, seed);
+        } catch (const Error& e) {
+            throw Error("dataset \"" + name + "\": " + e.what() + " in its train split");
+        }
+        auto held = parts[static_cast<size_t>(fold)];
+        std::sort(held.begin(), held.end());
+        auto source = splits.train;
+        splits.train = std::make_shared<SubsetDataset>(source, complementOf(held, n));
+        splits.val = std::make_shared<SubsetDataset>(source, held);
+        splits.test = splits.val;
+    }
 }
 
 namespace {
@@ -116,9 +176,11 @@ std::vector<torch::Tensor> MultiTaskModel::sharedParameters() const
     return out;
 }
 
+std::vector<torch::Tensor> MultiTaskModel::headParameters(const std::string& task) { return head(task).parameters(); }
+
 std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
                                            int64_t batchSize, int64_t maxBatches, torch::Device device,
-                                           const std::function<bool()>& cancelled, int workers)
+                                           const std::function<bool()>& cancelled, int workers, ConfusionMatrix* confusion)
 {
     torch::NoGradGuard noGrad;
     const bool wasTraining = model.is_training();
@@ -160,6 +222,14 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
         const auto scores = model.head(task.name).scores(out);
         for (auto& m : metrics)
             m->update(scores, target);
+        if (confusion && scores.dim() == 2 && target.dim() == 1) {
+            if (confusion->classes() != scores.size(1))
+                confusion->resize(scores.size(1));
+            const auto predicted = scores.argmax(1).to(torch::kCPU).contiguous();
+            const auto truth = target.to(torch::kCPU).to(torch::kLong).contiguous();
+            for (int64_t i = 0; i < truth.numel(); ++i)
+                confusion->add(truth.data_ptr<int64_t>()[i], predicted.data_ptr<int64_t>()[i]);
+        }
         seen += count;
     }
     if (wasTraining)

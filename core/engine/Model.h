@@ -7,6 +7,7 @@
 
 #include "core/config/Experiment.h"
 #include "core/engine/Components.h"
+#include "core/mtl/Confusion.h"
 
 namespace omnilab {
 
@@ -20,6 +21,8 @@ public:
     int64_t parameterCount() const;
     // The parameters every task shares (the body's): what gradient-balancing weightings balance.
     std::vector<torch::Tensor> sharedParameters() const;
+    // The task's own parameters (its head's), which a per-task learning rate applies to.
+    std::vector<torch::Tensor> headParameters(const std::string& task);
 
 private:
     struct TaskParts {
@@ -38,9 +41,17 @@ std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment, 
 
 // Evaluates one task on a split: metric name -> value, plus "loss". maxBatches 0 = all.
 // `cancelled` is polled between batches; when it returns true, Cancelled is thrown.
+// `confusion`, when given and the task is a classification (B × classes scores, one class
+// id per sample), receives the confusion matrix of its arg-max predictions.
 std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
                                            int64_t batchSize, int64_t maxBatches, torch::Device device,
-                                           const std::function<bool()>& cancelled = {}, int workers = 0);
+                                           const std::function<bool()>& cancelled = {}, int workers = 0,
+                                           ConfusionMatrix* confusion = nullptr);
+
+// k-fold resampling: each dataset's train split is cut into `folds` seeded folds
+// (core/mtl/Resampling); fold `fold` (0-based) becomes the val and test splits and the
+// other folds the train split. Throws Error when a train split has fewer than `folds` samples.
+void applyFold(std::map<std::string, DatasetSplits>& data, int64_t folds, int64_t fold, uint64_t seed);
 
 torch::Device resolveTorchDevice();
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "core/engine/BatchLoader.h"
@@ -85,15 +86,64 @@ private:
 
 // Each task walks its own shuffled order of the train split; the order of epoch e is
 // derived from (seed, task, e), so a resumed run continues the same sequence.
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const json& o, std::vector<torch::Tensor> params)
+// One parameter group per entry of `groups`, each starting at the optimiser's lr.
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const json& o, const std::vector<std::vector<torch::Tensor>>& groups)
 {
     const std::string type = o.at("type");
     const double lr = o.at("lr");
+    std::vector<torch::optim::OptimizerParamGroup> paramGroups;
+    for (const auto& g : groups)
+        paramGroups.emplace_back(g);
     if (type == "sgd")
-        return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr).momentum(o.at("momentum")).weight_decay(o.at("weight_decay")));
+        return std::make_unique<torch::optim::SGD>(paramGroups, torch::optim::SGDOptions(lr).momentum(o.at("momentum")).weight_decay(o.at("weight_decay")));
     return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(lr).betas({o.at("beta1").get<double>(), o.at("beta2").get<double>()}).eps(o.at("eps")).weight_decay(o.at("weight_decay")));
+        paramGroups, torch::optim::AdamOptions(lr).betas({o.at("beta1").get<double>(), o.at("beta2").get<double>()}).eps(o.at("eps")).weight_decay(o.at("weight_decay")));
 }
+
+// Per-task learning rates (the survey's remedy for one rate not fitting every task): a task
+// with its own "lr" gets a parameter group for its head; the first group holds the rest
+// (peripherals, body, learnable loss weights) and steps with a task's rate when that task
+// is the only one trained in the step.
+struct LearningRates {
+    double base = 0;
+    std::vector<double> taskRate;       // per task; negative: none
+    std::vector<int> taskGroup;         // per task; -1: its head is in group 0
+    std::vector<std::vector<torch::Tensor>> groups;
+
+    LearningRates(const Experiment& exp, MultiTaskModel& model, const std::vector<torch::Tensor>& extra)
+    {
+        base = exp.training.optimizer.at("lr");
+        std::set<const void*> own;
+        groups.emplace_back();
+        for (const auto& task : exp.tasks) {
+            taskRate.push_back(task.learningRate);
+            taskGroup.push_back(-1);
+            if (task.learningRate < 0)
+                continue;
+            auto params = model.headParameters(task.name);
+            if (params.empty())
+                continue;
+            for (const auto& p : params)
+                own.insert(p.unsafeGetTensorImpl());
+            taskGroup.back() = static_cast<int>(groups.size());
+            groups.push_back(std::move(params));
+        }
+        for (const auto& p : model.parameters())
+            if (!own.count(p.unsafeGetTensorImpl()))
+                groups[0].push_back(p);
+        for (const auto& p : extra)
+            groups[0].push_back(p);
+    }
+    // Sets every group's rate for a step that trains `chosen`.
+    void apply(torch::optim::Optimizer& opt, const std::vector<size_t>& chosen) const
+    {
+        auto& g = opt.param_groups();
+        g[0].options().set_lr(chosen.size() == 1 && taskRate[chosen[0]] >= 0 ? taskRate[chosen[0]] : base);
+        for (size_t t = 0; t < taskGroup.size(); ++t)
+            if (taskGroup[t] > 0)
+                g[static_cast<size_t>(taskGroup[t])].options().set_lr(taskRate[t]);
+    }
+};
 
 double currentLr(torch::optim::Optimizer& opt)
 {
@@ -163,9 +213,13 @@ Trainer::Trainer(Experiment experiment, TrainOptions options) : impl_(std::make_
 std::unique_ptr<Trainer> Trainer::resume(const std::string& runDir, TrainOptions options)
 {
     RunPaths paths(runDir);
-    readRunInfo(paths);
+    const json info = readRunInfo(paths);
     if (!fs::is_regular_file(paths.checkpoint))
         throw Error(paths.checkpoint + ": no checkpoint to resume from");
+    if (info.contains("fold")) { // a fold of a k-fold protocol trains on the same samples again
+        options.folds = info["fold"].value("folds", int64_t(0));
+        options.fold = info["fold"].value("fold", int64_t(0));
+    }
     std::unique_ptr<Trainer> t(new Trainer());
     t->impl_->experiment = Experiment::load(paths.config);
     options.runDir = runDir;
@@ -217,14 +271,15 @@ RunSummary Trainer::Impl::run()
     torch::manual_seed(exp.training.seed);
     // Tokenizers trained from the data are kept beside the run, so a resume finds them.
     auto data = loadDatasets(exp, (fs::path(runDir) / "tokenizers").string());
+    if (options.folds > 0)
+        applyFold(data, options.folds, options.fold, exp.training.seed);
     auto model = std::make_shared<MultiTaskModel>(exp, data);
     model->to(device);
     auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
     weighting->setTaskCount(exp.tasks.size());
-    auto trainable = model->parameters();
-    for (const auto& p : weighting->parameters()) // UW's log-variances learn with the model
-        trainable.push_back(p);
-    auto optimizer = makeOptimizer(exp.training.optimizer, trainable);
+    // UW's log-variances learn with the model.
+    const LearningRates rates(exp, *model, weighting->parameters());
+    auto optimizer = makeOptimizer(exp.training.optimizer, rates.groups);
     auto sampler = taskSamplers().factory(exp.training.sampler["type"])(exp.training.sampler);
     const auto shared = model->sharedParameters();
     std::mt19937_64 rng(exp.training.seed);
@@ -334,7 +389,10 @@ RunSummary Trainer::Impl::run()
     } else {
         runId = store.createRun(exp.name, fs::absolute(runDir).lexically_normal().string(), exp.document.dump());
         writeFileAtomically(paths.config, exp.document.dump(2) + "\n");
-        writeFileAtomically(paths.info, json{{"run_id", runId}, {"db", dbFile}, {"experiment", exp.name}}.dump(2) + "\n");
+        json info{{"run_id", runId}, {"db", dbFile}, {"experiment", exp.name}};
+        if (options.folds > 0)
+            info["fold"] = {{"folds", options.folds}, {"fold", options.fold}};
+        writeFileAtomically(paths.info, info.dump(2) + "\n");
     }
     RunRecorder recorder(store, runId);
     observers.insert(observers.begin(), &recorder);
@@ -433,6 +491,7 @@ RunSummary Trainer::Impl::run()
         LossStep lossStep{chosen, weights, shared, step};
         auto total = weighting->combine(losses, lossStep);
         optimizer->zero_grad();
+        rates.apply(*optimizer, chosen);
         if (!weighting->backward(losses, lossStep))
             total.backward();
         optimizer->step();
@@ -516,16 +575,19 @@ CheckpointInfo inspectCheckpoint(const std::string& file)
     }
 }
 
-std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split)
+RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& split)
 {
     RunPaths paths(runDir);
     json info = readRunInfo(paths);
     Experiment exp = Experiment::load(paths.config);
     const torch::Device device = resolveTorchDevice();
     auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
+    if (info.contains("fold")) // a fold's val and test are its held-out part
+        applyFold(data, info["fold"].value("folds", int64_t(0)), info["fold"].value("fold", int64_t(0)), exp.training.seed);
     torch::manual_seed(exp.training.seed);
     MultiTaskModel model(exp, data);
-    int64_t step = 0;
+    RunEvaluation out;
+    out.parameterCount = model.parameterCount();
     try {
         torch::serialize::InputArchive archive, modelArchive;
         archive.load_from(paths.checkpoint, device);
@@ -533,23 +595,32 @@ std::map<std::string, std::map<std::string, double>> evaluateRun(const std::stri
         model.load(modelArchive);
         c10::IValue s;
         archive.read("step", s);
-        step = s.toInt();
+        out.step = s.toInt();
     } catch (const std::exception& e) {
         throw Error(paths.checkpoint + ": cannot load the model: " + e.what());
     }
     model.to(device);
-    std::map<std::string, std::map<std::string, double>> out;
     RunStore store(resolveDbFile(paths, info));
     const int64_t runId = info.value("run_id", int64_t(0));
     for (const auto& task : exp.tasks) {
         auto ds = data.at(task.dataset).split(split);
         if (!ds || ds->size() == 0)
             continue;
-        out[task.name] = evaluateTask(model, task, *ds, exp.evaluation.batchSize, 0, device, {}, exp.training.dataWorkers);
-        for (const auto& [name, value] : out[task.name])
-            store.addMetric(runId, task.name, split, name, step, value);
+        ConfusionMatrix confusion;
+        out.metrics[task.name] = evaluateTask(model, task, *ds, exp.evaluation.batchSize, 0, device, {}, exp.training.dataWorkers, &confusion);
+        if (confusion.classes() > 0) {
+            out.confusion[task.name] = confusion;
+            out.classNames[task.name] = data.at(task.dataset).train->classNames();
+        }
+        for (const auto& [name, value] : out.metrics[task.name])
+            store.addMetric(runId, task.name, split, name, out.step, value);
     }
     return out;
+}
+
+std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split)
+{
+    return evaluateRunDetailed(runDir, split).metrics;
 }
 
 } // namespace omnilab

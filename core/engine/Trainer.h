@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config/Experiment.h"
+#include "core/mtl/Confusion.h"
 
 namespace omnilab {
 
@@ -75,6 +76,10 @@ struct TrainOptions {
     std::string runDir;      // "" = <runs root>/<name>-<time>
     std::string dbFile;      // "" = <parent of run dir>/omnilab.sqlite
     int64_t steps = 0;       // 0 = the experiment's training.steps
+    // k-fold resampling (applyFold): with folds ≥ 2 the run trains on all folds of each
+    // train split but `fold` (0-based) and evaluates on that one. Kept in run.json for resume.
+    int64_t folds = 0;
+    int64_t fold = 0;
     // Test seam: called with the temporary file after a checkpoint is written and before it
     // replaces the previous one. Throwing here must leave the previous checkpoint intact.
     std::function<void(const std::string& tempFile)> beforeCheckpointCommit;
@@ -113,8 +118,21 @@ struct CheckpointInfo {
 };
 CheckpointInfo inspectCheckpoint(const std::string& file);
 
+// What evaluating a run gives: task -> metric -> value, the model's size, and for
+// classification tasks the confusion matrix (rows: truth, columns: prediction) with the
+// dataset's class names.
+struct RunEvaluation {
+    std::map<std::string, std::map<std::string, double>> metrics;
+    int64_t parameterCount = 0;
+    int64_t step = 0;
+    std::map<std::string, ConfusionMatrix> confusion;
+    std::map<std::string, std::vector<std::string>> classNames;
+};
+
 // Loads a run's last checkpoint and evaluates every task on `split`; records the
-// result in the run's store. Returns task -> metric -> value.
+// metrics in the run's store.
+RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& split);
+// The metrics of evaluateRunDetailed: task -> metric -> value.
 std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split);
 
 // Where a run keeps its things.
