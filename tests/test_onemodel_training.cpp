@@ -6,8 +6,12 @@
 #include <QtTest>
 
 #include "core/config/Experiment.h"
+#include "core/analysis/Retrieval.h"
+#include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/models/common/ResNet.h"
+#include "core/models/onemodel/Discriminator.h"
+#include "core/models/onemodel/Phoc.h"
 #include "tests/support/TestData.h"
 
 using namespace omnilab;
@@ -71,6 +75,86 @@ private Q_SLOTS:
             const double acc = s.finalMetrics.at(task).at("accuracy");
             QVERIFY2(acc > 0.15, qPrintable(QStringLiteral("%1: %2").arg(task).arg(acc))); // chance is 0.1
             QVERIFY(acc <= 1.0);
+        }
+    }
+
+    void autoAlphabetAndWordSpottingInARun()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 80, 30);
+        auto doc = oneModelExperiment(dir.filePath("data"), 4, "auto");
+        for (auto& t : doc["tasks"])
+            t["metrics"] = {"accuracy", "qbe-map", "qbs-map"};
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        // The alphabet is every character of both tasks' discriminated labels.
+        std::vector<std::string> codes;
+        for (const auto& t : e.tasks) {
+            auto data = loadDatasets(e);
+            const auto c = discriminatedLabels(data.at(t.dataset).train->classNames(), DiscriminatorKind::Djb2, t.head["modality"], 7919, true);
+            codes.insert(codes.end(), c.begin(), c.end());
+        }
+        const std::string alphabet = Phoc::alphabetOf(codes);
+        QVERIFY(alphabet.find('z') != std::string::npos && alphabet.find('q') == std::string::npos); // "zero" is a label, no label has a q
+        {
+            auto data = loadDatasets(e);
+            MultiTaskModel model(e, data);
+            QCOMPARE(model.head("digits").labelEmbeddings().size(1), int64_t(6 * alphabet.size())); // levels 1,2,3
+        }
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        const RunSummary s = Trainer(e, o).run();
+        QVERIFY2(s.status == "finished", s.error.c_str());
+        for (const char* metric : {"qbe-map", "qbs-map"}) {
+            const double v = s.finalMetrics.at("seen").at(metric);
+            QVERIFY2(v > 0 && v <= 1, qPrintable(QStringLiteral("%1 %2").arg(metric).arg(v)));
+        }
+        // A phoc head with "auto" under a body that has no alphabet to give is named.
+        doc["model"]["body"] = {{"type", "resnet"}, {"depth", 18}, {"width", 8}};
+        QVERIFY_THROWS_EXCEPTION(Error, Trainer(Experiment::fromJson(doc, "mem"), TrainOptions{dir.filePath("bad").toStdString()}).run());
+    }
+
+    void wordSpottingMetricsMatchTheRanking()
+    {
+        nlohmann::json o = {{"type", "phoc"}, {"modality", "vision"}, {"discriminator", "none"}, {"alphabet", "ab"}, {"levels", "1,2"}};
+        o = heads().info("phoc").options.withDefaults(o);
+        const std::vector<std::string> labels{"ab", "ba", "aa", "bb"};
+        o["dataset_classes"] = labels;
+        auto head = heads().factory("phoc")(o, {6});
+        const Phoc phoc("ab", {1, 2});
+        torch::manual_seed(3);
+        const auto logits = torch::randn({12, 6});
+        const auto target = torch::tensor({0, 0, 1, 1, 2, 2, 3, 3, 0, 1, 2, 3}, torch::kLong);
+        std::vector<std::vector<float>> predicted;
+        std::vector<std::string> words;
+        const auto p = torch::sigmoid(logits).contiguous();
+        for (int64_t i = 0; i < 12; ++i) {
+            predicted.emplace_back(p[i].data_ptr<float>(), p[i].data_ptr<float>() + 6);
+            words.push_back(labels[static_cast<size_t>(target[i].item<int64_t>())]);
+        }
+        const SpottingResult expected = wordSpotting(predicted, words, phoc);
+        auto value = [&](const char* name, const torch::Tensor& out) {
+            auto m = metrics().factory(name)(nlohmann::json::object());
+            m->reset();
+            m->updateWithHead(*head, out.narrow(0, 0, 5), head->scores(out.narrow(0, 0, 5)), target.narrow(0, 0, 5)); // two batches
+            m->updateWithHead(*head, out.narrow(0, 5, 7), head->scores(out.narrow(0, 5, 7)), target.narrow(0, 5, 7));
+            return m->value();
+        };
+        QVERIFY(std::abs(value("qbe-map", logits) - expected.qbeMap) < 1e-6);
+        QVERIFY(std::abs(value("qbs-map", logits) - expected.qbsMap) < 1e-6);
+        QVERIFY(expected.qbeMap < 0.99); // random logits: not a trivially perfect ranking
+        // Predictions equal to the label PHOCs rank perfectly.
+        const auto perfect = 20 * (2 * head->labelEmbeddings().index_select(0, target) - 1);
+        QVERIFY(std::abs(value("qbs-map", perfect) - 1.0) < 1e-9);
+        QVERIFY(std::abs(value("qbe-map", perfect) - 1.0) < 1e-9);
+        // A head without embeddings is named.
+        auto classifier = heads().factory("classifier")(heads().info("classifier").options.withDefaults({{"type", "classifier"}, {"classes", 4}}), {6});
+        auto m = metrics().factory("qbe-map")(nlohmann::json::object());
+        const auto out = classifier->forward(torch::randn({2, 6}));
+        try {
+            m->updateWithHead(*classifier, out, out, torch::tensor({0, 1}, torch::kLong));
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("qbe-map needs a head with label embeddings") != std::string::npos, e.what());
         }
     }
 

@@ -53,6 +53,12 @@ double rankAndScore(const std::vector<float>& query, const std::vector<std::vect
 SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words, const Phoc& phoc,
                             const std::set<std::string>& stopWords)
 {
+    return wordSpotting(predictions, words, [&phoc](const std::string& word) { return phoc.encode(word); }, stopWords);
+}
+
+SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words,
+                            const std::function<std::vector<float>(const std::string&)>& queryOf, const std::set<std::string>& stopWords)
+{
     if (predictions.size() != words.size())
         throw Error("word spotting: " + std::to_string(predictions.size()) + " predictions for " + std::to_string(words.size()) + " words");
     std::map<std::string, int> counts;
@@ -76,7 +82,7 @@ SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, 
     for (const auto& [word, n] : counts) {
         if (stopWords.count(word))
             continue;
-        qbs += rankAndScore(phoc.encode(word), predictions, all, words, word);
+        qbs += rankAndScore(queryOf(word), predictions, all, words, word);
         ++r.qbsQueries;
     }
     r.qbeMap = r.qbeQueries ? qbe / r.qbeQueries : 0.0;

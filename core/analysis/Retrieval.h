@@ -5,6 +5,7 @@
 //  QbS (query by string): every distinct word's PHOC is a query against all predictions.
 // Stop words (the IAM protocol) can be left out of the queries; they stay in the ranked set.
 // Torch-free.
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ struct SpottingResult {
 // predictions[i]: the model's (sigmoid) PHOC for sample i, whose true word is words[i].
 SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words, const Phoc& phoc,
                             const std::set<std::string>& stopWords = {});
+
+// The same with the QbS query of each word given by `queryOf` (e.g. a head's label embedding).
+SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words,
+                            const std::function<std::vector<float>(const std::string&)>& queryOf, const std::set<std::string>& stopWords = {});
 
 // A short English stop-word list for the IAM protocol.
 const std::set<std::string>& englishStopWords();

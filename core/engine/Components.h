@@ -57,6 +57,9 @@ struct PeripheralModule : torch::nn::Module {
 // The shared body: peripheral outputs keyed by input name -> features.
 struct BodyModule : torch::nn::Module {
     virtual torch::Tensor forward(const std::map<std::string, torch::Tensor>& encoded) = 0;
+    // What heads must agree with (OneModel: the PHOC alphabet and levels the body resolved);
+    // the engine hands it to every head factory as the option "body_info".
+    virtual nlohmann::json info() const { return nlohmann::json::object(); }
 };
 
 // Features -> task output; knows its loss and how outputs become predictions.
@@ -67,12 +70,25 @@ struct HeadModule : torch::nn::Module {
     // Per-class scores (B × classes) for the metrics; the output itself for heads whose output
     // is class logits. OneModel's PHOC head returns its similarity to every label's PHOC.
     virtual torch::Tensor scores(const torch::Tensor& output) { return output; }
+    // For retrieval metrics (word spotting): the predicted embedding of each sample (B × D)
+    // and the embedding of every label (labels × D) in the same space. Undefined tensors
+    // for heads that have none.
+    virtual torch::Tensor embedding(const torch::Tensor& /*output*/) { return {}; }
+    virtual torch::Tensor labelEmbeddings() { return {}; }
 };
 
 // What a factory learns about its input when the model is assembled: the shape of one
 // sample (no batch dimension), found by running a real sample through the parts before it.
 struct ShapeContext {
     std::map<std::string, std::vector<int64_t>> inputs;
+    // Every task of the experiment with its dataset's class names and its head's options,
+    // for bodies whose output space is built from the labels (OneModel's "auto" alphabet).
+    struct TaskLabels {
+        std::string task;
+        std::vector<std::string> classes;
+        nlohmann::json head;
+    };
+    std::vector<TaskLabels> tasks;
 };
 
 using PeripheralFactory = std::function<std::shared_ptr<PeripheralModule>(const nlohmann::json& options)>;
@@ -87,6 +103,12 @@ public:
     virtual void reset() = 0;
     // output: the head's raw output for a batch; target: the batch's targets.
     virtual void update(const torch::Tensor& output, const torch::Tensor& target) = 0;
+    // What evaluation calls: `scores` is head.scores(output). Metrics that need more than
+    // per-class scores (word spotting needs the predicted and the label embeddings) override it.
+    virtual void updateWithHead(HeadModule& /*head*/, const torch::Tensor& /*output*/, const torch::Tensor& scores, const torch::Tensor& target)
+    {
+        update(scores, target);
+    }
     virtual double value() const = 0;
 };
 using MetricFactory = std::function<std::unique_ptr<Metric>(const nlohmann::json& options)>;

@@ -113,10 +113,14 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
         peripherals_[it.key()] = register_module("peripheral_" + it.key(), p);
     }
     torch::NoGradGuard noGrad;
+    std::vector<ShapeContext::TaskLabels> labels;
+    for (const auto& task : experiment.tasks)
+        labels.push_back({task.name, data.at(task.dataset).train->classNames(), task.head});
     for (const auto& task : experiment.tasks) {
         const auto& splits = data.at(task.dataset);
         Batch probe = splits.train->batch({0});
         ShapeContext ctx;
+        ctx.tasks = labels;
         std::map<std::string, torch::Tensor> encoded;
         for (const auto& [input, peripheral] : task.inputs) {
             auto raw = probe.inputs.find(input);
@@ -136,6 +140,7 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
         // names from "dataset_classes", which the engine adds to the validated options.
         nlohmann::json headOptions = task.head;
         headOptions["dataset_classes"] = splits.train->classNames();
+        headOptions["body_info"] = body_->info();
         auto head = heads().factory(task.head["type"].get<std::string>())(headOptions, sampleShape(features));
         tasks_[task.name] = {task.inputs, register_module("head_" + task.name, head)};
     }
@@ -219,9 +224,10 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
         auto target = b.target.to(device);
         auto out = model.forward(task.name, b);
         lossSum += model.head(task.name).loss(out, target).item<double>() * static_cast<double>(count);
-        const auto scores = model.head(task.name).scores(out);
+        auto& head = model.head(task.name);
+        const auto scores = head.scores(out);
         for (auto& m : metrics)
-            m->update(scores, target);
+            m->updateWithHead(head, out, scores, target);
         if (confusion && scores.dim() == 2 && target.dim() == 1) {
             if (confusion->classes() != scores.size(1))
                 confusion->resize(scores.size(1));

@@ -4,9 +4,12 @@
 //   roc-auc       binary: of the positive class's probability; multi-class: macro one-vs-rest
 //   rmse          root mean squared error of a regression output
 //   vqa-accuracy  min(1, annotators who gave the predicted answer / 3) over a vqa-v2 target
+//   qbe-map, qbs-map  word spotting (OneModel): mean average precision, cosine similarity, of
+//                 the head's predicted embeddings (a phoc head's sigmoid PHOCs) over the split
 #include <algorithm>
 #include <cmath>
 
+#include "core/analysis/Retrieval.h"
 #include "core/engine/Components.h"
 #include "core/mtl/Confusion.h"
 
@@ -147,6 +150,55 @@ private:
     int64_t n_ = 0;
 };
 
+// Word spotting over the whole split: QbE queries every sample whose label occurs at least
+// twice against the others; QbS queries each label present with its label embedding.
+class WordSpotting : public Metric {
+public:
+    explicit WordSpotting(bool byExample) : byExample_(byExample) {}
+    void reset() override
+    {
+        predictions_.clear();
+        words_.clear();
+        labels_ = torch::Tensor();
+    }
+    void update(const torch::Tensor&, const torch::Tensor&) override
+    {
+        throw Error(std::string("metric ") + (byExample_ ? "qbe-map" : "qbs-map") + " needs the head's embeddings; it is computed during evaluation only");
+    }
+    void updateWithHead(HeadModule& head, const torch::Tensor& output, const torch::Tensor&, const torch::Tensor& target) override
+    {
+        const auto e = head.embedding(output);
+        if (!e.defined())
+            throw Error(std::string("metric ") + (byExample_ ? "qbe-map" : "qbs-map") + " needs a head with label embeddings (phoc); this task's head has none");
+        if (!labels_.defined())
+            labels_ = head.labelEmbeddings().detach().to(torch::kCPU).to(torch::kFloat).contiguous();
+        const auto p = e.detach().to(torch::kCPU).to(torch::kFloat).contiguous();
+        const auto t = target.to(torch::kCPU).to(torch::kLong).contiguous();
+        for (int64_t i = 0; i < p.size(0); ++i) {
+            const float* row = p[i].data_ptr<float>();
+            predictions_.emplace_back(row, row + p.size(1));
+            words_.push_back(std::to_string(t.data_ptr<int64_t>()[i]));
+        }
+    }
+    double value() const override
+    {
+        if (predictions_.empty())
+            return 0.0;
+        const auto queryOf = [this](const std::string& word) {
+            const auto row = labels_[std::stoll(word)].contiguous();
+            return std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+        };
+        const SpottingResult r = wordSpotting(predictions_, words_, queryOf);
+        return byExample_ ? r.qbeMap : r.qbsMap;
+    }
+
+private:
+    bool byExample_;
+    std::vector<std::vector<float>> predictions_;
+    std::vector<std::string> words_; // class ids as text: the ranking compares labels
+    torch::Tensor labels_;
+};
+
 template <typename M>
 MetricFactory make()
 {
@@ -169,6 +221,10 @@ const bool registered =
     && metrics().add({"recall", "macro recall: mean over classes of TP / (TP + FN)", {}, {}}, fromConfusion([](const ConfusionMatrix& m) { return m.macro(S::Recall); }))
     && metrics().add({"roc-auc", "area under the ROC curve (binary; macro one-vs-rest for more classes)", {}, {}}, make<RocAuc>())
     && metrics().add({"rmse", "root mean squared error of a regression output", {}, {}}, make<Rmse>())
+    && metrics().add({"qbe-map", "word spotting, query by example: mAP (cosine) of predicted PHOCs; queries are samples whose word occurs twice or more", {}, {}},
+                     [](const nlohmann::json&) { return std::make_unique<WordSpotting>(true); })
+    && metrics().add({"qbs-map", "word spotting, query by string: mAP (cosine) of each word's PHOC against the predicted PHOCs", {}, {}},
+                     [](const nlohmann::json&) { return std::make_unique<WordSpotting>(false); })
     && metrics().add({"vqa-accuracy", "VQA accuracy: min(1, annotators who gave the predicted answer / 3)", {}, {}}, make<VqaAccuracy>());
 
 } // namespace

@@ -5,6 +5,7 @@
 #include "core/models/common/ResNet.h"
 
 #include "core/engine/Components.h"
+#include "core/models/onemodel/Discriminator.h"
 #include "core/models/onemodel/Phoc.h"
 
 namespace omnilab {
@@ -112,9 +113,29 @@ struct OneModelBody : BodyModule {
     OneModelBody(const nlohmann::json& o, const ShapeContext& ctx) : resnet_(std::make_shared<ResNetBody>(o, ctx))
     {
         register_module("resnet", resnet_);
-        const Phoc phoc(Phoc::namedAlphabetOrCharacters(o.at("alphabet")), Phoc::parseLevels(o.at("levels")));
+        alphabet_ = o.at("alphabet") == "auto" ? labelAlphabet(ctx) : Phoc::namedAlphabetOrCharacters(o.at("alphabet"));
+        levels_ = o.at("levels");
+        const Phoc phoc(alphabet_, Phoc::parseLevels(levels_));
         output_ = register_module("phoc_output", nn::Linear(resnet_->trunk_->outChannels(), static_cast<int64_t>(phoc.size())));
     }
+    // "auto": every character of every task's labels as its phoc head discriminates them
+    // (word, then modality or DJB2 digits), sorted by code point.
+    static std::string labelAlphabet(const ShapeContext& ctx)
+    {
+        std::vector<std::string> codes;
+        for (const auto& t : ctx.tasks) {
+            if (t.head.value("type", std::string()) != "phoc")
+                continue;
+            const auto task = discriminatedLabels(t.classes, discriminatorFromName(t.head.value("discriminator", std::string("djb2"))),
+                                                  t.head.value("modality", std::string()), t.head.value("modulus", uint64_t(7919)),
+                                                  t.head.value("lowercase", true));
+            codes.insert(codes.end(), task.begin(), task.end());
+        }
+        if (codes.empty())
+            throw Error("body \"onemodel\": alphabet \"auto\" is built from the labels of the experiment's phoc tasks, and there are none");
+        return Phoc::alphabetOf(codes);
+    }
+    nlohmann::json info() const override { return {{"phoc_alphabet", alphabet_}, {"phoc_levels", levels_}}; }
     // Each task binds its own input name (its sensory data); the body takes that one input.
     torch::Tensor forward(const std::map<std::string, torch::Tensor>& encoded) override
     {
@@ -124,6 +145,7 @@ struct OneModelBody : BodyModule {
     }
     std::shared_ptr<ResNetBody> resnet_;
     nn::Linear output_{nullptr};
+    std::string alphabet_, levels_;
 };
 
 void addResNetFields(Schema& s)
@@ -143,7 +165,9 @@ Schema oneModelSchema()
 {
     Schema s;
     addResNetFields(s);
-    s.field("alphabet", FieldType::String, "PHOC alphabet: named sets joined by + (latin, latin-upper, digits, arabic) or the characters themselves")
+    s.field("alphabet", FieldType::String,
+            "PHOC alphabet: named sets joined by + (latin, latin-upper, digits, arabic), the characters themselves, or auto "
+            "(every character of the tasks' discriminated labels; set the phoc heads' alphabet to auto too)")
         .defaults("latin+digits+arabic");
     s.field("levels", FieldType::String, "PHOC levels, comma-separated").defaults("2,3,4,5");
     return s;

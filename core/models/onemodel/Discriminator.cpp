@@ -112,6 +112,21 @@ std::string discriminate(DiscriminatorKind kind, const std::string& word, const 
     return word;
 }
 
+std::vector<std::string> discriminatedLabels(const std::vector<std::string>& labels, DiscriminatorKind kind, const std::string& modality,
+                                             uint64_t modulus, bool lowercase)
+{
+    std::vector<std::string> out;
+    out.reserve(labels.size());
+    for (std::string label : labels) {
+        if (lowercase)
+            for (char& c : label)
+                if (c >= 'A' && c <= 'Z')
+                    c = static_cast<char>(c - 'A' + 'a');
+        out.push_back(discriminate(kind, label, modality, modulus));
+    }
+    return out;
+}
+
 SensoryDictionary::SensoryDictionary(DiscriminatorKind kind, uint64_t modulus) : kind_(kind), modulus_(modulus) {}
 
 void SensoryDictionary::addTask(const std::string& task, const std::string& modality, const std::vector<std::string>& labels)

@@ -34,6 +34,10 @@ uint64_t firstPrimeAbove(uint64_t n);
 uint64_t parseModulus(const std::string& text, const std::string& what = "modulus");
 
 std::string discriminate(DiscriminatorKind kind, const std::string& word, const std::string& modality, uint64_t modulus);
+// One task's labels as its `phoc` head embeds them: A–Z lower-cased when `lowercase`, then
+// discriminated with the task's modality.
+std::vector<std::string> discriminatedLabels(const std::vector<std::string>& labels, DiscriminatorKind kind, const std::string& modality,
+                                             uint64_t modulus, bool lowercase);
 
 // The labels of every task, discriminated with its modality, and back: a code names its
 // task and plain label. Codes must be unique across tasks (that is the point); two tasks of

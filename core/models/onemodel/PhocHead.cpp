@@ -14,19 +14,20 @@ namespace omnilab {
 
 namespace {
 
-std::string asciiLower(std::string s)
-{
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
-
 struct PhocHead : HeadModule {
     PhocHead(const nlohmann::json& o, const std::vector<int64_t>& featureShape)
     {
-        const Phoc phoc(Phoc::namedAlphabetOrCharacters(o.at("alphabet")), Phoc::parseLevels(o.at("levels")),
-                        o.at("unknown_characters") == "skip" ? Phoc::Unknown::Skip : Phoc::Unknown::Error);
+        // "auto": the alphabet the onemodel body resolved from every task's labels.
+        std::string alphabet = o.at("alphabet");
+        if (alphabet == "auto") {
+            const auto info = o.value("body_info", nlohmann::json::object());
+            if (!info.contains("phoc_alphabet"))
+                throw Error("head \"phoc\": alphabet \"auto\" takes the onemodel body's alphabet, and this body has none");
+            alphabet = info["phoc_alphabet"].get<std::string>();
+        } else {
+            alphabet = Phoc::namedAlphabetOrCharacters(alphabet);
+        }
+        const Phoc phoc(alphabet, Phoc::parseLevels(o.at("levels")), o.at("unknown_characters") == "skip" ? Phoc::Unknown::Skip : Phoc::Unknown::Error);
         if (featureShape.size() != 1 || featureShape[0] != static_cast<int64_t>(phoc.size()))
             throw Error("head \"phoc\" reads the onemodel body's " + std::to_string(phoc.size()) + " PHOC logits (same alphabet and levels), got features of shape " +
                         (featureShape.empty() ? std::string("()") : std::to_string(featureShape[0]) + (featureShape.size() > 1 ? " × …" : "")));
@@ -37,10 +38,10 @@ struct PhocHead : HeadModule {
         const uint64_t modulus = o.at("modulus").get<uint64_t>();
         const std::string modality = o.at("modality");
         const bool lower = o.at("lowercase");
+        codes_ = discriminatedLabels(labels, kind, modality, modulus, lower);
         std::vector<float> rows;
-        for (const auto& label : labels) {
-            codes_.push_back(discriminate(kind, lower ? asciiLower(label) : label, modality, modulus));
-            const auto v = phoc.encode(codes_.back());
+        for (const auto& code : codes_) {
+            const auto v = phoc.encode(code);
             rows.insert(rows.end(), v.begin(), v.end());
         }
         dictionary_ = register_buffer("dictionary", torch::tensor(rows).view({static_cast<int64_t>(labels.size()), static_cast<int64_t>(phoc.size())}));
@@ -63,6 +64,8 @@ struct PhocHead : HeadModule {
             .matmul(torch::nn::functional::normalize(dictionary_, torch::nn::functional::NormalizeFuncOptions().dim(1)).t());
     }
     torch::Tensor predict(const torch::Tensor& output) override { return scores(output).argmax(1); }
+    torch::Tensor embedding(const torch::Tensor& output) override { return torch::sigmoid(output); }
+    torch::Tensor labelEmbeddings() override { return dictionary_; }
 
     std::vector<std::string> codes_;
     torch::Tensor dictionary_;
@@ -76,7 +79,7 @@ Schema phocHeadSchema()
         .range(1, std::nullopt);
     s.field("discriminator", FieldType::Enum, "sensory discriminator: none, concat (word + modality) or djb2 (word + DJB2 code)").oneOf({"none", "concat", "djb2"}).defaults("djb2");
     s.field("modulus", FieldType::PositiveInteger, "DJB2 codes are taken modulo this (a prime)").defaults(7919);
-    s.field("alphabet", FieldType::String, "PHOC alphabet; must match the onemodel body's").defaults("latin+digits+arabic");
+    s.field("alphabet", FieldType::String, "PHOC alphabet; must match the onemodel body's (auto: take the body's)").defaults("latin+digits+arabic");
     s.field("levels", FieldType::String, "PHOC levels; must match the onemodel body's").defaults("2,3,4,5");
     s.field("lowercase", FieldType::Boolean, "lower-case A–Z in labels before embedding").defaults(true);
     s.field("unknown_characters", FieldType::Enum, "a label character outside the alphabet: error (naming label and character) or skip").oneOf({"error", "skip"}).defaults("error");
