@@ -158,11 +158,38 @@ private Q_SLOTS:
         QVERIFY(shared.grad().defined()); // it ran the backward pass
     }
 
+    void mgdaFindsTheMinNormCombination()
+    {
+        auto near = [](const std::vector<double>& a, const std::vector<double>& b) {
+            for (size_t i = 0; i < a.size(); ++i)
+                if (std::abs(a[i] - b[i]) > 1e-6)
+                    return false;
+            return a.size() == b.size();
+        };
+        // Orthogonal unit gradients: the midpoint. ‖(2a, 1−a)‖² is least at a = 0.2.
+        QVERIFY(near(mgdaWeights({torch::tensor({1.0f, 0.0f}), torch::tensor({0.0f, 1.0f})}), {0.5, 0.5}));
+        QVERIFY(near(mgdaWeights({torch::tensor({2.0f, 0.0f}), torch::tensor({0.0f, 1.0f})}), {0.2, 0.8}));
+        // (1, 0) is the shortest point of the segment to (1, 1): all weight on it.
+        QVERIFY(near(mgdaWeights({torch::tensor({1.0f, 0.0f}), torch::tensor({1.0f, 1.0f})}), {1.0, 0.0}));
+        const auto three = mgdaWeights({torch::tensor({1.0f, 0.0f, 0.0f}), torch::tensor({0.0f, 1.0f, 0.0f}), torch::tensor({0.0f, 0.0f, 1.0f})});
+        QVERIFY2(near(three, {1.0 / 3, 1.0 / 3, 1.0 / 3}), qPrintable(QStringLiteral("%1 %2 %3").arg(three[0]).arg(three[1]).arg(three[2])));
+        // In the weighting: the shared gradient is the min-norm combination, heads keep theirs.
+        auto mgda = make({{"type", "mgda"}}, 2);
+        auto shared = torch::zeros({2}, torch::requires_grad());
+        auto head = torch::zeros({1}, torch::requires_grad());
+        const auto l1 = (shared * torch::tensor({2.0f, 0.0f})).sum() + head.sum();
+        const auto l2 = (shared * torch::tensor({0.0f, 1.0f})).sum();
+        QVERIFY(mgda->backward({l1, l2}, LossStep{{0, 1}, {1.0, 1.0}, {shared}, 0}));
+        QVERIFY(torch::allclose(shared.grad(), torch::tensor({0.4f, 0.8f}), 1e-5, 1e-6));
+        QVERIFY(torch::allclose(head.grad(), torch::tensor({1.0f})));
+        QVERIFY(near(mgda->weights(2), {0.2, 0.8}));
+    }
+
     void everyWeightingTrainsTwoTasks()
     {
         QTemporaryDir dir;
         testing::writeBarsDataset(dir.filePath("data"), 200, 40);
-        for (const char* type : {"equal", "uncertainty", "dwa", "gradnorm", "pcgrad"}) {
+        for (const char* type : {"equal", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda"}) {
             TrainOptions o;
             o.runDir = dir.filePath(QStringLiteral("run-%1").arg(type)).toStdString();
             Trainer t(Experiment::fromJson(twoTaskExperiment(dir.filePath("data"), {{"type", type}}, 6), "mem"), o);

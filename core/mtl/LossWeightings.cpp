@@ -7,6 +7,8 @@
 //                ‖∇_W w_k L_k‖ on the shared parameters follow mean‖∇‖ · r_k^α (α = 1.5)
 //   pcgrad       PCGrad (Yu et al.): conflicting task gradients on the shared parameters
 //                are projected onto each other's normal plane before they are summed
+//   mgda         MGDA (Sener & Koltun): the shared parameters step along the min-norm convex
+//                combination of the task gradients, a common descent direction when one exists
 #include "core/mtl/LossWeightings.h"
 
 #include <algorithm>
@@ -37,6 +39,43 @@ std::vector<torch::Tensor> pcgradProject(const std::vector<torch::Tensor>& gradi
         out.push_back(g);
     }
     return out;
+}
+
+std::vector<double> mgdaWeights(const std::vector<torch::Tensor>& gradients, int maxIterations)
+{
+    const size_t k = gradients.size();
+    if (k == 0)
+        return {};
+    std::vector<double> alpha(k, 1.0 / static_cast<double>(k));
+    if (k == 1)
+        return alpha;
+    // Gram matrix of the (flattened) gradients, in double precision.
+    std::vector<std::vector<double>> gram(k, std::vector<double>(k));
+    for (size_t i = 0; i < k; ++i)
+        for (size_t j = i; j < k; ++j)
+            gram[i][j] = gram[j][i] = (gradients[i].to(torch::kDouble) * gradients[j].to(torch::kDouble)).sum().item<double>();
+    for (int it = 0; it < maxIterations; ++it) {
+        // v = Σ α g; Frank–Wolfe moves towards the gradient with the smallest v·g_t.
+        std::vector<double> mv(k, 0.0);
+        for (size_t i = 0; i < k; ++i)
+            for (size_t j = 0; j < k; ++j)
+                mv[i] += gram[i][j] * alpha[j];
+        double vv = 0;
+        for (size_t i = 0; i < k; ++i)
+            vv += alpha[i] * mv[i];
+        const size_t t = static_cast<size_t>(std::min_element(mv.begin(), mv.end()) - mv.begin());
+        // Exact line search of ‖(1−γ)v + γ g_t‖² over γ ∈ [0, 1].
+        const double denominator = vv - 2 * mv[t] + gram[t][t];
+        if (denominator <= 1e-20)
+            break;
+        const double gamma = std::clamp((vv - mv[t]) / denominator, 0.0, 1.0);
+        if (gamma < 1e-10)
+            break;
+        for (size_t i = 0; i < k; ++i)
+            alpha[i] *= 1 - gamma;
+        alpha[t] += gamma;
+    }
+    return alpha;
 }
 
 namespace {
@@ -146,6 +185,20 @@ torch::Tensor sharedGradient(const torch::Tensor& loss, const std::vector<torch:
     return torch::cat(flat);
 }
 
+// Writes a flattened gradient into the shared parameters' .grad, replacing what is there.
+void setSharedGradient(const std::vector<torch::Tensor>& shared, const torch::Tensor& flat)
+{
+    int64_t offset = 0;
+    for (const auto& p : shared) {
+        auto g = flat.narrow(0, offset, p.numel()).view_as(p);
+        if (p.grad().defined())
+            p.mutable_grad().copy_(g);
+        else
+            p.mutable_grad() = g.clone();
+        offset += p.numel();
+    }
+}
+
 void requireShared(const LossStep& s, const char* name)
 {
     if (s.shared.empty())
@@ -171,21 +224,47 @@ public:
             sum = sum + projected[i];
         // Task-specific parameters get their ordinary gradients; the shared ones the projected sum.
         weightedSum(losses, s.staticWeights).backward();
-        int64_t offset = 0;
-        for (const auto& p : s.shared) {
-            auto g = sum.narrow(0, offset, p.numel()).view_as(p);
-            if (p.grad().defined())
-                p.mutable_grad().copy_(g);
-            else
-                p.mutable_grad() = g.clone();
-            offset += p.numel();
-        }
+        setSharedGradient(s.shared, sum);
         return true;
     }
     std::vector<double> weights(size_t n) const override { return std::vector<double>(n, 1.0); }
 
 private:
     std::mt19937_64 rng_;
+};
+
+// Heads get the ordinary gradients of Σ loss_weight_k L_k; the shared parameters get the
+// min-norm combination Σ α_k g_k of the tasks' gradients (α sums to 1, as in the paper).
+class Mgda : public LossWeighting {
+public:
+    void setTaskCount(size_t n) override { last_.assign(n, n ? 1.0 / static_cast<double>(n) : 0.0); }
+    torch::Tensor combine(const std::vector<torch::Tensor>& losses, const LossStep& s) override { return weightedSum(losses, s.staticWeights); }
+    bool backward(const std::vector<torch::Tensor>& losses, const LossStep& s) override
+    {
+        requireShared(s, "mgda");
+        std::vector<torch::Tensor> grads;
+        for (size_t i = 0; i < losses.size(); ++i)
+            grads.push_back(sharedGradient(losses[i] * s.staticWeights[i], s.shared, false));
+        const auto alpha = mgdaWeights(grads);
+        auto sum = grads[0] * alpha[0];
+        for (size_t i = 1; i < grads.size(); ++i)
+            sum = sum + grads[i] * alpha[i];
+        for (size_t i = 0; i < alpha.size(); ++i)
+            if (s.tasks[i] < last_.size())
+                last_[s.tasks[i]] = alpha[i];
+        weightedSum(losses, s.staticWeights).backward();
+        setSharedGradient(s.shared, sum);
+        return true;
+    }
+    std::vector<double> weights(size_t n) const override
+    {
+        auto w = last_;
+        w.resize(n, 0.0);
+        return w;
+    }
+
+private:
+    std::vector<double> last_;
 };
 
 class GradNorm : public LossWeighting {
@@ -288,6 +367,8 @@ const bool registered =
                             [](const nlohmann::json& o) { return std::make_unique<Dwa>(dwaSchema().withDefaults(o)); })
     && lossWeightings().add({"gradnorm", "GradNorm: weights that balance gradient norms on the shared body (Chen et al.)", gradNormSchema(), {}},
                             [](const nlohmann::json& o) { return std::make_unique<GradNorm>(gradNormSchema().withDefaults(o)); })
+    && lossWeightings().add({"mgda", "MGDA: the shared body steps along the min-norm convex combination of task gradients (Sener & Koltun)", {}, {}},
+                            [](const nlohmann::json&) { return std::make_unique<Mgda>(); })
     && lossWeightings().add({"pcgrad", "PCGrad: conflicting task gradients projected apart on the shared body (Yu et al.)", pcgradSchema(), {}},
                             [](const nlohmann::json& o) { return std::make_unique<PcGrad>(pcgradSchema().withDefaults(o)); });
 

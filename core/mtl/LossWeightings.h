@@ -12,4 +12,8 @@ namespace omnilab {
 // (a permutation of the tasks). Returns the projected gradients (flattened, one per task).
 std::vector<torch::Tensor> pcgradProject(const std::vector<torch::Tensor>& gradients, const std::vector<size_t>& order);
 
+// MGDA (Sener & Koltun): the convex combination Σ α_k g_k (α on the simplex) of the task
+// gradients with the smallest norm, found by Frank–Wolfe on their Gram matrix. Returns α.
+std::vector<double> mgdaWeights(const std::vector<torch::Tensor>& gradients, int maxIterations = 250);
+
 } // namespace omnilab
