@@ -168,6 +168,18 @@ private Q_SLOTS:
         QVERIFY2(r.out.contains("confusion matrix of bars (rows: truth, columns: prediction; 40 samples)"), qPrintable(r.out));
         r = cli({"eval", dir.filePath("runs/r1"), "--confusion", "--json"});
         QVERIFY(r.out.contains("\"confusion\"") && r.out.contains("\"matrix\""));
+        // single-task derives the second baseline from the multi-task file.
+        const QString derived = dir.filePath("derived.json");
+        r = cli({"single-task", dir.filePath("e0.json"), "--task", "bars2", "--out", derived});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QFile f(derived);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const auto doc = nlohmann::json::parse(f.readAll().toStdString());
+        QCOMPARE(doc["tasks"].size(), size_t(1));
+        QCOMPARE(doc["tasks"][0]["name"].get<std::string>(), std::string("bars2"));
+        QCOMPARE(doc["name"].get<std::string>(), std::string("bars-bars2"));
+        r = cli({"single-task", dir.filePath("e0.json"), "--task", "nope"});
+        QVERIFY2(r.code == 2 && r.err.contains("no task \"nope\"") && r.err.contains("bars, bars2"), qPrintable(r.err));
         // The same task in two single-task runs, and too few runs, are usage errors.
         QCOMPARE(cli({"compare", dir.filePath("runs/r0"), dir.filePath("runs/r1"), dir.filePath("runs/r1")}).code, 2);
         QCOMPARE(cli({"compare", dir.filePath("runs/r0")}).code, 2);

@@ -110,7 +110,9 @@ private Q_SLOTS:
         }
         // A phoc head with "auto" under a body that has no alphabet to give is named.
         doc["model"]["body"] = {{"type", "resnet"}, {"depth", 18}, {"width", 8}};
-        QVERIFY_THROWS_EXCEPTION(Error, Trainer(Experiment::fromJson(doc, "mem"), TrainOptions{dir.filePath("bad").toStdString()}).run());
+        TrainOptions bad;
+        bad.runDir = dir.filePath("bad").toStdString();
+        QVERIFY_THROWS_EXCEPTION(Error, Trainer(Experiment::fromJson(doc, "mem"), bad).run());
     }
 
     void wordSpottingMetricsMatchTheRanking()
@@ -135,8 +137,10 @@ private Q_SLOTS:
         auto value = [&](const char* name, const torch::Tensor& out) {
             auto m = metrics().factory(name)(nlohmann::json::object());
             m->reset();
-            m->updateWithHead(*head, out.narrow(0, 0, 5), head->scores(out.narrow(0, 0, 5)), target.narrow(0, 0, 5)); // two batches
-            m->updateWithHead(*head, out.narrow(0, 5, 7), head->scores(out.narrow(0, 5, 7)), target.narrow(0, 5, 7));
+            for (auto [from, count] : {std::pair<int64_t, int64_t>{0, 5}, {5, 7}}) { // two batches
+                const auto o = out.narrow(0, from, count), sc = head->scores(o), t = target.narrow(0, from, count);
+                m->updateWithHead(*head, EvalBatch{o, sc, t, {}});
+            }
             return m->value();
         };
         QVERIFY(std::abs(value("qbe-map", logits) - expected.qbeMap) < 1e-6);
@@ -151,7 +155,8 @@ private Q_SLOTS:
         auto m = metrics().factory("qbe-map")(nlohmann::json::object());
         const auto out = classifier->forward(torch::randn({2, 6}));
         try {
-            m->updateWithHead(*classifier, out, out, torch::tensor({0, 1}, torch::kLong));
+            const auto t = torch::tensor({0, 1}, torch::kLong);
+            m->updateWithHead(*classifier, EvalBatch{out, out, t, {}});
             QFAIL("expected Error");
         } catch (const Error& e) {
             QVERIFY2(std::string(e.what()).find("qbe-map needs a head with label embeddings") != std::string::npos, e.what());

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -20,6 +21,7 @@
 #include "core/config/Experiment.h"
 #include "core/demo/DemoData.h"
 #include "core/models/onemodel/Discriminator.h"
+#include "core/mtl/Bleu.h"
 #include "core/mtl/DeltaM.h"
 #include "core/models/onemodel/HashSeparation.h"
 #include "core/models/onemodel/Phoc.h"
@@ -59,6 +61,11 @@ const char* kUsage =
     "  compare MULTI_RUN SINGLE_RUN... [--split test|val|train] [--with-loss]\n"
     "                            evaluate a multi-task run and the single-task runs of its tasks; prints\n"
     "                            every metric, the relative multi-task improvement Δm and parameter counts\n"
+    "  bleu --refs FILE [--refs FILE ...] --hyps FILE\n"
+    "                            corpus BLEU-4 (Papineni; NLTK's corpus_bleu figure) of a sentence a line\n"
+    "  single-task FILE --task NAME [--out FILE]\n"
+    "                            the experiment reduced to one task, its dataset and peripherals (the\n"
+    "                            single-task baseline for compare)\n"
     "  phoc WORD [--levels 2,3,4,5] [--alphabet STRING|latin+digits|arabic]\n"
     "                            a word's PHOC (OneModel's label vector) as 0/1 characters, one line per level\n"
     "  sensory-code WORD MODALITY [--discriminator none|concat|djb2] [--modulus P]\n"
@@ -77,7 +84,8 @@ struct UsageError : std::runtime_error {
 // Arguments after the command: positional ones and --name value / --flag options.
 struct Args {
     std::vector<std::string> positional;
-    std::map<std::string, std::string> options;
+    std::map<std::string, std::string> options;           // the last value of each option
+    std::map<std::string, std::vector<std::string>> all;  // every value, for options that may repeat
     bool flag(const std::string& name) const { return options.count(name) > 0; }
     std::string get(const std::string& name, const std::string& fallback = "") const
     {
@@ -105,6 +113,7 @@ Args parseArgs(const std::vector<std::string>& argv, const std::vector<std::stri
                     value = argv[++i];
                 }
                 a.options[name] = value;
+                a.all[name].push_back(value);
             } else if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
                 a.options[name] = "1";
             } else {
@@ -582,6 +591,91 @@ int commandPcaLabels(const Args& a)
     return 0;
 }
 
+// Every line of a text file, blank ones included (a blank hypothesis is an empty output);
+// a final newline does not start another line.
+std::vector<std::string> readAllLines(const std::string& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw Error(file + ": cannot open file");
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+// bleu: corpus BLEU-4 of a hypothesis file against one or more reference files, a sentence a line.
+int commandBleu(const Args& a)
+{
+    if (!a.flag("hyps") || !a.flag("refs"))
+        throw UsageError("bleu needs --hyps FILE and at least one --refs FILE");
+    const auto hyps = readAllLines(a.get("hyps"));
+    std::vector<std::vector<Sentence>> references(hyps.size());
+    for (const auto& file : a.all.at("refs")) {
+        const auto refs = readAllLines(file);
+        if (refs.size() != hyps.size())
+            throw Error(file + ": " + std::to_string(refs.size()) + " reference lines for " + std::to_string(hyps.size()) + " hypotheses in " + a.get("hyps"));
+        for (size_t i = 0; i < refs.size(); ++i)
+            references[i].push_back(splitWords(refs[i]));
+    }
+    std::vector<Sentence> candidates;
+    for (const auto& h : hyps)
+        candidates.push_back(splitWords(h));
+    const BleuResult r = corpusBleu(references, candidates);
+    std::cout << std::fixed << std::setprecision(2) << "BLEU-4 " << 100.0 * r.bleu << "  (precisions";
+    for (double p : r.precisions)
+        std::cout << " " << std::setprecision(1) << 100.0 * p;
+    std::cout << ", brevity penalty " << std::setprecision(3) << r.brevityPenalty << ", hypothesis length " << r.candidateLength << ", reference length "
+              << r.referenceLength << ", " << hyps.size() << " sentences)\n";
+    return 0;
+}
+
+// A multi-task experiment reduced to one of its tasks, with only the dataset and the
+// peripherals that task uses: the single-task (IND) baseline that Δm compares against.
+int commandSingleTask(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("single-task needs exactly one experiment FILE");
+    const std::string name = a.get("task");
+    if (name.empty())
+        throw UsageError("single-task needs --task NAME");
+    const Experiment multi = Experiment::load(a.positional[0]); // a bad file fails here, with its paths
+    nlohmann::json doc = multi.document;
+    nlohmann::json task;
+    std::string known;
+    for (const auto& t : doc["tasks"]) {
+        known += (known.empty() ? "" : ", ") + t["name"].get<std::string>();
+        if (t["name"] == name)
+            task = t;
+    }
+    if (task.is_null())
+        throw UsageError("option --task: " + a.positional[0] + " has no task \"" + name + "\" (tasks: " + known + ")");
+    nlohmann::json datasets = nlohmann::json::array(), peripherals = nlohmann::json::object();
+    for (const auto& d : doc["datasets"])
+        if (d["name"] == task["dataset"])
+            datasets.push_back(d);
+    for (const auto& [input, peripheral] : task["inputs"].items())
+        peripherals[peripheral.get<std::string>()] = doc["model"]["peripherals"][peripheral.get<std::string>()];
+    doc["name"] = multi.name + "-" + name;
+    doc["description"] = "The single-task version of " + multi.name + " (" + name + " only). " + doc.value("description", std::string());
+    doc["tasks"] = nlohmann::json::array({task});
+    doc["datasets"] = datasets;
+    doc["model"]["peripherals"] = peripherals;
+    const std::string text = Experiment::fromJson(doc, a.positional[0] + " --task " + name).document.dump(2) + "\n";
+    if (!a.flag("out")) {
+        std::cout << text;
+        return 0;
+    }
+    QSaveFile out(QString::fromStdString(a.get("out")));
+    if (!out.open(QIODevice::WriteOnly) || out.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) || !out.commit())
+        throw Error(a.get("out") + ": cannot write: " + out.errorString().toStdString());
+    std::cout << "wrote " << a.get("out") << ": task \"" << name << "\" of " << a.positional[0] << "\n";
+    return 0;
+}
+
 // The command word, skipping the global options before it ("" when there is none).
 std::string commandWord(int argc, char** argv)
 {
@@ -663,6 +757,10 @@ int main(int argc, char** argv)
             return commandRuns(parseArgs(rest, {"db"}, {}));
         if (command == "compare")
             return commandCompare(parseArgs(rest, {"split"}, {"with-loss"}));
+        if (command == "bleu")
+            return commandBleu(parseArgs(rest, {"refs", "hyps"}, {}));
+        if (command == "single-task")
+            return commandSingleTask(parseArgs(rest, {"task", "out"}, {}));
         if (command == "phoc")
             return commandPhoc(parseArgs(rest, {"levels", "alphabet"}, {}));
         if (command == "sensory-code")

@@ -54,9 +54,39 @@ struct PeripheralModule : torch::nn::Module {
     virtual torch::Tensor forward(const torch::Tensor& raw) = 0;
 };
 
+// What a generating body decodes (OmniNet): the K best outputs of each sample.
+struct GenerateOptions {
+    int64_t beam = 1;           // 1 = greedy
+    int64_t maxLength = 0;      // 0 = the task's own maximum
+    double lengthPenalty = 0.0; // α of GNMT's ((5 + length) / 6)^α; 0 = plain log-probability
+    bool beamSearch = false;    // run the beam search even at width 1 (tests compare it with greedy)
+};
+struct Generation {
+    torch::Tensor tokens; // B × K × L class ids; -100 after a hypothesis ended
+    torch::Tensor scores; // B × K, the ranking score (length-penalised log-probability), best first
+};
+
 // The shared body: peripheral outputs keyed by input name -> features.
 struct BodyModule : torch::nn::Module {
     virtual torch::Tensor forward(const std::map<std::string, torch::Tensor>& encoded) = 0;
+    // What the engine calls: bodies that decode per task (OmniNet: task embedding first,
+    // teacher forcing on `target`) override it; `masks` holds "<input>_mask" tensors of the
+    // batch (B × T, true on real frames/tokens) for the bound inputs that have one.
+    virtual torch::Tensor forwardTask(const std::string& /*task*/, const std::map<std::string, torch::Tensor>& encoded,
+                                      const std::map<std::string, torch::Tensor>& /*masks*/, const torch::Tensor& /*target*/)
+    {
+        return forward(encoded);
+    }
+    // Free decoding without a target, for bodies that generate (generates() true).
+    virtual bool generates() const { return false; }
+    virtual Generation generate(const std::string& /*task*/, const std::map<std::string, torch::Tensor>& /*encoded*/,
+                                const std::map<std::string, torch::Tensor>& /*masks*/, const GenerateOptions& /*options*/)
+    {
+        throw Error("this body does not generate outputs");
+    }
+    // The parameters every task shares (what gradient-balancing weightings balance); bodies
+    // that keep per-task parts (OmniNet's task and output embeddings) leave those out.
+    virtual std::vector<torch::Tensor> sharedParameters() { return parameters(); }
     // What heads must agree with (OneModel: the PHOC alphabet and levels the body resolved);
     // the engine hands it to every head factory as the option "body_info".
     virtual nlohmann::json info() const { return nlohmann::json::object(); }
@@ -75,6 +105,9 @@ struct HeadModule : torch::nn::Module {
     // for heads that have none.
     virtual torch::Tensor embedding(const torch::Tensor& /*output*/) { return {}; }
     virtual torch::Tensor labelEmbeddings() { return {}; }
+    // The words of its class ids (captions' vocabulary, answers, tags), for metrics that
+    // compare text (BLEU); empty when the head does not know them.
+    virtual std::vector<std::string> labelNames() const { return {}; }
 };
 
 // What a factory learns about its input when the model is assembled: the shape of one
@@ -97,6 +130,14 @@ using HeadFactory = std::function<std::shared_ptr<HeadModule>(const nlohmann::js
 
 // ----- evaluation and training policy ---------------------------------------------------
 
+// One evaluated batch as metrics see it.
+struct EvalBatch {
+    const torch::Tensor& output; // the head's output
+    const torch::Tensor& scores; // head.scores(output)
+    const torch::Tensor& target;
+    torch::Tensor generated;     // B × L greedy class ids (-100 after the end), when a metric needs generation
+};
+
 class Metric {
 public:
     virtual ~Metric() = default;
@@ -105,10 +146,9 @@ public:
     virtual void update(const torch::Tensor& output, const torch::Tensor& target) = 0;
     // What evaluation calls: `scores` is head.scores(output). Metrics that need more than
     // per-class scores (word spotting needs the predicted and the label embeddings) override it.
-    virtual void updateWithHead(HeadModule& /*head*/, const torch::Tensor& /*output*/, const torch::Tensor& scores, const torch::Tensor& target)
-    {
-        update(scores, target);
-    }
+    virtual void updateWithHead(HeadModule& /*head*/, const EvalBatch& batch) { update(batch.scores, batch.target); }
+    // Metrics of free decoding (BLEU) ask for it; evaluation then fills EvalBatch::generated.
+    virtual bool needsGeneration() const { return false; }
     virtual double value() const = 0;
 };
 using MetricFactory = std::function<std::unique_ptr<Metric>(const nlohmann::json& options)>;

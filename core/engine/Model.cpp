@@ -98,6 +98,18 @@ void applyFold(std::map<std::string, DatasetSplits>& data, int64_t folds, int64_
 }
 
 namespace {
+// The "<input>_mask" tensors of a batch for the bound inputs that have one.
+std::map<std::string, torch::Tensor> masksOf(const Batch& batch, const std::map<std::string, std::string>& inputs, torch::Device device)
+{
+    std::map<std::string, torch::Tensor> masks;
+    for (const auto& [input, peripheral] : inputs) {
+        auto m = batch.inputs.find(input + "_mask");
+        if (m != batch.inputs.end())
+            masks[input + "_mask"] = m->second.to(device);
+    }
+    return masks;
+}
+
 std::vector<int64_t> sampleShape(const torch::Tensor& t)
 {
     auto sizes = t.sizes().vec();
@@ -109,7 +121,20 @@ std::vector<int64_t> sampleShape(const torch::Tensor& t)
 MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std::string, DatasetSplits>& data)
 {
     for (auto it = experiment.model["peripherals"].begin(); it != experiment.model["peripherals"].end(); ++it) {
-        auto p = peripherals().factory(it.value()["type"].get<std::string>())(it.value());
+        // Language peripherals size their embedding from the token pieces of the inputs bound
+        // to them ("input_vocabulary": the largest, when several datasets share the peripheral).
+        nlohmann::json options = it.value();
+        std::vector<std::string> vocabulary;
+        for (const auto& task : experiment.tasks)
+            for (const auto& [input, peripheral] : task.inputs)
+                if (peripheral == it.key()) {
+                    auto pieces = data.at(task.dataset).train->inputVocabulary(input);
+                    if (pieces.size() > vocabulary.size())
+                        vocabulary = std::move(pieces);
+                }
+        if (!vocabulary.empty())
+            options["input_vocabulary"] = vocabulary;
+        auto p = peripherals().factory(it.value()["type"].get<std::string>())(options);
         peripherals_[it.key()] = register_module("peripheral_" + it.key(), p);
     }
     torch::NoGradGuard noGrad;
@@ -134,7 +159,7 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
             body_ = register_module("body", bodies().factory(bodySpec["type"].get<std::string>())(bodySpec, ctx));
         }
         body_->eval();
-        auto features = body_->forward(encoded);
+        auto features = body_->forwardTask(task.name, encoded, masksOf(probe, task.inputs, torch::kCPU), probe.target);
         body_->train();
         // Heads that build label dictionaries (OneModel's PHOC head) read the dataset's class
         // names from "dataset_classes", which the engine adds to the validated options.
@@ -146,15 +171,50 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
     }
 }
 
+torch::Device MultiTaskModel::device() const
+{
+    const auto params = parameters();
+    if (!params.empty())
+        return params.front().device();
+    const auto bufs = buffers();
+    return bufs.empty() ? torch::Device(torch::kCPU) : bufs.front().device();
+}
+
+std::map<std::string, torch::Tensor> MultiTaskModel::encode(const std::string& task, const Batch& batch, std::map<std::string, torch::Tensor>& masks)
+{
+    auto it = tasks_.find(task);
+    if (it == tasks_.end())
+        throw Error("model has no task \"" + task + "\"");
+    const auto dev = device();
+    std::map<std::string, torch::Tensor> encoded;
+    for (const auto& [input, peripheral] : it->second.inputs) {
+        auto raw = batch.inputs.find(input);
+        if (raw == batch.inputs.end())
+            throw Error("task \"" + task + "\": the batch has no input \"" + input + "\"");
+        encoded[input] = peripherals_.at(peripheral)->forward(raw->second.to(dev));
+    }
+    masks = masksOf(batch, it->second.inputs, dev);
+    return encoded;
+}
+
 torch::Tensor MultiTaskModel::forward(const std::string& task, const Batch& batch)
 {
-    auto& parts = tasks_.at(task);
-    std::map<std::string, torch::Tensor> encoded;
-    const auto device = parameters().empty() ? torch::Device(torch::kCPU) : parameters().front().device();
-    for (const auto& [input, peripheral] : parts.inputs)
-        encoded[input] = peripherals_.at(peripheral)->forward(batch.inputs.at(input).to(device));
-    return parts.head->forward(body_->forward(encoded));
+    std::map<std::string, torch::Tensor> masks;
+    auto encoded = encode(task, batch, masks);
+    const torch::Tensor target = batch.target.defined() ? batch.target.to(device()) : torch::Tensor();
+    return tasks_.at(task).head->forward(body_->forwardTask(task, encoded, masks, target));
 }
+
+bool MultiTaskModel::generates() const { return body_->generates(); }
+
+Generation MultiTaskModel::generate(const std::string& task, const Batch& batch, const GenerateOptions& options)
+{
+    std::map<std::string, torch::Tensor> masks;
+    auto encoded = encode(task, batch, masks);
+    return body_->generate(task, encoded, masks, options);
+}
+
+BodyModule& MultiTaskModel::body() { return *body_; }
 
 HeadModule& MultiTaskModel::head(const std::string& task)
 {
@@ -175,7 +235,7 @@ int64_t MultiTaskModel::parameterCount() const
 std::vector<torch::Tensor> MultiTaskModel::sharedParameters() const
 {
     std::vector<torch::Tensor> out;
-    for (const auto& p : body_->parameters())
+    for (const auto& p : body_->sharedParameters())
         if (p.requires_grad())
             out.push_back(p);
     return out;
@@ -195,6 +255,9 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
         metrics.push_back(omnilab::metrics().factory(name)(nlohmann::json::object()));
         metrics.back()->reset();
     }
+    bool wantsGeneration = false;
+    for (const auto& m : metrics)
+        wantsGeneration = wantsGeneration || m->needsGeneration();
     double lossSum = 0;
     int64_t seen = 0;
     // Batches decode ahead on `workers` threads while the model evaluates the previous one.
@@ -226,8 +289,11 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
         lossSum += model.head(task.name).loss(out, target).item<double>() * static_cast<double>(count);
         auto& head = model.head(task.name);
         const auto scores = head.scores(out);
+        EvalBatch eb{out, scores, target, {}};
+        if (wantsGeneration && model.generates())
+            eb.generated = model.generate(task.name, b, GenerateOptions{}).tokens.select(1, 0);
         for (auto& m : metrics)
-            m->updateWithHead(head, out, scores, target);
+            m->updateWithHead(head, eb);
         if (confusion && scores.dim() == 2 && target.dim() == 1) {
             if (confusion->classes() != scores.size(1))
                 confusion->resize(scores.size(1));

@@ -17,6 +17,13 @@ public:
 
     // The task's head output for a batch (inputs moved to the model's device here).
     torch::Tensor forward(const std::string& task, const Batch& batch);
+    // Free decoding of the batch for the task (bodies that generate; see BodyModule).
+    bool generates() const;
+    Generation generate(const std::string& task, const Batch& batch, const GenerateOptions& options);
+    // The task's bound inputs through their peripherals, and their masks.
+    std::map<std::string, torch::Tensor> encode(const std::string& task, const Batch& batch, std::map<std::string, torch::Tensor>& masks);
+    BodyModule& body();
+    torch::Device device() const;
     HeadModule& head(const std::string& task);
     int64_t parameterCount() const;
     // The parameters every task shares (the body's): what gradient-balancing weightings balance.

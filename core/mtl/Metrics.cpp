@@ -4,6 +4,8 @@
 //   roc-auc       binary: of the positive class's probability; multi-class: macro one-vs-rest
 //   rmse          root mean squared error of a regression output
 //   vqa-accuracy  min(1, annotators who gave the predicted answer / 3) over a vqa-v2 target
+//   bleu          corpus BLEU-4 of greedy decoding against every reference (captions)
+//   perplexity    exp of the mean token cross-entropy (teacher forced), padding ignored
 //   qbe-map, qbs-map  word spotting (OneModel): mean average precision, cosine similarity, of
 //                 the head's predicted embeddings (a phoc head's sigmoid PHOCs) over the split
 #include <algorithm>
@@ -11,6 +13,7 @@
 
 #include "core/analysis/Retrieval.h"
 #include "core/engine/Components.h"
+#include "core/mtl/Bleu.h"
 #include "core/mtl/Confusion.h"
 
 namespace omnilab {
@@ -165,9 +168,10 @@ public:
     {
         throw Error(std::string("metric ") + (byExample_ ? "qbe-map" : "qbs-map") + " needs the head's embeddings; it is computed during evaluation only");
     }
-    void updateWithHead(HeadModule& head, const torch::Tensor& output, const torch::Tensor&, const torch::Tensor& target) override
+    void updateWithHead(HeadModule& head, const EvalBatch& batch) override
     {
-        const auto e = head.embedding(output);
+        const auto& target = batch.target;
+        const auto e = head.embedding(batch.output);
         if (!e.defined())
             throw Error(std::string("metric ") + (byExample_ ? "qbe-map" : "qbs-map") + " needs a head with label embeddings (phoc); this task's head has none");
         if (!labels_.defined())
@@ -199,6 +203,87 @@ private:
     torch::Tensor labels_;
 };
 
+// Class ids as words: special tokens and padding dropped, SentencePiece pieces joined.
+Sentence idsToWords(const torch::Tensor& ids, const std::vector<std::string>& names)
+{
+    std::string text;
+    bool pieces = false;
+    const auto t = ids.to(torch::kCPU).to(torch::kLong).contiguous();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+        const int64_t id = t.data_ptr<int64_t>()[i];
+        if (id < 0 || id >= static_cast<int64_t>(names.size()))
+            continue;
+        const std::string& w = names[static_cast<size_t>(id)];
+        if (w == "<bos>" || w == "<eos>" || w == "<pad>")
+            continue;
+        if (w.rfind("\xe2\x96\x81", 0) == 0) { // "▁": SentencePiece's word start
+            pieces = true;
+            text += " " + w.substr(3);
+        } else {
+            text += (pieces ? "" : " ") + w;
+        }
+    }
+    return splitWords(text);
+}
+
+class Bleu : public Metric {
+public:
+    void reset() override
+    {
+        references_.clear();
+        candidates_.clear();
+    }
+    void update(const torch::Tensor&, const torch::Tensor&) override { throw Error("metric bleu needs generated outputs; it is computed during evaluation only"); }
+    bool needsGeneration() const override { return true; }
+    void updateWithHead(HeadModule& head, const EvalBatch& batch) override
+    {
+        const auto names = head.labelNames();
+        if (names.empty())
+            throw Error("metric bleu needs a head that knows its words (omninet)");
+        if (!batch.generated.defined())
+            throw Error("metric bleu needs a body that generates (omninet)");
+        const auto target = batch.target.dim() == 2 ? batch.target.unsqueeze(1) : batch.target; // B × R × T
+        for (int64_t i = 0; i < target.size(0); ++i) {
+            std::vector<Sentence> refs;
+            for (int64_t r = 0; r < target.size(1); ++r) {
+                auto ref = idsToWords(target[i][r], names);
+                if (!ref.empty())
+                    refs.push_back(std::move(ref));
+            }
+            if (refs.empty())
+                continue;
+            references_.push_back(std::move(refs));
+            candidates_.push_back(idsToWords(batch.generated[i], names));
+        }
+    }
+    double value() const override { return candidates_.empty() ? 0.0 : corpusBleu(references_, candidates_).bleu; }
+
+private:
+    std::vector<std::vector<Sentence>> references_;
+    std::vector<Sentence> candidates_;
+};
+
+class Perplexity : public Metric {
+public:
+    void reset() override { sum_ = 0, n_ = 0; }
+    void update(const torch::Tensor& output, const torch::Tensor& targetIn) override
+    {
+        auto target = targetIn.to(torch::kLong);
+        if (target.dim() == output.dim()) // captions: B × R × T, the first reference
+            target = target.select(1, 0);
+        auto logits = output.to(torch::kFloat).reshape({-1, output.size(-1)});
+        auto t = target.reshape({-1});
+        auto nll = torch::nn::functional::cross_entropy(logits, t, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+        sum_ += nll.item<double>();
+        n_ += (t != -100).sum().item<int64_t>();
+    }
+    double value() const override { return n_ == 0 ? 0.0 : std::exp(sum_ / static_cast<double>(n_)); }
+
+private:
+    double sum_ = 0;
+    int64_t n_ = 0;
+};
+
 template <typename M>
 MetricFactory make()
 {
@@ -221,6 +306,8 @@ const bool registered =
     && metrics().add({"recall", "macro recall: mean over classes of TP / (TP + FN)", {}, {}}, fromConfusion([](const ConfusionMatrix& m) { return m.macro(S::Recall); }))
     && metrics().add({"roc-auc", "area under the ROC curve (binary; macro one-vs-rest for more classes)", {}, {}}, make<RocAuc>())
     && metrics().add({"rmse", "root mean squared error of a regression output", {}, {}}, make<Rmse>())
+    && metrics().add({"bleu", "corpus BLEU-4 (Papineni) of greedy decoding against all references; 0 … 1", {}, {}}, make<Bleu>())
+    && metrics().add({"perplexity", "exp of the mean teacher-forced token cross-entropy", {}, {}}, make<Perplexity>())
     && metrics().add({"qbe-map", "word spotting, query by example: mAP (cosine) of predicted PHOCs; queries are samples whose word occurs twice or more", {}, {}},
                      [](const nlohmann::json&) { return std::make_unique<WordSpotting>(true); })
     && metrics().add({"qbs-map", "word spotting, query by string: mAP (cosine) of each word's PHOC against the predicted PHOCs", {}, {}},

@@ -1,0 +1,96 @@
+#pragma once
+// OmniNet's Central Neural Processor (Pramanik et al., Algorithms 1 and 2).
+//
+// encode(x, domain): every input vector gets the domain embedding concatenated and is
+// projected back to d_model; an input with s > 1 spatial positions is appended to the
+// spatial cache as (t·s) × d; the mean over s goes through the TemporalEncoder (self
+// attention layers with a padding mask) into the temporal cache; (t, s) joins the link array.
+// decode(y): masked self attention over y → attention over the temporal cache → attention
+// over the spatial cache gated by that layer's temporal attention (each spatial position
+// takes the probability of its frame, Algorithm 2) → feed-forward, in each decoder layer.
+//
+// The caches live in a CnpState the caller owns, so one model can serve several threads
+// (HogWild) and several inputs per task (VQA: image and question, two encode calls).
+// Torch; include from torch translation units only.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace omnilab {
+
+enum class GatePlacement {
+    AfterSoftmax,  // paper, Eq. 1: (G ⊙ softmax(QKᵀ/√d)) V
+    BeforeSoftmax, // reference code: softmax(G ⊙ QKᵀ/√d) V
+};
+
+struct CnpOptions {
+    int64_t dModel = 512;
+    int64_t heads = 8;
+    int64_t feedForward = 2048;
+    int64_t encoderLayers = 6;
+    int64_t decoderLayers = 6;
+    int64_t controlDim = 32; // domain embedding
+    int64_t domains = 4;
+    int64_t maxLength = 500; // positions of the sinusoidal tables
+    double dropout = 0.1;
+    GatePlacement gate = GatePlacement::AfterSoftmax;
+    bool spatialCache = true; // ablation: off leaves out the spatial attention sub-layer
+    bool linkArray = true;    // ablation: off leaves the spatial attention ungated
+};
+
+// One encode call's place in the caches.
+struct CnpLink {
+    int64_t t = 0, s = 0;
+    int64_t temporalOffset = 0; // first position in the temporal cache
+    int64_t spatialOffset = -1; // first position in the spatial cache; -1 when s == 1
+};
+
+struct CnpState {
+    torch::Tensor temporal, temporalValid; // B × Tt × d, B × Tt (bool: not padding)
+    torch::Tensor spatial, spatialValid;   // B × Ts × d, B × Ts; undefined while no input had s > 1
+    std::vector<CnpLink> links;
+    // For each spatial position, the temporal position of its frame (Ts, long): the link array
+    // made into a gather index.
+    torch::Tensor spatialToTemporal;
+};
+
+// Attention a decode step paid, per decoder layer: B × heads × queries × keys.
+struct CnpAttention {
+    std::vector<torch::Tensor> temporal, spatial, gate;
+};
+
+struct CnpImpl : torch::nn::Module {
+    explicit CnpImpl(const CnpOptions& options);
+
+    // x: B × T × S × d_model; valid: B × T (false at padded frames/tokens) or undefined.
+    void encode(CnpState& state, const torch::Tensor& x, int64_t domain, const torch::Tensor& valid = {});
+    // y: B × L × d_model decoder inputs (task embedding first); valid: B × L or undefined.
+    // Returns B × L × d_model. `capture`, when given, receives every layer's attention.
+    torch::Tensor decode(const CnpState& state, const torch::Tensor& y, const torch::Tensor& valid = {}, CnpAttention* capture = nullptr);
+
+    const CnpOptions& options() const { return options_; }
+
+    struct Attention;
+    struct EncoderLayer;
+    struct DecoderLayer;
+
+private:
+    CnpOptions options_;
+    torch::nn::Embedding domainEmbedding_{nullptr};
+    torch::nn::Linear domainProjection_{nullptr};
+    torch::nn::ModuleList encoder_{nullptr}, decoder_{nullptr};
+    torch::Tensor positions_; // maxLength × d sinusoidal table (buffer)
+};
+TORCH_MODULE(Cnp);
+
+// Multi-head scaled dot-product attention returning its probabilities. keyValid: B × K
+// (bool) or undefined; causal masks future keys; gate: B × heads × Q × K or undefined.
+torch::Tensor gatedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& keyValid, bool causal,
+                             const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities = nullptr);
+
+// The sinusoidal position table (Vaswani et al.): length × d.
+torch::Tensor sinusoidalPositions(int64_t length, int64_t d);
+
+} // namespace omnilab

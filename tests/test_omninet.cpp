@@ -1,0 +1,319 @@
+// OmniNet: the CNP's shapes for the four input archetypes, Algorithm 2's gate by hand, no
+// leak from padding, a gradient for every parameter, tiny batches of a class task and a
+// sequence task overfit, beam width 1 equals greedy, a checkpoint round trip, corpus BLEU by
+// hand, and the body's errors naming the field.
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+
+#include "core/engine/Components.h"
+#include "core/models/omninet/Cnp.h"
+#include "core/models/omninet/OmniNet.h"
+#include "core/mtl/Bleu.h"
+
+using namespace omnilab;
+
+namespace {
+
+CnpOptions tinyOptions()
+{
+    CnpOptions o;
+    o.dModel = 16;
+    o.heads = 2;
+    o.feedForward = 32;
+    o.encoderLayers = 1;
+    o.decoderLayers = 2;
+    o.controlDim = 4;
+    o.maxLength = 40;
+    o.dropout = 0.0;
+    return o;
+}
+
+// An omninet body and heads for a class task ("label": image + question -> 5 classes) and a
+// sequence task ("words": video -> tokens with <eos>), built through the registries.
+struct TinyOmniNet {
+    std::shared_ptr<BodyModule> body;
+    std::shared_ptr<HeadModule> classHead, sequenceHead;
+    std::vector<std::string> words{"<pad>", "<bos>", "<eos>", "red", "blue", "ball", "box"};
+
+    explicit TinyOmniNet(const nlohmann::json& extra = nlohmann::json::object())
+    {
+        nlohmann::json options = {{"type", "omninet"}, {"d_model", 16}, {"heads", 2}, {"feed_forward", 32}, {"encoder_layers", 1},
+                                  {"decoder_layers", 2}, {"control_dim", 4}, {"output_embedding", 8}, {"dropout", 0.0}};
+        options.update(extra);
+        options = bodies().info("omninet").options.withDefaults(options);
+        ShapeContext ctx;
+        ctx.inputs["image"] = {1, 4, 16};
+        nlohmann::json classOptions = heads().info("omninet").options.withDefaults({{"type", "omninet"}, {"decode", "class"}});
+        nlohmann::json sequenceOptions = heads().info("omninet").options.withDefaults({{"type", "omninet"}, {"decode", "sequence"}, {"max_length", 6}});
+        ctx.tasks.push_back({"label", {"a", "b", "c", "d", "e"}, classOptions});
+        ctx.tasks.push_back({"words", words, sequenceOptions});
+        body = bodies().factory("omninet")(options, ctx);
+        classOptions["dataset_classes"] = ctx.tasks[0].classes;
+        sequenceOptions["dataset_classes"] = words;
+        classHead = heads().factory("omninet")(classOptions, {});
+        sequenceHead = heads().factory("omninet")(sequenceOptions, {});
+    }
+};
+
+bool sameTensor(const torch::Tensor& a, const torch::Tensor& b, double tolerance = 1e-6)
+{
+    return a.sizes() == b.sizes() && (a - b).abs().max().item<double>() <= tolerance;
+}
+
+} // namespace
+
+class TestOmniNet : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { torch::manual_seed(0); }
+
+    void shapesForTheFourArchetypes()
+    {
+        Cnp cnp(tinyOptions());
+        cnp->eval();
+        const int64_t b = 3;
+        // t > 1, s = 1 (text); t = 1, s > 1 (an image's cells); t > 1, s > 1 (video); and the
+        // image + question pair of VQA (two encode calls into one state).
+        struct Case {
+            std::vector<std::pair<std::vector<int64_t>, int64_t>> inputs; // (T, S), domain
+            int64_t temporal, spatial;
+        };
+        const std::vector<Case> cases{{{{{7, 1}, 2}}, 7, 0}, {{{{1, 9}, 0}}, 1, 9}, {{{{4, 6}, 1}}, 4, 24}, {{{{1, 9}, 0}, {{5, 1}, 2}}, 6, 9}};
+        for (const auto& c : cases) {
+            CnpState state;
+            for (const auto& [ts, domain] : c.inputs)
+                cnp->encode(state, torch::randn({b, ts[0], ts[1], 16}), domain);
+            QCOMPARE(state.temporal.sizes().vec(), (std::vector<int64_t>{b, c.temporal, 16}));
+            QCOMPARE(state.spatial.defined() ? state.spatial.size(1) : 0, c.spatial);
+            QCOMPARE(state.links.size(), c.inputs.size());
+            const auto out = cnp->decode(state, torch::randn({b, 4, 16}));
+            QCOMPARE(out.sizes().vec(), (std::vector<int64_t>{b, 4, 16}));
+        }
+        // The link array maps each spatial position to its frame in the temporal cache: text of
+        // 3 tokens first, then a 2-frame video of 3 cells per frame.
+        CnpState state;
+        cnp->encode(state, torch::randn({1, 3, 1, 16}), 2);
+        cnp->encode(state, torch::randn({1, 2, 3, 16}), 1);
+        QVERIFY(torch::equal(state.spatialToTemporal, torch::tensor({3, 3, 3, 4, 4, 4}, torch::kLong)));
+        QCOMPARE(state.links[1].temporalOffset, int64_t(3));
+        QCOMPARE(state.links[1].spatialOffset, int64_t(0));
+        QVERIFY_THROWS_EXCEPTION(Error, cnp->encode(state, torch::randn({1, 2, 3, 8}), 1)); // wrong width
+        QVERIFY_THROWS_EXCEPTION(Error, cnp->encode(state, torch::randn({1, 2, 3, 16}), 9)); // no such domain
+    }
+
+    void gateByHand()
+    {
+        // One head, one query, three keys: logits q·k/√2 = (1, 0, −1)·√2/√2 … computed here by hand.
+        const auto q = torch::tensor({1.0f, 1.0f}).view({1, 1, 1, 2});
+        const auto k = torch::tensor({1.0f, 1.0f, 0.0f, 0.0f, -1.0f, -1.0f}).view({1, 1, 3, 2});
+        const auto v = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f}).view({1, 1, 3, 2});
+        const auto gate = torch::tensor({0.5f, 1.0f, 0.0f}).view({1, 1, 1, 3});
+        const double s = std::sqrt(2.0); // logits: 2/√2, 0, −2/√2
+        const double e0 = std::exp(s), e1 = 1.0, e2 = std::exp(-s), z = e0 + e1 + e2;
+        // After the softmax (paper, Eq. 1): p = (0.5·e0, e1, 0) / z, output = p·V.
+        torch::Tensor p;
+        auto out = gatedAttention(q, k, v, {}, false, gate, GatePlacement::AfterSoftmax, &p);
+        QVERIFY(sameTensor(p.flatten(), torch::tensor({float(0.5 * e0 / z), float(e1 / z), 0.0f})));
+        QVERIFY(sameTensor(out.flatten(), torch::tensor({float(0.5 * e0 / z), float(e1 / z)})));
+        // Before the softmax (reference code): softmax of the gated logits (√2/2·… , 0, 0).
+        const double f0 = std::exp(0.5 * s), f1 = 1.0, f2 = 1.0, y = f0 + f1 + f2;
+        out = gatedAttention(q, k, v, {}, false, gate, GatePlacement::BeforeSoftmax, &p);
+        QVERIFY(sameTensor(p.flatten(), torch::tensor({float(f0 / y), float(f1 / y), float(f2 / y)})));
+        // Algorithm 2 in the CNP: the gate of every cell is the temporal attention on its frame.
+        Cnp cnp(tinyOptions());
+        cnp->eval();
+        CnpState state;
+        cnp->encode(state, torch::randn({2, 3, 4, 16}), 1);
+        CnpAttention capture;
+        cnp->decode(state, torch::randn({2, 2, 16}), {}, &capture);
+        QCOMPARE(capture.gate.size(), size_t(2));
+        for (size_t layer = 0; layer < 2; ++layer) {
+            const auto expected = capture.temporal[layer].repeat_interleave(4, -1);
+            QVERIFY(sameTensor(capture.gate[layer], expected));
+        }
+    }
+
+    void paddingNeverLeaks()
+    {
+        Cnp cnp(tinyOptions());
+        cnp->eval();
+        torch::NoGradGuard noGrad;
+        auto video = torch::randn({2, 5, 3, 16});
+        auto text = torch::randn({2, 6, 1, 16});
+        const auto videoValid = torch::tensor({1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, torch::kBool).view({2, 5});
+        const auto textValid = torch::tensor({1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1}, torch::kBool).view({2, 6});
+        const auto decoderIn = torch::randn({2, 4, 16});
+        auto run = [&](const torch::Tensor& v, const torch::Tensor& t) {
+            CnpState state;
+            cnp->encode(state, v, 1, videoValid);
+            cnp->encode(state, t, 2, textValid);
+            return cnp->decode(state, decoderIn);
+        };
+        const auto before = run(video, text);
+        // Change only padded frames and tokens (sample 0's frames 3–4 and tokens 4–5).
+        auto video2 = video.clone(), text2 = text.clone();
+        video2[0].narrow(0, 3, 2).normal_();
+        text2[0].narrow(0, 4, 2).normal_();
+        const auto after = run(video2, text2);
+        QVERIFY(sameTensor(before, after, 1e-5));
+        // Changing a real token does change the output (the test can fail).
+        text2[0][0].normal_();
+        QVERIFY(!sameTensor(before, run(video2, text2), 1e-5));
+    }
+
+    void everyParameterGetsAGradient()
+    {
+        TinyOmniNet net;
+        net.body->train();
+        std::map<std::string, torch::Tensor> masks;
+        const auto image = torch::randn({2, 1, 4, 16}), question = torch::randn({2, 3, 1, 16}), video = torch::randn({2, 3, 4, 16});
+        // The question is "image" again under another domain: bind it as a language input.
+        auto classOut = net.body->forwardTask("label", {{"image", image}, {"question", question}}, masks, torch::tensor({1, 3}));
+        auto loss = net.classHead->loss(classOut, torch::tensor({1, 3}));
+        const auto target = torch::tensor({1, 3, 5, 2, 1, 4, 6, 2}, torch::kLong).view({2, 4});
+        auto seqOut = net.body->forwardTask("words", {{"video", video}}, masks, target);
+        QCOMPARE(seqOut.sizes().vec(), (std::vector<int64_t>{2, 4, 7}));
+        loss = loss + net.sequenceHead->loss(seqOut, target);
+        loss.backward();
+        for (const auto& p : net.body->named_parameters()) {
+            QVERIFY2(p.value().grad().defined(), p.key().c_str());
+            QVERIFY2(p.value().grad().abs().sum().item<double>() > 0, p.key().c_str());
+        }
+        // The shared parameters are the CNP's: per-task embeddings and classifiers are not.
+        QVERIFY(net.body->sharedParameters().size() < net.body->parameters().size());
+    }
+
+    void tinyBatchesOverfit()
+    {
+        TinyOmniNet net;
+        net.body->train();
+        std::vector<torch::Tensor> params = net.body->parameters();
+        torch::optim::Adam opt(params, torch::optim::AdamOptions(5e-3));
+        const auto video = torch::randn({4, 3, 4, 16}), image = torch::randn({4, 1, 4, 16});
+        const auto labels = torch::tensor({0, 2, 4, 1});
+        const auto sequences = torch::tensor({1, 3, 5, 2, 1, 4, 6, 2, 1, 3, 6, 2, 1, 4, 5, 2}, torch::kLong).view({4, 4});
+        std::map<std::string, torch::Tensor> none;
+        double firstClass = 0, firstSeq = 0, lastClass = 0, lastSeq = 0;
+        for (int step = 0; step < 200; ++step) {
+            opt.zero_grad();
+            auto lc = net.classHead->loss(net.body->forwardTask("label", {{"image", image}}, none, labels), labels);
+            auto ls = net.sequenceHead->loss(net.body->forwardTask("words", {{"video", video}}, none, sequences), sequences);
+            (lc + ls).backward();
+            opt.step();
+            if (step == 0) {
+                firstClass = lc.item<double>();
+                firstSeq = ls.item<double>();
+            }
+            lastClass = lc.item<double>();
+            lastSeq = ls.item<double>();
+        }
+        QVERIFY2(lastClass < 0.1 * firstClass, qPrintable(QStringLiteral("class loss %1 -> %2").arg(firstClass).arg(lastClass)));
+        QVERIFY2(lastSeq < 0.1 * firstSeq, qPrintable(QStringLiteral("sequence loss %1 -> %2").arg(firstSeq).arg(lastSeq)));
+        // Having learnt them, greedy decoding gives the sequences back up to <eos>, then padding.
+        net.body->eval();
+        torch::NoGradGuard noGrad;
+        const auto g = net.body->generate("words", {{"video", video}}, none, GenerateOptions{});
+        QVERIFY(torch::equal(g.tokens.select(1, 0).narrow(1, 0, 4), sequences));
+        const auto c = net.body->generate("label", {{"image", image}}, none, GenerateOptions{3});
+        QCOMPARE(c.tokens.sizes().vec(), (std::vector<int64_t>{4, 3, 1}));
+        QVERIFY(torch::equal(c.tokens.select(1, 0).squeeze(1), labels));
+    }
+
+    void beamWidthOneIsGreedy()
+    {
+        TinyOmniNet net;
+        net.body->eval();
+        torch::NoGradGuard noGrad;
+        std::map<std::string, torch::Tensor> none;
+        const std::map<std::string, torch::Tensor> in{{"video", torch::randn({3, 2, 4, 16})}};
+        const auto greedy = net.body->generate("words", in, none, GenerateOptions{1, 6, 0.0, false});
+        const auto beam1 = net.body->generate("words", in, none, GenerateOptions{1, 6, 0.0, true});
+        QVERIFY(torch::equal(beam1.tokens, greedy.tokens));
+        QVERIFY(sameTensor(beam1.scores, greedy.scores, 1e-4));
+        // Wider beams: K ranked hypotheses per sample, the best at least as likely as greedy's.
+        const auto beam4 = net.body->generate("words", in, none, GenerateOptions{4, 6, 0.0, false});
+        QCOMPARE(beam4.tokens.size(1), int64_t(4));
+        QVERIFY((beam4.scores.select(1, 0) >= greedy.scores.select(1, 0) - 1e-4).all().item<bool>());
+        QVERIFY((beam4.scores.select(1, 0) >= beam4.scores.select(1, 3)).all().item<bool>());
+        QVERIFY_THROWS_EXCEPTION(Error, net.body->generate("words", in, none, GenerateOptions{0}));
+        QVERIFY_THROWS_EXCEPTION(Error, net.body->generate("nope", in, none, GenerateOptions{}));
+    }
+
+    void checkpointRoundTrip()
+    {
+        TinyOmniNet a;
+        a.body->eval();
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("body.pt").toStdString();
+        torch::serialize::OutputArchive out;
+        a.body->save(out);
+        out.save_to(file);
+        torch::manual_seed(99);
+        TinyOmniNet b; // other weights until it loads
+        torch::serialize::InputArchive in;
+        in.load_from(file);
+        b.body->load(in);
+        b.body->eval();
+        torch::NoGradGuard noGrad;
+        std::map<std::string, torch::Tensor> none;
+        const std::map<std::string, torch::Tensor> x{{"image", torch::randn({2, 1, 4, 16})}};
+        QVERIFY(sameTensor(a.body->forwardTask("label", x, none, {}), b.body->forwardTask("label", x, none, {}), 0));
+    }
+
+    void attentionForTheInspector()
+    {
+        TinyOmniNet net;
+        net.body->eval();
+        torch::NoGradGuard noGrad;
+        const auto tokens = torch::tensor({1, 3}, torch::kLong).view({1, 2});
+        const auto a = omninetAttention(*net.body, "words", {{"video", torch::randn({1, 3, 4, 16})}}, {}, tokens);
+        QCOMPARE(a.layers.temporal.size(), size_t(2));
+        QCOMPARE(a.layers.spatial[0].sizes().vec(), (std::vector<int64_t>{1, 2, 3, 12})); // heads, queries (task + 2), 3 frames × 4 cells
+        QCOMPARE(a.links.size(), size_t(1));
+        QCOMPARE(a.links[0].s, int64_t(4));
+    }
+
+    void ablationsAndBadOptions()
+    {
+        TinyOmniNet off(nlohmann::json{{"spatial_cache", "off"}});
+        std::map<std::string, torch::Tensor> none;
+        QCOMPARE(off.body->forwardTask("label", {{"image", torch::randn({2, 1, 4, 16})}}, none, {}).sizes().vec(), (std::vector<int64_t>{2, 5}));
+        TinyOmniNet ungated(nlohmann::json{{"link_array", "off"}, {"gate", "before_softmax"}});
+        const auto a = omninetAttention(*ungated.body, "words", {{"video", torch::randn({1, 2, 4, 16})}}, {}, torch::empty({1, 0}, torch::kLong));
+        QVERIFY(sameTensor(a.layers.gate[0], torch::ones_like(a.layers.gate[0])));
+        // Bad input names the field or the input.
+        auto message = [](const std::function<void()>& f) {
+            try {
+                f();
+            } catch (const Error& e) {
+                return std::string(e.what());
+            }
+            return std::string();
+        };
+        QVERIFY(message([] { TinyOmniNet(nlohmann::json{{"domains", {{"image", "smell"}}}}); }).find("domains/image") != std::string::npos);
+        TinyOmniNet net;
+        QVERIFY(message([&] { net.body->forwardTask("label", {{"sonar", torch::randn({1, 1, 1, 16})}}, {}, {}); }).find("\"sonar\"") != std::string::npos);
+        QVERIFY(message([&] { net.body->forwardTask("words", {{"video", torch::randn({1, 1, 1, 16})}}, {}, {}); }).find("teacher forcing") != std::string::npos);
+    }
+
+    void bleuByHand()
+    {
+        auto s = [](const char* text) { return splitWords(text); };
+        // p1 = 11/12, p2 = 8/10, p3 = 5/8, p4 = 3/6 summed over the corpus; lengths 12 and 12.
+        const BleuResult r = corpusBleu({{s("the cat is on the mat")}, {s("a dog runs in a park"), s("the dog runs in the park")}},
+                                        {s("the cat sat on the mat"), s("a dog runs in the park")});
+        QVERIFY(std::abs(r.bleu - std::pow(11.0 / 12 * 0.8 * 0.625 * 0.5, 0.25)) < 1e-12);
+        QVERIFY(std::abs(r.brevityPenalty - 1.0) < 1e-12);
+        // Brevity: the only reference is 8 words against 6.
+        QVERIFY(std::abs(corpusBleu({{s("a dog runs in the park today again")}}, {s("a dog runs in the park")}).bleu - std::exp(1.0 - 8.0 / 6.0)) < 1e-12);
+        // The closest reference length, the shorter on a tie (5 and 7 around 6): no penalty.
+        QVERIFY(std::abs(corpusBleu({{s("a dog runs in the"), s("a dog runs in the park now")}}, {s("a dog runs in the park")}).bleu - 1.0) < 1e-12);
+        // No 4-gram match anywhere: 0, as NLTK's corpus_bleu without smoothing.
+        QCOMPARE(corpusBleu({{s("the cat is on the mat")}}, {s("the cat sat on the mat")}).bleu, 0.0);
+        QVERIFY_THROWS_EXCEPTION(Error, corpusBleu({}, {s("a")}));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestOmniNet)
+#include "test_omninet.moc"
