@@ -480,7 +480,24 @@ private Q_SLOTS:
                 }
         QCOMPARE(reviews, 80);
         QVERIFY(breaks);
-        QVERIFY(readLines(root() / "aclImdb" / "imdb.vocab").size() > 50);
+        const auto vocab = readLines(root() / "aclImdb" / "imdb.vocab");
+        QVERIFY(vocab.size() > 50);
+        // GloVe text format: a line per vocabulary word, the word and 50 numbers.
+        const auto vectors = readLines(root() / "aclImdb" / "vectors-50d.txt");
+        QCOMPARE(vectors.size(), vocab.size());
+        for (size_t i = 0; i < vectors.size(); ++i) {
+            std::istringstream line(vectors[i]);
+            std::string word;
+            line >> word;
+            QCOMPARE(word, vocab[i]);
+            int n = 0;
+            for (std::string v; line >> v; ++n) {
+                size_t used = 0;
+                std::stod(v, &used);
+                QCOMPARE(used, v.size());
+            }
+            QCOMPARE(n, 50);
+        }
     }
 
     void iamWords()

@@ -3,6 +3,7 @@
 // sentences, mixed reviews whose overall tone still follows the rating, and the "<br /><br />"
 // paragraph breaks of the real files.
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "core/demo/DemoParts.h"
@@ -152,6 +153,27 @@ void countWords(const std::string& text, std::map<std::string, int>& counts)
     flush();
 }
 
+// Word vectors in GloVe's text format for the vocabulary, so the sentiment task can go
+// through OneModel's sensory layer (which needs vectors) without a download. They are random
+// unit-variance Gaussians: a stand-in with no meaning beyond telling the words apart, not
+// trained embeddings. Printed with 4 fixed decimals by hand, whatever the C locale.
+std::string randomWordVectors(const std::vector<std::pair<std::string, int>>& vocab, uint64_t seed)
+{
+    DemoRandom rng = DemoRandom::forPart(seed, "review-vectors");
+    std::string out;
+    for (const auto& entry : vocab) {
+        out += entry.first;
+        for (int d = 0; d < 50; ++d) {
+            const double v = rng.normal();
+            const long long scaled = std::llround(std::abs(v) * 10000.0);
+            const std::string fraction = std::to_string(10000 + scaled % 10000).substr(1);
+            out += (v < 0 && scaled != 0 ? " -" : " ") + std::to_string(scaled / 10000) + "." + fraction;
+        }
+        out += "\n";
+    }
+    return out;
+}
+
 } // namespace
 
 GeneratedParts makeReviews(const PartContext& context)
@@ -181,11 +203,12 @@ GeneratedParts makeReviews(const PartContext& context)
     for (const auto& [word, count] : vocab)
         vocabText += word + "\n";
     writeFile(root / "imdb.vocab", vocabText);
+    writeFile(root / "vectors-50d.txt", randomWordVectors(vocab, context.seed));
 
     GeneratedParts out;
     out.parts.push_back({ "aclImdb", "text-folder", "aclImdb", { { "reviews", counts }, { "vocabulary", vocab.size() } } });
     out.summary = std::to_string(4 * perFolder) + " reviews (train and test, pos and neg, " + std::to_string(perFolder)
-        + " each), vocabulary of " + std::to_string(vocab.size()) + " words";
+        + " each), vocabulary of " + std::to_string(vocab.size()) + " words with random 50-d vectors";
     return out;
 }
 
