@@ -10,6 +10,7 @@
 
 #include "core/config/Experiment.h"
 #include "core/data/DatasetSummary.h"
+#include "core/data/ImageOps.h"
 #include "core/data/Idx.h"
 #include "core/engine/Components.h"
 #include "core/engine/Trainer.h"
@@ -35,6 +36,20 @@ class TestImageFormats : public QObject {
     }
 
 private Q_SLOTS:
+    void matToTensorCopiesEveryChannelCount()
+    {
+        // A grey image once came back as a view of the Mat's buffer (its permuted shape counts
+        // as contiguous), so the tensor changed, or held freed memory, after the Mat went.
+        for (int channels : {1, 3}) {
+            cv::Mat mat(4, 5, CV_8UC(channels), cv::Scalar::all(7));
+            const auto t = matToTensor(mat);
+            QCOMPARE(t.sizes().vec(), (std::vector<int64_t>{channels, 4, 5}));
+            mat.setTo(cv::Scalar::all(200));
+            QCOMPARE(t.max().item<int64_t>(), int64_t(7));
+            QVERIFY(t.data_ptr<uint8_t>() != mat.data);
+        }
+    }
+
     void readsRawAndGzip_data()
     {
         QTest::addColumn<bool>("gzip");

@@ -89,7 +89,9 @@ torch::Tensor matToTensor(const cv::Mat& image)
 {
     cv::Mat contiguous = image.isContinuous() ? image : image.clone();
     auto t = torch::from_blob(contiguous.data, {contiguous.rows, contiguous.cols, contiguous.channels()}, torch::kUInt8);
-    return t.permute({2, 0, 1}).contiguous(); // copies out of the Mat
+    // clone, not contiguous(): for one channel the permuted view already counts as contiguous,
+    // so contiguous() would return a view of the Mat's buffer, which is freed after this call.
+    return t.permute({2, 0, 1}).clone(at::MemoryFormat::Contiguous);
 }
 
 } // namespace omnilab
