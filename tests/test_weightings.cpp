@@ -5,6 +5,8 @@
 // named by their JSON path.
 #include <QTemporaryDir>
 #include <QtTest>
+#include <set>
+#include <thread>
 
 #include "core/config/Experiment.h"
 #include "core/engine/Components.h"
@@ -254,6 +256,84 @@ private Q_SLOTS:
         doc["tasks"][0]["lr"] = -0.1;
         auto issues = Experiment::validate(doc);
         QVERIFY(!issues.empty() && issues[0].path == "/tasks/0/lr");
+    }
+
+    void noamScheduleAndTaskCaps()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 8);
+        doc["training"]["optimizer"] = {{"type", "adam"}, {"lr", 0.5}, {"schedule", "noam"}, {"warmup", 4}};
+        doc["training"]["log_every"] = 1;
+        TrainOptions o;
+        o.runDir = dir.filePath("noam").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        Recorder r;
+        t.addObserver(&r);
+        QCOMPARE(t.run().status, std::string("finished"));
+        QCOMPARE(r.steps.size(), size_t(8));
+        for (const auto& e : r.steps) { // lr · min(1, s/4) · max(s, 4)^-0.5 at step s
+            const double s = static_cast<double>(e.step);
+            const double expected = 0.5 * std::min(1.0, s / 4) / std::sqrt(std::max(s, 4.0));
+            QVERIFY2(std::abs(e.learningRate - expected) < 1e-9, qPrintable(QStringLiteral("step %1: %2 vs %3").arg(e.step).arg(e.learningRate).arg(expected)));
+        }
+        // A task's cap bounds the scheduled rate of the steps that train it.
+        doc["tasks"][0]["lr_cap"] = 0.1;
+        o.runDir = dir.filePath("capped").toStdString();
+        Trainer capped(Experiment::fromJson(doc, "mem"), o);
+        Recorder rc;
+        capped.addObserver(&rc);
+        capped.run();
+        for (const auto& e : rc.steps)
+            QVERIFY(e.learningRate <= 0.1 + 1e-12);
+        QVERIFY(std::abs(rc.steps[0].learningRate - 0.0625) < 1e-9); // step 1: 0.5 · 1/4 / 2, under the cap
+        QVERIFY(std::abs(rc.steps[1].learningRate - 0.1) < 1e-9);    // step 2: 0.125, capped
+    }
+
+    void hogwildTrainsFourTasksAtOnce()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 300, 60);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 240);
+        for (const char* name : {"b2", "b3", "b4"}) {
+            auto t = doc["tasks"][0];
+            t["name"] = name;
+            doc["tasks"].push_back(t);
+        }
+        doc["training"]["mode"] = "hogwild";
+        doc["training"]["eval_every"] = 100;
+        doc["training"]["checkpoint_every"] = 120;
+        struct Collect : TrainerObserver {
+            std::vector<StepEvent> steps;
+            std::set<std::thread::id> threads;
+            void onStep(const StepEvent& e) override
+            {
+                steps.push_back(e);
+                threads.insert(std::this_thread::get_id());
+            }
+        } c;
+        TrainOptions o;
+        o.runDir = dir.filePath("hogwild").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        t.addObserver(&c);
+        const RunSummary s = t.run();
+        QVERIFY2(s.status == "finished", s.error.c_str());
+        QCOMPARE(c.steps.size(), size_t(240));
+        QCOMPARE(c.threads.size(), size_t(4)); // one worker per task
+        std::set<std::string> tasks;
+        double early = 0, late = 0;
+        for (size_t i = 0; i < c.steps.size(); ++i) {
+            tasks.insert(c.steps[i].task);
+            (i < 40 ? early : late) += i < 40 || i >= 200 ? c.steps[i].loss : 0.0;
+        }
+        QCOMPARE(tasks.size(), size_t(4));
+        QVERIFY2(late < 0.5 * early, qPrintable(QStringLiteral("first 40 losses %1, last 40 %2").arg(early).arg(late)));
+        for (const auto& [task, metrics] : s.finalMetrics)
+            QVERIFY2(metrics.at("accuracy") > 0.5, task.c_str());
+        QCOMPARE(s.finalMetrics.size(), size_t(4));
+        // A stopped run resumes in the same mode.
+        auto resumed = Trainer::resume(o.runDir, TrainOptions{"", "", 260, 0, 0, {}});
+        QCOMPARE(resumed->run().status, std::string("finished"));
     }
 
     void badOptionsAreNamed()

@@ -31,6 +31,8 @@ const Schema& Experiment::schema()
                    "this task's own learning rate (absent: the optimiser's): its head always steps with it, and the shared "
                    "parameters too in steps that train this task alone")
             .range(0, std::nullopt);
+        task.field("lr_cap", FieldType::Number, "upper bound of the scheduled rate in steps that train this task alone (OmniNet caps some tasks at 1e-4)")
+            .range(0, std::nullopt);
 
         Schema model;
         model.field("peripherals", FieldType::ComponentMap, "named input peripherals shared by tasks").required().component(kinds::Peripheral);
@@ -44,6 +46,12 @@ const Schema& Experiment::schema()
         optimizer.field("beta1", FieldType::Number, "Adam beta1").defaults(0.9).range(0, 1);
         optimizer.field("beta2", FieldType::Number, "Adam beta2").defaults(0.999).range(0, 1);
         optimizer.field("eps", FieldType::Number, "Adam epsilon").defaults(1e-8).range(0, std::nullopt);
+        optimizer.field("schedule", FieldType::Enum,
+                        "learning-rate schedule: constant, or noam (lr · min(1, step/warmup) · max(step, warmup)^-0.5, OmniNet's and "
+                        "MultiModel's)")
+            .oneOf({"constant", "noam"})
+            .defaults("constant");
+        optimizer.field("warmup", FieldType::PositiveInteger, "noam: warm-up steps (16000 in OmniNet's reference code)").defaults(4000);
 
         Schema training;
         training.field("steps", FieldType::PositiveInteger, "optimiser steps in total").defaults(1000);
@@ -56,6 +64,11 @@ const Schema& Experiment::schema()
         training.field("eval_batches", FieldType::Integer, "validation batches per periodic pass (0 = whole split)").defaults(20).range(0, std::nullopt);
         training.field("checkpoint_every", FieldType::Integer, "steps between checkpoints (0 = only at the end)").defaults(500).range(0, std::nullopt);
         training.field("optimizer", FieldType::Object, "optimiser and its settings").of(optimizer);
+        training.field("mode", FieldType::Enum,
+                       "synchronous: each step trains the tasks the sampler picks; hogwild: one worker thread per task applies its own "
+                       "gradients to the shared model with no lock and no barrier (OmniNet)")
+            .oneOf({"synchronous", "hogwild"})
+            .defaults("synchronous");
         training.field("sampler", FieldType::Component, "which task each step trains").component(kinds::TaskSampler).defaults(json{{"type", "round-robin"}});
         training.field("loss_weighting", FieldType::Component, "how task losses are combined").component(kinds::LossWeighting).defaults(json{{"type", "equal"}});
 
@@ -217,6 +230,8 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
         t.lossWeight = item["loss_weight"];
         if (item.contains("lr"))
             t.learningRate = item["lr"].get<double>();
+        if (item.contains("lr_cap"))
+            t.learningRateCap = item["lr_cap"].get<double>();
         e.tasks.push_back(std::move(t));
     }
     e.model = d["model"];
@@ -233,6 +248,7 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
     e.training.optimizer = tr["optimizer"];
     e.training.sampler = tr["sampler"];
     e.training.lossWeighting = tr["loss_weighting"];
+    e.training.hogwild = tr["mode"] == "hogwild";
     e.evaluation.split = d["evaluation"]["split"];
     e.evaluation.batchSize = d["evaluation"]["batch_size"];
     return e;

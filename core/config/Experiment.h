@@ -26,6 +26,7 @@ struct TaskSpec {
     std::vector<std::string> metrics;
     double lossWeight = 1.0;
     double learningRate = -1; // the task's own "lr"; negative: the optimiser's
+    double learningRateCap = -1; // "lr_cap"; negative: none
 };
 
 struct TrainingSpec {
@@ -41,6 +42,7 @@ struct TrainingSpec {
     nlohmann::json optimizer;
     nlohmann::json sampler;
     nlohmann::json lossWeighting;
+    bool hogwild = false; // "mode": "hogwild"
 };
 
 struct EvaluationSpec {

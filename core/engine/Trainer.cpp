@@ -1,6 +1,8 @@
 #include "core/engine/Trainer.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -8,6 +10,8 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
+#include <thread>
 #include <sstream>
 
 #include "core/engine/BatchLoader.h"
@@ -106,17 +110,23 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const json& o, const std:
 // is the only one trained in the step.
 struct LearningRates {
     double base = 0;
+    bool noam = false;
+    int64_t warmup = 1;
     std::vector<double> taskRate;       // per task; negative: none
+    std::vector<double> taskCap;        // per task; negative: none
     std::vector<int> taskGroup;         // per task; -1: its head is in group 0
     std::vector<std::vector<torch::Tensor>> groups;
 
     LearningRates(const Experiment& exp, MultiTaskModel& model, const std::vector<torch::Tensor>& extra)
     {
         base = exp.training.optimizer.at("lr");
+        noam = exp.training.optimizer.value("schedule", std::string("constant")) == "noam";
+        warmup = exp.training.optimizer.value("warmup", int64_t(4000));
         std::set<const void*> own;
         groups.emplace_back();
         for (const auto& task : exp.tasks) {
             taskRate.push_back(task.learningRate);
+            taskCap.push_back(task.learningRateCap);
             taskGroup.push_back(-1);
             if (task.learningRate < 0)
                 continue;
@@ -134,14 +144,34 @@ struct LearningRates {
         for (const auto& p : extra)
             groups[0].push_back(p);
     }
+    // The schedule's factor at 0-based `step` (noam: min(1, s/warmup) · max(s, warmup)^-0.5, s = step + 1).
+    double factor(int64_t step) const
+    {
+        if (!noam)
+            return 1.0;
+        const double s = static_cast<double>(step + 1), w = static_cast<double>(warmup);
+        return std::min(1.0, s / w) / std::sqrt(std::max(s, w));
+    }
+    // The rate of the shared parameters in a step that trains `chosen` at `step`.
+    double sharedRate(const std::vector<size_t>& chosen, int64_t step) const
+    {
+        double rate = (chosen.size() == 1 && taskRate[chosen[0]] >= 0 ? taskRate[chosen[0]] : base) * factor(step);
+        if (chosen.size() == 1 && taskCap[chosen[0]] >= 0)
+            rate = std::min(rate, taskCap[chosen[0]]);
+        return rate;
+    }
     // Sets every group's rate for a step that trains `chosen`.
-    void apply(torch::optim::Optimizer& opt, const std::vector<size_t>& chosen) const
+    void apply(torch::optim::Optimizer& opt, const std::vector<size_t>& chosen, int64_t step) const
     {
         auto& g = opt.param_groups();
-        g[0].options().set_lr(chosen.size() == 1 && taskRate[chosen[0]] >= 0 ? taskRate[chosen[0]] : base);
+        g[0].options().set_lr(sharedRate(chosen, step));
         for (size_t t = 0; t < taskGroup.size(); ++t)
-            if (taskGroup[t] > 0)
-                g[static_cast<size_t>(taskGroup[t])].options().set_lr(taskRate[t]);
+            if (taskGroup[t] > 0) {
+                double rate = taskRate[t] * factor(step);
+                if (taskCap[t] >= 0)
+                    rate = std::min(rate, taskCap[t]);
+                g[static_cast<size_t>(taskGroup[t])].options().set_lr(rate);
+            }
     }
 };
 
@@ -491,7 +521,7 @@ RunSummary Trainer::Impl::run()
         LossStep lossStep{chosen, weights, shared, step};
         auto total = weighting->combine(losses, lossStep);
         optimizer->zero_grad();
-        rates.apply(*optimizer, chosen);
+        rates.apply(*optimizer, chosen, step);
         if (!weighting->backward(losses, lossStep))
             total.backward();
         optimizer->step();
@@ -520,10 +550,130 @@ RunSummary Trainer::Impl::run()
         summary.step = step;
     };
 
+    // HogWild (OmniNet, after Recht et al.): one worker thread per task, each drawing its own
+    // batches, taking gradients with autograd::grad (not into the shared .grad fields) and
+    // applying its own Adam (or SGD) step to the shared parameters, with no lock and no
+    // barrier between workers. Updates go through variable_data(), which leaves the version
+    // counters alone, so another worker's backward pass does not see them as a conflict.
+    // Periodic evaluations and checkpoints take the model alone; observers hear one worker at a time.
+    auto trainHogwild = [&] {
+        if (exp.training.lossWeighting.value("type", std::string("equal")) != "equal")
+            log(LogLevel::Warning, "hogwild trains each task on its own: the loss weighting is not used");
+        const json& o = exp.training.optimizer;
+        const bool adam = o.at("type") == "adam";
+        const double beta1 = adam ? o.at("beta1").get<double>() : 0.0, beta2 = o.at("beta2"), eps = o.at("eps"), momentum = o.at("momentum"),
+                     decay = o.at("weight_decay");
+        std::vector<torch::Tensor> params;
+        for (const auto& p : model->parameters())
+            if (p.requires_grad())
+                params.push_back(p);
+        std::shared_mutex exclusive;
+        std::mutex report;
+        std::atomic<int64_t> claimed{step}, finished{step};
+        std::atomic<bool> failed{false};
+        std::exception_ptr failure;
+        const auto started = Clock::now();
+        const int64_t firstStep = step;
+        std::atomic<int64_t> samples{0};
+        auto worker = [&](size_t ti) {
+            try {
+                const TaskSpec& task = exp.tasks[ti];
+                std::vector<torch::Tensor> first(params.size()), second(params.size());
+                int64_t updates = 0;
+                while (!stopRequested && !failed && waitWhilePaused()) {
+                    const int64_t s = claimed.fetch_add(1);
+                    if (s >= totalSteps)
+                        break;
+                    double lossValue = 0;
+                    {
+                        std::shared_lock<std::shared_mutex> shared(exclusive);
+                        const auto idx = streams[ti].next(exp.training.batchSize);
+                        Batch b;
+                        loaders[ti]->next(b);
+                        auto loss = model->head(task.name).loss(model->forward(task.name, b), b.target.to(device)) * task.lossWeight;
+                        const auto grads = torch::autograd::grad({loss}, params, {}, false, false, true);
+                        const double lr = rates.sharedRate({ti}, s);
+                        ++updates;
+                        torch::NoGradGuard noGrad;
+                        for (size_t i = 0; i < params.size(); ++i) {
+                            if (!grads[i].defined())
+                                continue;
+                            auto g = decay > 0 ? grads[i] + decay * params[i].detach() : grads[i];
+                            if (!first[i].defined())
+                                first[i] = torch::zeros_like(g), second[i] = torch::zeros_like(g);
+                            torch::Tensor update;
+                            if (adam) {
+                                first[i].mul_(beta1).add_(g, 1 - beta1);
+                                second[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
+                                const double c1 = 1 - std::pow(beta1, static_cast<double>(updates)), c2 = 1 - std::pow(beta2, static_cast<double>(updates));
+                                update = (first[i] / c1) / ((second[i] / c2).sqrt() + eps);
+                            } else {
+                                first[i].mul_(momentum).add_(g);
+                                update = first[i];
+                            }
+                            params[i].variable_data().add_(update, -lr);
+                        }
+                        lossValue = loss.item<double>();
+                        samples += static_cast<int64_t>(idx.size());
+                    }
+                    if (!std::isfinite(lossValue))
+                        throw Error("the loss of task \"" + task.name + "\" became " + std::to_string(lossValue) + " (lower the learning rate?)");
+                    const int64_t done = finished.fetch_add(1) + 1;
+                    {
+                        std::lock_guard<std::mutex> lock(report);
+                        for (const auto& warning : data.at(task.dataset).train->drainWarnings())
+                            log(LogLevel::Warning, warning);
+                        StepEvent ev;
+                        ev.step = done;
+                        ev.totalSteps = totalSteps;
+                        ev.task = task.name;
+                        ev.taskLosses[task.name] = lossValue;
+                        ev.loss = lossValue;
+                        ev.learningRate = rates.sharedRate({ti}, s);
+                        const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+                        ev.samplesPerSecond = seconds > 0 ? static_cast<double>(samples.load()) / seconds : 0;
+                        ev.etaSeconds = done > firstStep ? seconds / static_cast<double>(done - firstStep) * static_cast<double>(totalSteps - done) : 0;
+                        notify([&](TrainerObserver& obs) { obs.onStep(ev); });
+                        summary.step = std::max(summary.step, done);
+                    }
+                    const bool evalNow = exp.training.evalEvery > 0 && done % exp.training.evalEvery == 0 && done < totalSteps;
+                    const bool checkpointNow = exp.training.checkpointEvery > 0 && done % exp.training.checkpointEvery == 0 && done < totalSteps;
+                    if (evalNow || checkpointNow) {
+                        std::unique_lock<std::shared_mutex> alone(exclusive);
+                        std::lock_guard<std::mutex> lock(report);
+                        if (evalNow)
+                            evaluate(done, "val", exp.training.evalBatches, exp.evaluation.batchSize);
+                        model->train();
+                        if (checkpointNow)
+                            saveCheckpoint(finished.load());
+                    }
+                }
+            } catch (const Cancelled&) {
+                // A stop request arrived during a periodic evaluation.
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(report);
+                if (!failure)
+                    failure = std::current_exception();
+                failed = true;
+            }
+        };
+        std::vector<std::thread> workers;
+        for (size_t ti = 0; ti < exp.tasks.size(); ++ti)
+            workers.emplace_back(worker, ti);
+        for (auto& w : workers)
+            w.join();
+        step = finished.load();
+        summary.step = step;
+        if (failure)
+            std::rethrow_exception(failure);
+    };
+
     try {
         model->train();
         try {
-            while (step < totalSteps && !stopRequested && waitWhilePaused()) {
+            if (exp.training.hogwild)
+                trainHogwild();
+            while (!exp.training.hogwild && step < totalSteps && !stopRequested && waitWhilePaused()) {
                 trainOneStep();
                 if (exp.training.evalEvery > 0 && step % exp.training.evalEvery == 0 && step < totalSteps)
                     evaluate(step, "val", exp.training.evalBatches, exp.evaluation.batchSize);
