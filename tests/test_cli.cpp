@@ -1,8 +1,10 @@
 // omnilab-cli as a user runs it: exit codes, messages naming files and fields, a short
 // train / eval / resume / runs cycle.
+#include <QDir>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -225,6 +227,87 @@ private Q_SLOTS:
         r = cli({"eval", file, "--protocol", "kfold", "--k", "31", "--out", dir.filePath("cv31")});
         QVERIFY2(r.code != 0 && r.err.contains("needs at least 31 samples"), qPrintable(r.err));
         QCOMPARE(cli({"eval", file, "--k", "3"}).code, 2);
+    }
+
+    // OmniNet end to end on the tiny demo data: the four tasks of MULT-4 trained by HogWild
+    // workers, evaluated (BLEU among the metrics), then queried — including the zero-shot
+    // case, a video given to the image-captioning task — and bad queries exit 2.
+    void omninetTrainEvalQuery()
+    {
+        QTemporaryDir dir;
+        auto r = cli({"make-demo-data", "--out", dir.filePath("demo"), "--scale", "tiny", "--seed", "2"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QFile source(QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments/omninet-4task.json"));
+        QVERIFY(source.open(QIODevice::ReadOnly));
+        std::string text = source.readAll().toStdString();
+        for (size_t at; (at = text.find("demo-data/")) != std::string::npos;)
+            text.replace(at, 10, dir.filePath("demo").toStdString() + "/");
+        auto doc = nlohmann::json::parse(text);
+        doc["model"]["body"].update({{"d_model", 32}, {"heads", 2}, {"feed_forward", 64}, {"encoder_layers", 1}, {"decoder_layers", 1}});
+        for (auto& [name, p] : doc["model"]["peripherals"].items())
+            p["d_model"] = 32;
+        doc["model"]["peripherals"]["vision"]["channels"] = {8, 8, 8};
+        doc["datasets"][1]["image_size"] = {32, 32};
+        doc["datasets"][2]["image_size"] = {32, 32};
+        doc["datasets"][3]["frame_size"] = {32, 32};
+        doc["training"].update({{"steps", 24}, {"batch_size", 4}, {"mode", "hogwild"}, {"eval_every", 0}, {"checkpoint_every", 0}});
+        const QString file = dir.filePath("omninet.json");
+        omnilab::testing::writeBytes(file, QByteArray::fromStdString(doc.dump()));
+        const QString run = dir.filePath("runs/mult4");
+        r = cli({"train", file, "--run-dir", run});
+        QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.out.contains("run") && r.out.contains("finished at step 24"), qPrintable(r.out));
+        r = cli({"eval", run, "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto metrics = nlohmann::json::parse(r.out.toStdString())["metrics"];
+        for (const char* task : {"pos", "caption", "vqa", "activity"})
+            QVERIFY2(metrics.contains(task), task);
+        QVERIFY(metrics["caption"].contains("bleu") && metrics["vqa"].contains("vqa-accuracy"));
+
+        QDir videos(dir.filePath("demo/hmdb/grow"));
+        const QString video = videos.filePath(videos.entryList({"*.mp4", "*.avi"}, QDir::Files).value(0));
+        QDir images(dir.filePath("demo/coco/test2014"));
+        const QString image = images.filePath(images.entryList(QDir::Files).value(0));
+        r = cli({"query", run, "--task", "caption", "--video", video, "--beam", "3"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.startsWith("caption (zero-shot) from video (through the image input's peripheral):"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("3 best (score = log-probability):") && r.out.contains("  3. "), qPrintable(r.out));
+        r = cli({"query", run, "--task", "vqa", "--image", image, "--question", "what color is the shape?"});
+        QVERIFY2(r.code == 0 && r.out.startsWith("vqa from image, question:"), qPrintable(r.err + r.out));
+        r = cli({"query", run, "--task", "pos", "--text", "the red circle moves"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+
+        // Bad requests: a missing file, a corrupt video, a task the run lacks, a missing input.
+        r = cli({"query", run, "--task", "caption", "--image", dir.filePath("none.png")});
+        QVERIFY(r.code == 2 && r.err.contains("none.png: no such file"));
+        omnilab::testing::writeBytes(dir.filePath("broken.mp4"), QByteArray(3000, 'x'));
+        r = cli({"query", run, "--task", "activity", "--video", dir.filePath("broken.mp4")});
+        QVERIFY2(r.code == 2 && r.err.contains("broken.mp4"), qPrintable(r.err));
+        omnilab::testing::writeBytes(dir.filePath("broken.png"), QByteArray("\x89PNG\r\n\x1a\n garbage"));
+        r = cli({"query", run, "--task", "caption", "--image", dir.filePath("broken.png")});
+        QVERIFY2(r.code == 2 && r.err.contains("broken.png"), qPrintable(r.err));
+        r = cli({"query", run, "--task", "translate", "--text", "hello"});
+        QVERIFY2(r.code == 2 && r.err.contains("no task \"translate\" (tasks: pos, caption, vqa, activity)"), qPrintable(r.err));
+        r = cli({"query", run, "--task", "vqa", "--image", image});
+        QVERIFY2(r.code == 2 && r.err.contains("needs --question"), qPrintable(r.err));
+        QCOMPARE(cli({"query", run, "--task", "caption"}).code, 2);
+    }
+
+    void bleuCommand()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBytes(dir.filePath("hyp.txt"), "the cat sat on the mat\na dog runs in the park\n");
+        omnilab::testing::writeBytes(dir.filePath("ref1.txt"), "the cat is on the mat\na dog runs in a park\n");
+        omnilab::testing::writeBytes(dir.filePath("ref2.txt"), "there is a cat on the mat\nthe dog runs in the park\n");
+        auto r = cli({"bleu", "--refs", dir.filePath("ref1.txt"), "--refs", dir.filePath("ref2.txt"), "--hyps", dir.filePath("hyp.txt")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        // Corpus counts: p1 11/12, p2 8/10, p3 5/8, p4 3/6 (the second reference adds no match to sentence 1's 4-grams).
+        const double expected = 100.0 * std::pow(11.0 / 12 * 0.8 * 0.625 * 0.5, 0.25);
+        QVERIFY2(r.out.startsWith(QStringLiteral("BLEU-4 %1").arg(expected, 0, 'f', 2)), qPrintable(r.out));
+        omnilab::testing::writeBytes(dir.filePath("short.txt"), "one line\n");
+        r = cli({"bleu", "--refs", dir.filePath("short.txt"), "--hyps", dir.filePath("hyp.txt")});
+        QVERIFY2(r.code == 1 && r.err.contains("short.txt: 1 reference lines for 2 hypotheses"), qPrintable(r.err));
+        QCOMPARE(cli({"bleu", "--hyps", dir.filePath("hyp.txt")}).code, 2);
     }
 };
 

@@ -26,6 +26,7 @@
 #include "core/models/onemodel/HashSeparation.h"
 #include "core/models/onemodel/Phoc.h"
 #include "core/engine/Protocol.h"
+#include "core/engine/Query.h"
 #include "core/engine/Trainer.h"
 #include "core/plugin/PluginLoader.h"
 #include "core/registry/Registry.h"
@@ -61,6 +62,10 @@ const char* kUsage =
     "  compare MULTI_RUN SINGLE_RUN... [--split test|val|train] [--with-loss]\n"
     "                            evaluate a multi-task run and the single-task runs of its tasks; prints\n"
     "                            every metric, the relative multi-task improvement Δm and parameter counts\n"
+    "  query RUN_DIR --task NAME [--image F] [--video F] [--audio F] [--text S] [--question S]\n"
+    "        [--beam K] [--length-penalty A] [--max-length N]\n"
+    "                            decode a trained run's answer (with --beam K: the K best with scores); a\n"
+    "                            --video to an image task is zero-shot (caption a video with image captioning)\n"
     "  bleu --refs FILE [--refs FILE ...] --hyps FILE\n"
     "                            corpus BLEU-4 (Papineni; NLTK's corpus_bleu figure) of a sentence a line\n"
     "  single-task FILE --task NAME [--out FILE]\n"
@@ -607,6 +612,53 @@ std::vector<std::string> readAllLines(const std::string& file)
     return lines;
 }
 
+// query: a trained run answers the user's files and text. Bad requests (a missing or
+// unreadable file, a task the run lacks, a video without frames) exit 2 with the reason.
+int commandQuery(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("query needs exactly one RUN_DIR");
+    QueryRequest q;
+    q.task = a.get("task");
+    if (q.task.empty())
+        throw UsageError("query needs --task NAME");
+    q.image = a.get("image");
+    q.video = a.get("video");
+    q.audio = a.get("audio");
+    q.text = a.get("text");
+    q.question = a.get("question");
+    if (a.flag("beam"))
+        q.beam = parsePositive(a.get("beam"), "beam");
+    if (a.flag("max-length"))
+        q.maxLength = parsePositive(a.get("max-length"), "max-length");
+    if (a.flag("length-penalty")) {
+        try {
+            q.lengthPenalty = std::stod(a.get("length-penalty"));
+        } catch (const std::exception&) {
+            throw UsageError("option --length-penalty: expected a number, got \"" + a.get("length-penalty") + "\"");
+        }
+    }
+    if (q.image.empty() && q.video.empty() && q.audio.empty() && q.text.empty() && q.question.empty())
+        throw UsageError("query needs an input: --image, --video, --audio, --text or --question");
+    QueryResult r;
+    try {
+        r = runQuery(a.positional[0], q);
+    } catch (const Error& e) {
+        std::cerr << "omnilab-cli: query: " << e.what() << "\n";
+        return 2;
+    }
+    std::cout << r.task << (r.zeroShot ? " (zero-shot)" : "") << " from ";
+    for (size_t i = 0; i < r.inputs.size(); ++i)
+        std::cout << (i ? ", " : "") << r.inputs[i];
+    std::cout << ":\n" << (r.best.empty() ? std::string() : r.best[0].text) << "\n";
+    if (q.beam > 1) {
+        std::cout << "\n" << r.best.size() << " best (score = log-probability" << (q.lengthPenalty != 0 ? ", length-penalised" : "") << "):\n";
+        for (size_t i = 0; i < r.best.size(); ++i)
+            std::cout << std::setw(3) << i + 1 << ". " << std::fixed << std::setprecision(3) << std::setw(8) << r.best[i].score << "  " << r.best[i].text << "\n";
+    }
+    return 0;
+}
+
 // bleu: corpus BLEU-4 of a hypothesis file against one or more reference files, a sentence a line.
 int commandBleu(const Args& a)
 {
@@ -757,6 +809,8 @@ int main(int argc, char** argv)
             return commandRuns(parseArgs(rest, {"db"}, {}));
         if (command == "compare")
             return commandCompare(parseArgs(rest, {"split"}, {"with-loss"}));
+        if (command == "query")
+            return commandQuery(parseArgs(rest, {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty"}, {}));
         if (command == "bleu")
             return commandBleu(parseArgs(rest, {"refs", "hyps"}, {}));
         if (command == "single-task")

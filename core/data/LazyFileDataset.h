@@ -19,6 +19,7 @@ public:
     std::vector<int64_t> labels() const override;
     std::vector<std::string> classNames() const override { return classNames_; }
     std::vector<std::string> drainWarnings() override;
+    std::map<std::string, torch::Tensor> loadSample(const std::string& file) const override { return load(file); }
 
     // Problems found before any file is read (e.g. an annotation naming a missing image),
     // reported with the first drainWarnings().

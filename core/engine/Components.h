@@ -35,6 +35,12 @@ public:
     // The token pieces of a text input (e.g. "question"), id -> piece; empty for inputs that
     // are not token ids. Language peripherals size their embeddings from it.
     virtual std::vector<std::string> inputVocabulary(const std::string& /*input*/) const { return {}; }
+    // A user's file (a query) decoded as this dataset decodes its own samples: the named
+    // inputs of one sample, no batch dimension. Formats that read a file per sample implement it.
+    virtual std::map<std::string, torch::Tensor> loadSample(const std::string& file) const
+    {
+        throw Error(file + ": this dataset format does not read single files");
+    }
     // Problems met under the "skip" error policy since the last call, each naming its file.
     virtual std::vector<std::string> drainWarnings() { return {}; }
 };

@@ -216,6 +216,30 @@ Generation MultiTaskModel::generate(const std::string& task, const Batch& batch,
 
 BodyModule& MultiTaskModel::body() { return *body_; }
 
+PeripheralModule& MultiTaskModel::peripheral(const std::string& name)
+{
+    auto it = peripherals_.find(name);
+    if (it == peripherals_.end())
+        throw Error("model has no peripheral \"" + name + "\"");
+    return *it->second;
+}
+
+int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint, torch::Device device)
+{
+    try {
+        torch::serialize::InputArchive archive, modelArchive;
+        archive.load_from(checkpoint, device);
+        archive.read("model", modelArchive);
+        model.load(modelArchive);
+        c10::IValue s;
+        archive.read("step", s);
+        model.to(device);
+        return s.toInt();
+    } catch (const std::exception& e) {
+        throw Error(checkpoint + ": cannot load the model: " + e.what());
+    }
+}
+
 HeadModule& MultiTaskModel::head(const std::string& task)
 {
     auto it = tasks_.find(task);

@@ -23,6 +23,7 @@ public:
     // The task's bound inputs through their peripherals, and their masks.
     std::map<std::string, torch::Tensor> encode(const std::string& task, const Batch& batch, std::map<std::string, torch::Tensor>& masks);
     BodyModule& body();
+    PeripheralModule& peripheral(const std::string& name);
     torch::Device device() const;
     HeadModule& head(const std::string& task);
     int64_t parameterCount() const;
@@ -59,6 +60,10 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
 // (core/mtl/Resampling); fold `fold` (0-based) becomes the val and test splits and the
 // other folds the train split. Throws Error when a train split has fewer than `folds` samples.
 void applyFold(std::map<std::string, DatasetSplits>& data, int64_t folds, int64_t fold, uint64_t seed);
+
+// Loads a checkpoint's model into `model` on `device`; returns the step it was saved at.
+// Throws Error naming the file.
+int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint, torch::Device device);
 
 torch::Device resolveTorchDevice();
 

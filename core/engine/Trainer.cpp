@@ -738,18 +738,7 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
     MultiTaskModel model(exp, data);
     RunEvaluation out;
     out.parameterCount = model.parameterCount();
-    try {
-        torch::serialize::InputArchive archive, modelArchive;
-        archive.load_from(paths.checkpoint, device);
-        archive.read("model", modelArchive);
-        model.load(modelArchive);
-        c10::IValue s;
-        archive.read("step", s);
-        out.step = s.toInt();
-    } catch (const std::exception& e) {
-        throw Error(paths.checkpoint + ": cannot load the model: " + e.what());
-    }
-    model.to(device);
+    out.step = loadModelCheckpoint(model, paths.checkpoint, device);
     RunStore store(resolveDbFile(paths, info));
     const int64_t runId = info.value("run_id", int64_t(0));
     for (const auto& task : exp.tasks) {

@@ -1,0 +1,165 @@
+#include "core/engine/Query.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "core/engine/Model.h"
+#include "core/engine/Trainer.h"
+#include "core/text/Vocabulary.h"
+
+namespace omnilab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Token ids of typed text in a word vocabulary: each whitespace-separated token as it is,
+// else as the vocabulary's tokenizer splits it (lower case, punctuation off), else <unk>.
+torch::Tensor encodeWords(const std::string& text, const std::vector<std::string>& pieces, const std::string& what)
+{
+    std::map<std::string, int64_t> ids;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        if (pieces[i].rfind("\xe2\x96\x81", 0) == 0)
+            throw Error(what + ": the run's text is SentencePiece-tokenized; typed queries need a word tokenizer for now");
+        ids.emplace(pieces[i], static_cast<int64_t>(i));
+    }
+    std::vector<int64_t> out;
+    std::istringstream in(text);
+    for (std::string token; in >> token;) {
+        auto exact = ids.find(token);
+        if (exact != ids.end()) {
+            out.push_back(exact->second);
+            continue;
+        }
+        for (const auto& word : wordTokens(token)) {
+            auto found = ids.find(word);
+            out.push_back(found == ids.end() ? Vocabulary::Unknown : found->second);
+        }
+    }
+    if (out.empty())
+        throw Error(what + ": no words in \"" + text + "\"");
+    return torch::tensor(out, torch::kLong).unsqueeze(0);
+}
+
+bool provides(const DatasetSpec& spec, const std::string& input)
+{
+    const auto& list = datasetFormats().info(spec.format).provides;
+    return std::find(list.begin(), list.end(), input) != list.end();
+}
+
+} // namespace
+
+QueryResult runQuery(const std::string& runDir, const QueryRequest& q)
+{
+    RunPaths paths(runDir);
+    if (!fs::is_regular_file(paths.config))
+        throw Error(runDir + ": not a run directory (no config.json)");
+    const Experiment exp = Experiment::load(paths.config);
+    const TaskSpec* task = nullptr;
+    std::string taskNames;
+    for (const auto& t : exp.tasks) {
+        taskNames += (taskNames.empty() ? "" : ", ") + t.name;
+        if (t.name == q.task)
+            task = &t;
+    }
+    if (!task)
+        throw Error("the run has no task \"" + q.task + "\" (tasks: " + taskNames + ")");
+    if (q.beam < 1)
+        throw Error("beam width must be at least 1, got " + std::to_string(q.beam));
+
+    auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
+    torch::manual_seed(exp.training.seed);
+    MultiTaskModel model(exp, data);
+    loadModelCheckpoint(model, paths.checkpoint, resolveTorchDevice());
+    if (!model.generates())
+        throw Error("task \"" + q.task + "\": this run's body does not decode outputs (queries need an omninet run)");
+    model.eval();
+    c10::InferenceMode inference;
+
+    QueryResult result;
+    result.task = q.task;
+    std::map<std::string, torch::Tensor> raw; // input name -> 1 × … sample
+    auto dataFor = [&](const std::string& input) -> const DatasetSplits& {
+        if (provides(exp.dataset(task->dataset), input))
+            return data.at(task->dataset);
+        for (const auto& spec : exp.datasets)
+            if (provides(spec, input))
+                return data.at(spec.name);
+        throw Error("no dataset of this run reads " + input + " input, so the run cannot decode it");
+    };
+    for (const auto& [input, file] : {std::pair<std::string, std::string>{"image", q.image}, {"video", q.video}, {"audio", q.audio}}) {
+        if (file.empty())
+            continue;
+        if (!fs::is_regular_file(file))
+            throw Error(file + ": no such file");
+        for (auto& [name, tensor] : dataFor(input).train->loadSample(file))
+            raw[name] = tensor.unsqueeze(0);
+        if (!raw.count(input))
+            throw Error(file + ": the dataset reading it gave no " + input);
+    }
+    for (const auto& [input, text] : {std::pair<std::string, std::string>{"text", q.text}, {"question", q.question}}) {
+        if (text.empty())
+            continue;
+        std::vector<std::string> pieces;
+        if (task->inputs.count(input))
+            pieces = data.at(task->dataset).train->inputVocabulary(input);
+        for (const auto& spec : exp.datasets)
+            if (pieces.empty())
+                pieces = data.at(spec.name).train->inputVocabulary(input);
+        if (pieces.empty())
+            throw Error("no dataset of this run has a " + input + " vocabulary");
+        raw[input] = encodeWords(text, pieces, "--" + input);
+        raw[input + "_mask"] = torch::ones_like(raw[input], torch::kBool);
+    }
+
+    // Each given input goes through the peripheral the task binds to it; a video through the
+    // image peripheral (and an image through the video one) is the zero-shot case.
+    std::map<std::string, torch::Tensor> encoded, masks;
+    std::string expected;
+    for (const auto& [input, peripheral] : task->inputs)
+        expected += (expected.empty() ? "" : ", ") + input;
+    const torch::Device device = model.device();
+    for (const char* input : {"image", "video", "audio", "text", "question"}) {
+        if (!raw.count(input))
+            continue;
+        std::string bound = input;
+        if (!task->inputs.count(bound)) {
+            const std::string other = bound == "video" ? "image" : bound == "image" ? "video" : "";
+            if (other.empty() || !task->inputs.count(other))
+                throw Error("task \"" + q.task + "\" takes " + expected + "; it has no use for --" + input);
+            bound = other;
+            result.zeroShot = true;
+        }
+        encoded[input] = model.peripheral(task->inputs.at(bound)).forward(raw.at(input).to(device));
+        if (raw.count(std::string(input) + "_mask"))
+            masks[std::string(input) + "_mask"] = raw.at(std::string(input) + "_mask").to(device);
+        result.inputs.push_back(bound == input ? std::string(input) : std::string(input) + " (through the " + bound + " input's peripheral)");
+    }
+    for (const auto& [input, peripheral] : task->inputs) {
+        const bool given = raw.count(input) || (input == "image" && raw.count("video")) || (input == "video" && raw.count("image"));
+        if (!given)
+            throw Error("task \"" + q.task + "\" needs --" + input + " (it takes " + expected + ")");
+    }
+
+    const Generation g = model.body().generate(q.task, encoded, masks, GenerateOptions{q.beam, q.maxLength, q.lengthPenalty, false});
+    const auto names = data.at(task->dataset).train->classNames();
+    const auto tokens = g.tokens.to(torch::kCPU), scores = g.scores.to(torch::kCPU);
+    for (int64_t k = 0; k < tokens.size(1); ++k) {
+        std::string text;
+        for (int64_t i = 0; i < tokens.size(2); ++i) {
+            const int64_t id = tokens[0][k][i].item<int64_t>();
+            if (id < 0 || id >= static_cast<int64_t>(names.size()))
+                break;
+            const std::string& w = names[static_cast<size_t>(id)];
+            if (w == "<eos>")
+                break;
+            if (w == "<bos>" || w == "<pad>")
+                continue;
+            text += (text.empty() ? "" : " ") + w;
+        }
+        result.best.push_back({text, scores[0][k].item<double>()});
+    }
+    return result;
+}
+
+} // namespace omnilab

@@ -1,0 +1,37 @@
+#pragma once
+// A live query against a trained run (omnilab-cli query, the GUI's query console): the user's
+// files and text, decoded the way the run's datasets decode their samples, through the task's
+// peripherals and the body's decoder (greedy or beam search). Zero-shot: a video given to a
+// task trained on images goes through that task's vision peripheral as a video (OmniNet's
+// zero-shot video captioning), and an image to a video task as one frame. Free of torch headers.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace omnilab {
+
+struct QueryRequest {
+    std::string task;
+    std::string image, video, audio; // files
+    std::string text, question;      // typed text
+    int64_t beam = 1;
+    int64_t maxLength = 0;           // 0: the task's own
+    double lengthPenalty = 0.0;
+};
+
+struct QueryHypothesis {
+    std::string text;   // the decoded words (a class name for a class task)
+    double score = 0;   // log-probability, length-penalised when asked
+};
+
+struct QueryResult {
+    std::string task;
+    bool zeroShot = false;            // an input the task was not trained on went in
+    std::vector<std::string> inputs;  // input names used, e.g. "video (as the image input's peripheral)"
+    std::vector<QueryHypothesis> best; // best first
+};
+
+// Throws Error naming the file, the task or the missing input for bad requests.
+QueryResult runQuery(const std::string& runDir, const QueryRequest& request);
+
+} // namespace omnilab
