@@ -45,7 +45,6 @@ for d in none concat djb2; do
 done
 elapsed=$(( $(date +%s) - start ))
 
-section="$out/section.md"
 {
   echo "## OneModel (issue 5) — written by bench/reproduce_onemodel.sh"
   echo
@@ -77,23 +76,7 @@ section="$out/section.md"
   echo
   echo "The points are in the CSV files \`omnilab-cli pca-labels … --out FILE.csv\` writes (the GUI plots them)."
   echo
-} > "$section"
+} > "$out/section.md"
 
-doc=docs/REPRODUCTION.md
-if [ ! -f "$doc" ]; then
-  printf '# Reproduction at demo scale\n\nEach section is written by a script in bench/; rerun it to refresh the section. Figures are what came out, good or bad.\n\n' > "$doc"
-fi
-python3 - "$doc" "$section" <<'PY'
-import sys
-doc, section = sys.argv[1], open(sys.argv[2]).read()
-text = open(doc).read()
-head = "## OneModel (issue 5)"
-if head in text:
-    start = text.index(head)
-    end = text.find("\n## ", start + 1)
-    text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(doc, "w").write(text)
-PY
-echo "wrote the OneModel section of $doc (runs and logs in $out)"
+python3 bench/replace_section.py docs/REPRODUCTION.md "$out/section.md"
+echo "wrote the OneModel section of docs/REPRODUCTION.md (runs and logs in $out)"

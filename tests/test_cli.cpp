@@ -274,6 +274,10 @@ private Q_SLOTS:
         QVERIFY2(r.out.contains("3 best (score = log-probability):") && r.out.contains("  3. "), qPrintable(r.out));
         r = cli({"query", run, "--task", "vqa", "--image", image, "--question", "what color is the shape?"});
         QVERIFY2(r.code == 0 && r.out.startsWith("vqa from image, question:"), qPrintable(r.err + r.out));
+        // Several videos at once: a line per file.
+        const QString video2 = videos.filePath(videos.entryList({"*.mp4", "*.avi"}, QDir::Files).value(1));
+        r = cli({"query", run, "--task", "activity", "--video", video, "--video", video2});
+        QVERIFY2(r.code == 0 && r.out.count('\n') == 2 && r.out.startsWith(video + "\t"), qPrintable(r.err + r.out));
         r = cli({"query", run, "--task", "pos", "--text", "the red circle moves"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
 

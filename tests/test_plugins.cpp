@@ -5,6 +5,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <torch/script.h>
+
 #include "core/config/Experiment.h"
 #include "core/engine/Components.h"
 #include "core/plugin/PluginLoader.h"
@@ -29,8 +31,11 @@ private Q_SLOTS:
         QVERIFY(!metrics().contains("top-k-accuracy"));
         auto report = loadPlugins({OMNILAB_PLUGIN_DIR});
         QVERIFY2(report.warnings.empty(), report.warnings.empty() ? "" : report.warnings[0].c_str());
-        QCOMPARE(report.loaded.size(), size_t(1));
-        QCOMPARE(report.loaded[0].components, std::vector<std::string>{"metric/top-k-accuracy"});
+        QCOMPARE(report.loaded.size(), size_t(2)); // top-k-metric and torchscript-peripheral
+        bool found = false;
+        for (const auto& plugin : report.loaded)
+            found = found || plugin.components == std::vector<std::string>{"metric/top-k-accuracy"};
+        QVERIFY(found);
         QVERIFY(metrics().contains("top-k-accuracy"));
         QVERIFY(metrics().info("top-k-accuracy").origin.find("libomnilab-topk-metric") != std::string::npos);
 
@@ -93,6 +98,42 @@ private Q_SLOTS:
         QVERIFY2(out.contains(QStringLiteral("top-k-accuracy")), qPrintable(out));
         QVERIFY2(err.contains(QStringLiteral("libomnilab-test-throwing.so")), qPrintable(err));
         QVERIFY2(!out.contains(QStringLiteral("half-registered")), qPrintable(out));
+    }
+
+    // The way a user brings pre-trained weights: a TorchScript file, here one LibTorch writes.
+    void torchscriptPeripheral()
+    {
+        loadPlugins({OMNILAB_PLUGIN_DIR});
+        QVERIFY(peripherals().contains("torchscript"));
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("tiny.pt").toStdString();
+        {
+            torch::jit::Module net("TinyFeatures");
+            net.register_parameter("weight", torch::randn({6, 3, 2, 2}), false);
+            net.define("def forward(self, x):\n    return torch.relu(torch.conv2d(x, self.weight, None, [2, 2]))\n");
+            net.save(file);
+        }
+        auto make = [&](nlohmann::json o) {
+            o["type"] = "torchscript";
+            return peripherals().factory("torchscript")(peripherals().info("torchscript").options.withDefaults(o));
+        };
+        auto p = make({{"file", file}, {"d_model", 16}, {"probe_size", {8, 8}}});
+        // 8 × 8 images -> a 6-channel 4 × 4 map -> 16 positions of width 16; video frame by frame.
+        const auto images = torch::randint(0, 255, {2, 3, 8, 8}, torch::kUInt8);
+        QCOMPARE(p->forward(images).sizes().vec(), (std::vector<int64_t>{2, 1, 16, 16}));
+        QCOMPARE(p->forward(torch::randint(0, 255, {2, 5, 3, 8, 8}, torch::kUInt8)).sizes().vec(), (std::vector<int64_t>{2, 5, 16, 16}));
+        // Only the projection learns: the TorchScript network is frozen.
+        QCOMPARE(p->parameters().size(), size_t(2));
+        // A file that is not TorchScript, or no file at all, is named in the error.
+        testing::writeBytes(dir.filePath("bad.pt"), "not a zip archive");
+        for (const QString& bad : {dir.filePath("bad.pt"), dir.filePath("missing.pt")}) {
+            try {
+                make({{"file", bad.toStdString()}});
+                QFAIL("expected Error");
+            } catch (const Error& e) {
+                QVERIFY2(QString::fromUtf8(e.what()).contains(bad), e.what());
+            }
+        }
     }
 };
 

@@ -65,7 +65,8 @@ const char* kUsage =
     "  query RUN_DIR --task NAME [--image F] [--video F] [--audio F] [--text S] [--question S]\n"
     "        [--beam K] [--length-penalty A] [--max-length N]\n"
     "                            decode a trained run's answer (with --beam K: the K best with scores); a\n"
-    "                            --video to an image task is zero-shot (caption a video with image captioning)\n"
+    "                            --video to an image task is zero-shot (caption a video with image captioning);\n"
+    "                            several --image or --video files: a line \"FILE<TAB>answer\" each\n"
     "  bleu --refs FILE [--refs FILE ...] --hyps FILE\n"
     "                            corpus BLEU-4 (Papineni; NLTK's corpus_bleu figure) of a sentence a line\n"
     "  single-task FILE --task NAME [--out FILE]\n"
@@ -640,6 +641,28 @@ int commandQuery(const Args& a)
     }
     if (q.image.empty() && q.video.empty() && q.audio.empty() && q.text.empty() && q.question.empty())
         throw UsageError("query needs an input: --image, --video, --audio, --text or --question");
+    // Several --image or --video files: one answer line per file ("FILE<TAB>answer"), the run loaded once.
+    const size_t images = a.all.count("image") ? a.all.at("image").size() : 0, videos = a.all.count("video") ? a.all.at("video").size() : 0;
+    if (images > 1 || videos > 1) {
+        if (images > 1 && videos > 1)
+            throw UsageError("query takes several --image files or several --video files, not both");
+        std::vector<QueryRequest> requests;
+        for (const auto& file : a.all.at(images > 1 ? "image" : "video")) {
+            QueryRequest one = q;
+            (images > 1 ? one.image : one.video) = file;
+            requests.push_back(one);
+        }
+        std::vector<QueryResult> results;
+        try {
+            results = runQueries(a.positional[0], requests);
+        } catch (const Error& e) {
+            std::cerr << "omnilab-cli: query: " << e.what() << "\n";
+            return 2;
+        }
+        for (size_t i = 0; i < results.size(); ++i)
+            std::cout << (images > 1 ? requests[i].image : requests[i].video) << "\t" << (results[i].best.empty() ? std::string() : results[i].best[0].text) << "\n";
+        return 0;
+    }
     QueryResult r;
     try {
         r = runQuery(a.positional[0], q);

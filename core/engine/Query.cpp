@@ -47,14 +47,8 @@ bool provides(const DatasetSpec& spec, const std::string& input)
     return std::find(list.begin(), list.end(), input) != list.end();
 }
 
-} // namespace
-
-QueryResult runQuery(const std::string& runDir, const QueryRequest& q)
+QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& data, MultiTaskModel& model, const QueryRequest& q)
 {
-    RunPaths paths(runDir);
-    if (!fs::is_regular_file(paths.config))
-        throw Error(runDir + ": not a run directory (no config.json)");
-    const Experiment exp = Experiment::load(paths.config);
     const TaskSpec* task = nullptr;
     std::string taskNames;
     for (const auto& t : exp.tasks) {
@@ -67,13 +61,8 @@ QueryResult runQuery(const std::string& runDir, const QueryRequest& q)
     if (q.beam < 1)
         throw Error("beam width must be at least 1, got " + std::to_string(q.beam));
 
-    auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
-    torch::manual_seed(exp.training.seed);
-    MultiTaskModel model(exp, data);
-    loadModelCheckpoint(model, paths.checkpoint, resolveTorchDevice());
     if (!model.generates())
         throw Error("task \"" + q.task + "\": this run's body does not decode outputs (queries need an omninet run)");
-    model.eval();
     c10::InferenceMode inference;
 
     QueryResult result;
@@ -161,5 +150,32 @@ QueryResult runQuery(const std::string& runDir, const QueryRequest& q)
     }
     return result;
 }
+
+} // namespace
+
+std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector<QueryRequest>& requests)
+{
+    RunPaths paths(runDir);
+    if (!fs::is_regular_file(paths.config))
+        throw Error(runDir + ": not a run directory (no config.json)");
+    const Experiment exp = Experiment::load(paths.config);
+    std::string taskNames;
+    for (const auto& t : exp.tasks)
+        taskNames += (taskNames.empty() ? "" : ", ") + t.name;
+    for (const auto& q : requests)
+        if (std::none_of(exp.tasks.begin(), exp.tasks.end(), [&](const TaskSpec& t) { return t.name == q.task; }))
+            throw Error("the run has no task \"" + q.task + "\" (tasks: " + taskNames + ")");
+    auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
+    torch::manual_seed(exp.training.seed);
+    MultiTaskModel model(exp, data);
+    loadModelCheckpoint(model, paths.checkpoint, resolveTorchDevice());
+    model.eval();
+    std::vector<QueryResult> results;
+    for (const auto& q : requests)
+        results.push_back(answer(exp, data, model, q));
+    return results;
+}
+
+QueryResult runQuery(const std::string& runDir, const QueryRequest& q) { return runQueries(runDir, {q}).front(); }
 
 } // namespace omnilab

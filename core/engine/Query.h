@@ -33,5 +33,7 @@ struct QueryResult {
 
 // Throws Error naming the file, the task or the missing input for bad requests.
 QueryResult runQuery(const std::string& runDir, const QueryRequest& request);
+// Several requests against one loaded run (the model is loaded once).
+std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector<QueryRequest>& requests);
 
 } // namespace omnilab
