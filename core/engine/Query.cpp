@@ -5,6 +5,7 @@
 
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
+#include "core/media/Video.h"
 #include "core/text/Vocabulary.h"
 
 namespace omnilab {
@@ -81,6 +82,16 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
             continue;
         if (!fs::is_regular_file(file))
             throw Error(file + ": no such file");
+        if (input == "video" && std::none_of(exp.datasets.begin(), exp.datasets.end(), [](const DatasetSpec& d) { return provides(d, "video"); })) {
+            // A run that never read video (an image-captioning model): OmniNet's sampler (every
+            // 4th frame, up to 16) at the size the task's images have.
+            const auto& o = exp.dataset(task->dataset).options;
+            const auto size = o.contains("image_size") ? o["image_size"].get<std::vector<int>>() : std::vector<int>{224, 224};
+            const auto frames = decodeVideoFrames(file, omninetFrameIndices(probeVideo(file).frameCount, 16), size.at(0), size.at(1));
+            raw["video"] = frames.unsqueeze(0);
+            raw["video_mask"] = torch::ones({1, frames.size(0)}, torch::kBool);
+            continue;
+        }
         for (auto& [name, tensor] : dataFor(input).train->loadSample(file))
             raw[name] = tensor.unsqueeze(0);
         if (!raw.count(input))
