@@ -575,8 +575,12 @@ RunSummary Trainer::Impl::run()
         const auto started = Clock::now();
         const int64_t firstStep = step;
         std::atomic<int64_t> samples{0};
+        // The cores are shared out among the workers: each with the whole OpenMP team would
+        // oversubscribe the machine many times over (8 spinning threads on 2 cores ran 8× slower).
+        const int threadsEach = std::max(1, runtime.threads / static_cast<int>(exp.tasks.size()));
         auto worker = [&](size_t ti) {
             try {
+                at::set_num_threads(threadsEach); // this thread's OpenMP team
                 const TaskSpec& task = exp.tasks[ti];
                 std::vector<torch::Tensor> first(params.size()), second(params.size());
                 int64_t updates = 0;
@@ -662,6 +666,7 @@ RunSummary Trainer::Impl::run()
             workers.emplace_back(worker, ti);
         for (auto& w : workers)
             w.join();
+        at::set_num_threads(runtime.threads);
         step = finished.load();
         summary.step = step;
         if (failure)
