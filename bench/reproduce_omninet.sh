@@ -11,6 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source bench/lib.sh
 cli="${OMNILAB_BUILD_DIR:-$root/build}/bin/omnilab-cli"
 steps="${1:-2000}"
 ind_steps=$(( steps / 4 ))
@@ -35,12 +36,7 @@ variant no-link-array link_array off
 "$cli" train "$experiment" --run-dir "$out/runs/mult4" --steps "$steps" > "$out/mult4.log"
 "$cli" train "$out/no-spatial-cache.json" --run-dir "$out/runs/no-spatial-cache" --steps "$steps" > "$out/no-spatial-cache.log"
 "$cli" train "$out/no-link-array.json" --run-dir "$out/runs/no-link-array" --steps "$steps" > "$out/no-link-array.log"
-singles=()
-for t in "${tasks[@]}"; do
-  "$cli" single-task "$experiment" --task "$t" --out "$out/ind-$t.json" > /dev/null
-  "$cli" train "$out/ind-$t.json" --run-dir "$out/runs/ind-$t" --steps "$ind_steps" > "$out/ind-$t.log"
-  singles+=("$out/runs/ind-$t")
-done
+single_task_runs "$experiment" "$ind_steps" ind "${tasks[@]}"
 "$cli" compare "$out/runs/mult4" "${singles[@]}" > "$out/compare.txt"
 for run in mult4 no-spatial-cache no-link-array; do
   "$cli" eval "$out/runs/$run" --json > "$out/eval-$run.json"

@@ -11,6 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source bench/lib.sh
 cli="${OMNILAB_BUILD_DIR:-$root/build}/bin/omnilab-cli"
 steps="${1:-1800}"
 single_steps=$(( steps / 6 ))
@@ -32,12 +33,7 @@ PY
 
 "$cli" train "$experiment" --run-dir "$out/runs/joint-djb2" --steps "$steps" > "$out/joint-djb2.log"
 "$cli" train "$out/joint-none.json" --run-dir "$out/runs/joint-none" --steps "$steps" > "$out/joint-none.log"
-singles=()
-for t in "${tasks[@]}"; do
-  "$cli" single-task "$experiment" --task "$t" --out "$out/single-$t.json" > /dev/null
-  "$cli" train "$out/single-$t.json" --run-dir "$out/runs/single-$t" --steps "$single_steps" > "$out/single-$t.log"
-  singles+=("$out/runs/single-$t")
-done
+single_task_runs "$experiment" "$single_steps" single "${tasks[@]}"
 "$cli" compare "$out/runs/joint-djb2" "${singles[@]}" > "$out/compare-djb2.txt"
 "$cli" compare "$out/runs/joint-none" "${singles[@]}" > "$out/compare-none.txt"
 for d in none concat djb2; do
