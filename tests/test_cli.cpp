@@ -1,6 +1,7 @@
 // omnilab-cli as a user runs it: exit codes, messages naming files and fields, a short
 // train / eval / resume / runs cycle.
 #include <QDir>
+#include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -290,6 +291,11 @@ private Q_SLOTS:
         omnilab::testing::writeBytes(dir.filePath("broken.png"), QByteArray("\x89PNG\r\n\x1a\n garbage"));
         r = cli({"query", run, "--task", "caption", "--image", dir.filePath("broken.png")});
         QVERIFY2(r.code == 2 && r.err.contains("broken.png"), qPrintable(r.err));
+        QFile whole(video);
+        QVERIFY(whole.open(QIODevice::ReadOnly));
+        omnilab::testing::writeBytes(dir.filePath("cut.") + QFileInfo(video).suffix(), whole.read(2048)); // cut short before its frames
+        r = cli({"query", run, "--task", "activity", "--video", dir.filePath("cut.") + QFileInfo(video).suffix()});
+        QVERIFY2(r.code == 2 && r.err.contains("cut."), qPrintable(r.err));
         r = cli({"query", run, "--task", "translate", "--text", "hello"});
         QVERIFY2(r.code == 2 && r.err.contains("no task \"translate\" (tasks: pos, caption, vqa, activity)"), qPrintable(r.err));
         r = cli({"query", run, "--task", "vqa", "--image", image});

@@ -2,6 +2,7 @@
 // leak from padding, a gradient for every parameter, tiny batches of a class task and a
 // sequence task overfit, beam width 1 equals greedy, a checkpoint round trip, corpus BLEU by
 // hand, and the body's errors naming the field.
+#include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
@@ -295,6 +296,43 @@ private Q_SLOTS:
         TinyOmniNet net;
         QVERIFY(message([&] { net.body->forwardTask("label", {{"sonar", torch::randn({1, 1, 1, 16})}}, {}, {}); }).find("\"sonar\"") != std::string::npos);
         QVERIFY(message([&] { net.body->forwardTask("words", {{"video", torch::randn({1, 1, 1, 16})}}, {}, {}); }).find("teacher forcing") != std::string::npos);
+    }
+
+    void peripherals()
+    {
+        auto make = [](const char* type, nlohmann::json o) {
+            o["type"] = type;
+            return omnilab::peripherals().factory(type)(omnilab::peripherals().info(type).options.withDefaults(o));
+        };
+        // Vision: a 32 × 32 image through three stride-2 stages is 4 × 4 cells; a video keeps its frames.
+        auto vision = make("omninet-vision", {{"d_model", 16}, {"channels", {4, 4, 4}}});
+        QCOMPARE(vision->forward(torch::randint(0, 255, {2, 3, 32, 32}, torch::kUInt8)).sizes().vec(), (std::vector<int64_t>{2, 1, 16, 16}));
+        QCOMPARE(vision->forward(torch::randint(0, 255, {2, 5, 3, 32, 32}, torch::kUInt8)).sizes().vec(), (std::vector<int64_t>{2, 5, 16, 16}));
+        // A frozen ResNet trunk: only the projection learns.
+        auto resnet = make("omninet-vision", {{"d_model", 16}, {"backbone", "resnet"}, {"depth", 18}, {"width", 4}, {"freeze", true}});
+        QCOMPARE(resnet->forward(torch::randint(0, 255, {1, 3, 64, 64}, torch::kUInt8)).sizes().vec(), (std::vector<int64_t>{1, 1, 4, 16}));
+        int64_t trainable = 0;
+        for (const auto& p : resnet->parameters())
+            trainable += p.requires_grad() ? 1 : 0;
+        QCOMPARE(trainable, int64_t(2));
+        // Audio: a 161 × 100 spectrogram through two stride-2 stages -> 25 time steps × 41 frequency cells.
+        auto audio = make("omninet-audio", {{"d_model", 16}});
+        QCOMPARE(audio->forward(torch::randn({2, 161, 100})).sizes().vec(), (std::vector<int64_t>{2, 25, 41, 16}));
+        QVERIFY_THROWS_EXCEPTION(Error, audio->forward(torch::randn({2, 100})));
+        // Language: the embedding sized by the vocabulary, rows taken from a vectors file where it has them.
+        QTemporaryDir dir;
+        QFile vectors(dir.filePath("vectors.txt"));
+        QVERIFY(vectors.open(QIODevice::WriteOnly));
+        vectors.write("red 1 2 3 4\nball 5 6 7 8\n");
+        vectors.close();
+        const std::vector<std::string> vocabulary{"<pad>", "<unk>", "red", "ball", "box"};
+        auto language = make("omninet-language", {{"d_model", 16}, {"embedding", 4}, {"input_vocabulary", vocabulary}, {"word_vectors", dir.filePath("vectors.txt").toStdString()}});
+        QCOMPARE(language->forward(torch::tensor({2, 3, 4, 0}, torch::kLong).view({2, 2})).sizes().vec(), (std::vector<int64_t>{2, 2, 1, 16}));
+        const auto table = language->named_parameters()["embedding.weight"];
+        QVERIFY(torch::equal(table[3], torch::tensor({5.0f, 6.0f, 7.0f, 8.0f})));
+        QVERIFY_THROWS_EXCEPTION(Error, language->forward(torch::tensor({9}, torch::kLong).view({1, 1}))); // outside the vocabulary
+        QVERIFY_THROWS_EXCEPTION(Error, make("omninet-language", {{"embedding", 3}, {"input_vocabulary", vocabulary}, {"word_vectors", dir.filePath("vectors.txt").toStdString()}}));
+        QVERIFY_THROWS_EXCEPTION(Error, make("omninet-language", {})); // no vocabulary bound
     }
 
     void bleuByHand()
