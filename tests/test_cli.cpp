@@ -273,6 +273,18 @@ private Q_SLOTS:
         QVERIFY2(r.code == 0, qPrintable(r.err));
         QVERIFY2(r.out.startsWith("caption (zero-shot) from video (through the image input's peripheral):"), qPrintable(r.out));
         QVERIFY2(r.out.contains("3 best (score = log-probability):") && r.out.contains("  3. "), qPrintable(r.out));
+        // The attention of the best caption, for the inspector: one layer, a video of 8 frames.
+        r = cli({"query", run, "--task", "caption", "--video", video, "--attention", dir.filePath("attention.json")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QFile attentionFile(dir.filePath("attention.json"));
+        QVERIFY(attentionFile.open(QIODevice::ReadOnly));
+        const auto attention = nlohmann::json::parse(attentionFile.readAll().toStdString());
+        QCOMPARE(attention["layers"].size(), size_t(1));
+        QCOMPARE(attention["inputs"][0]["name"].get<std::string>(), std::string("video"));
+        QCOMPARE(attention["inputs"][0]["t"].get<int>(), 8);
+        const int cells = attention["inputs"][0]["s"].get<int>();
+        QCOMPARE(attention["layers"][0]["spatial"][0][0].size(), size_t(8 * cells));
+        QCOMPARE(attention["layers"][0]["temporal"].size(), size_t(2)); // heads
         r = cli({"query", run, "--task", "vqa", "--image", image, "--question", "what color is the shape?"});
         QVERIFY2(r.code == 0 && r.out.startsWith("vqa from image, question:"), qPrintable(r.err + r.out));
         // Several videos at once: a line per file.

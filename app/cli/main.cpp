@@ -63,10 +63,11 @@ const char* kUsage =
     "                            evaluate a multi-task run and the single-task runs of its tasks; prints\n"
     "                            every metric, the relative multi-task improvement Δm and parameter counts\n"
     "  query RUN_DIR --task NAME [--image F] [--video F] [--audio F] [--text S] [--question S]\n"
-    "        [--beam K] [--length-penalty A] [--max-length N]\n"
+    "        [--beam K] [--length-penalty A] [--max-length N] [--attention FILE.json]\n"
     "                            decode a trained run's answer (with --beam K: the K best with scores); a\n"
     "                            --video to an image task is zero-shot (caption a video with image captioning);\n"
-    "                            several --image or --video files: a line \"FILE<TAB>answer\" each\n"
+    "                            several --image or --video files: a line \"FILE<TAB>answer\" each;\n"
+    "                            --attention: every decoder layer's temporal/spatial attention and gate\n"
     "  bleu --refs FILE [--refs FILE ...] --hyps FILE\n"
     "                            corpus BLEU-4 (Papineni; NLTK's corpus_bleu figure) of a sentence a line\n"
     "  single-task FILE --task NAME [--out FILE]\n"
@@ -639,6 +640,7 @@ int commandQuery(const Args& a)
             throw UsageError("option --length-penalty: expected a number, got \"" + a.get("length-penalty") + "\"");
         }
     }
+    q.attention = a.flag("attention");
     if (q.image.empty() && q.video.empty() && q.audio.empty() && q.text.empty() && q.question.empty())
         throw UsageError("query needs an input: --image, --video, --audio, --text or --question");
     // Several --image or --video files: one answer line per file ("FILE<TAB>answer"), the run loaded once.
@@ -669,6 +671,12 @@ int commandQuery(const Args& a)
     } catch (const Error& e) {
         std::cerr << "omnilab-cli: query: " << e.what() << "\n";
         return 2;
+    }
+    if (q.attention) {
+        QSaveFile out(QString::fromStdString(a.get("attention")));
+        if (!out.open(QIODevice::WriteOnly) || out.write(r.attentionJson.data(), static_cast<qint64>(r.attentionJson.size())) != static_cast<qint64>(r.attentionJson.size()) ||
+            !out.commit())
+            throw Error(a.get("attention") + ": cannot write: " + out.errorString().toStdString());
     }
     std::cout << r.task << (r.zeroShot ? " (zero-shot)" : "") << " from ";
     for (size_t i = 0; i < r.inputs.size(); ++i)
@@ -833,7 +841,7 @@ int main(int argc, char** argv)
         if (command == "compare")
             return commandCompare(parseArgs(rest, {"split"}, {"with-loss"}));
         if (command == "query")
-            return commandQuery(parseArgs(rest, {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty"}, {}));
+            return commandQuery(parseArgs(rest, {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty", "attention"}, {}));
         if (command == "bleu")
             return commandBleu(parseArgs(rest, {"refs", "hyps"}, {}));
         if (command == "single-task")

@@ -6,6 +6,7 @@
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/media/Video.h"
+#include "core/models/omninet/OmniNet.h"
 #include "core/text/Vocabulary.h"
 
 namespace omnilab {
@@ -46,6 +47,50 @@ bool provides(const DatasetSpec& spec, const std::string& input)
 {
     const auto& list = datasetFormats().info(spec.format).provides;
     return std::find(list.begin(), list.end(), input) != list.end();
+}
+
+// The attention the decoder paid while producing `best` (class ids, −100 after the end).
+nlohmann::json attentionOf(MultiTaskModel& model, const std::string& task, const std::map<std::string, torch::Tensor>& encoded,
+                           const std::map<std::string, torch::Tensor>& masks, const torch::Tensor& best, const std::vector<std::string>& names)
+{
+    std::vector<int64_t> ids;
+    nlohmann::json words = nlohmann::json::array();
+    for (int64_t i = 0; i < best.size(0) && best[i].item<int64_t>() >= 0; ++i) {
+        ids.push_back(best[i].item<int64_t>());
+        words.push_back(ids.back() < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(ids.back())] : std::to_string(ids.back()));
+    }
+    // The decoder inputs of the last step: the task embedding and every output but the last.
+    std::vector<int64_t> fed(ids.begin(), ids.empty() ? ids.end() : ids.end() - 1);
+    const auto tokens = torch::tensor(fed, torch::kLong).view({1, static_cast<int64_t>(fed.size())}).to(model.device());
+    const OmniNetAttention a = omninetAttention(model.body(), task, encoded, masks, tokens);
+    auto nested = [](const torch::Tensor& t) { // 1 × heads × steps × keys -> [head][step][key]
+        const auto c = t.squeeze(0).to(torch::kCPU).to(torch::kFloat).contiguous();
+        nlohmann::json heads = nlohmann::json::array();
+        for (int64_t h = 0; h < c.size(0); ++h) {
+            nlohmann::json steps = nlohmann::json::array();
+            for (int64_t q = 0; q < c.size(1); ++q) {
+                const auto row = c[h][q].contiguous();
+                steps.push_back(std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel()));
+            }
+            heads.push_back(steps);
+        }
+        return heads;
+    };
+    nlohmann::json out{{"outputs", words}, {"inputs", nlohmann::json::array()}, {"layers", nlohmann::json::array()}};
+    auto input = encoded.begin();
+    for (const auto& link : a.links) {
+        out["inputs"].push_back({{"name", input->first}, {"t", link.t}, {"s", link.s}, {"temporal_offset", link.temporalOffset}, {"spatial_offset", link.spatialOffset}});
+        ++input;
+    }
+    for (size_t l = 0; l < a.layers.temporal.size(); ++l) {
+        nlohmann::json layer{{"temporal", nested(a.layers.temporal[l])}};
+        if (l < a.layers.spatial.size()) {
+            layer["spatial"] = nested(a.layers.spatial[l]);
+            layer["gate"] = nested(a.layers.gate[l]);
+        }
+        out["layers"].push_back(layer);
+    }
+    return out;
 }
 
 QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& data, MultiTaskModel& model, const QueryRequest& q)
@@ -159,6 +204,8 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
         }
         result.best.push_back({text, scores[0][k].item<double>()});
     }
+    if (q.attention)
+        result.attentionJson = attentionOf(model, q.task, encoded, masks, tokens[0][0], names).dump();
     return result;
 }
 

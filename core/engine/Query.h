@@ -17,6 +17,7 @@ struct QueryRequest {
     int64_t beam = 1;
     int64_t maxLength = 0;           // 0: the task's own
     double lengthPenalty = 0.0;
+    bool attention = false;          // also capture the attention of the best output
 };
 
 struct QueryHypothesis {
@@ -29,6 +30,11 @@ struct QueryResult {
     bool zeroShot = false;            // an input the task was not trained on went in
     std::vector<std::string> inputs;  // input names used, e.g. "video (as the image input's peripheral)"
     std::vector<QueryHypothesis> best; // best first
+    // With QueryRequest::attention: JSON of the best output's attention, every decoder layer
+    // and head: {"inputs": [{"name", "t", "s", "temporal_offset", "spatial_offset"}],
+    // "outputs": [words], "layers": [{"temporal": [head][step][key], "spatial": …, "gate": …}]}.
+    // Step 0 is the task embedding's (it predicts the first word).
+    std::string attentionJson;
 };
 
 // Throws Error naming the file, the task or the missing input for bad requests.
