@@ -290,6 +290,52 @@ private Q_SLOTS:
         QVERIFY(std::abs(rc.steps[1].learningRate - 0.1) < 1e-9);    // step 2: 0.125, capped
     }
 
+    void perTaskBatchSizesAndClipping()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 20);
+        auto doc = twoTaskExperiment(dir.filePath("data"), {{"type", "equal"}}, 6);
+        doc["tasks"][1]["batch_size"] = 5;
+        doc["training"]["batch_size"] = 16;
+        doc["training"]["clip_grad_norm"] = 1e-3;
+        doc["training"]["optimizer"] = {{"type", "sgd"}, {"lr", 0.5}, {"momentum", 0.0}};
+        doc["training"]["sampler"] = {{"type", "round-robin"}};
+        doc["training"]["log_every"] = 1;
+        TrainOptions o;
+        o.runDir = dir.filePath("sizes").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        struct Sizes : TrainerObserver {
+            std::vector<double> samplesPerSecond;
+            std::vector<std::string> tasks;
+            std::vector<double> losses;
+            void onStep(const StepEvent& e) override
+            {
+                tasks.push_back(e.task);
+                losses.push_back(e.loss);
+            }
+        } sizes;
+        t.addObserver(&sizes);
+        QCOMPARE(t.run().status, std::string("finished"));
+        // Each task walks its own stream with its own batch size: after 3 steps each, task 0
+        // is 48 samples into its epoch and task 1 15 (checkpoint cursors).
+        torch::serialize::InputArchive archive;
+        archive.load_from(o.runDir + "/checkpoint.pt");
+        c10::IValue cursors;
+        archive.read("streams", cursors);
+        const auto streams = nlohmann::json::parse(cursors.toStringRef());
+        QCOMPARE(streams[0][1].get<int64_t>(), int64_t(48));
+        QCOMPARE(streams[1][1].get<int64_t>(), int64_t(15));
+        // Clipped to 1e-3, six SGD steps of 0.5 move the weights by at most 6 · 0.5 · 1e-3 in all.
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        auto w = checkpointAndInitialWeights(e, o.runDir);
+        double moved = 0;
+        for (const auto& [name, t] : w.trained)
+            moved += (t - w.initial.at(name)).pow(2).sum().item<double>();
+        QVERIFY2(std::sqrt(moved) <= 6 * 0.5 * 1e-3 + 1e-6 && moved > 0, qPrintable(QStringLiteral("moved %1").arg(std::sqrt(moved))));
+        doc["training"]["clip_grad_norm"] = -1;
+        QVERIFY(!Experiment::validate(doc).empty());
+    }
+
     void hogwildTrainsFourTasksAtOnce()
     {
         QTemporaryDir dir;

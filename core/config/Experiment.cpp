@@ -31,6 +31,7 @@ const Schema& Experiment::schema()
                    "this task's own learning rate (absent: the optimiser's): its head always steps with it, and the shared "
                    "parameters too in steps that train this task alone")
             .range(0, std::nullopt);
+        task.field("batch_size", FieldType::PositiveInteger, "this task's samples per step (absent: training.batch_size)");
         task.field("lr_cap", FieldType::Number, "upper bound of the scheduled rate in steps that train this task alone (OmniNet caps some tasks at 1e-4)")
             .range(0, std::nullopt);
 
@@ -64,6 +65,9 @@ const Schema& Experiment::schema()
         training.field("eval_batches", FieldType::Integer, "validation batches per periodic pass (0 = whole split)").defaults(20).range(0, std::nullopt);
         training.field("checkpoint_every", FieldType::Integer, "steps between checkpoints (0 = only at the end)").defaults(500).range(0, std::nullopt);
         training.field("optimizer", FieldType::Object, "optimiser and its settings").of(optimizer);
+        training.field("clip_grad_norm", FieldType::Number, "gradients are scaled down to this global L2 norm when above it (0 = no clipping)")
+            .defaults(0.0)
+            .range(0, std::nullopt);
         training.field("mode", FieldType::Enum,
                        "synchronous: each step trains the tasks the sampler picks; hogwild: one worker thread per task applies its own "
                        "gradients to the shared model with no lock and no barrier (OmniNet)")
@@ -230,6 +234,8 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
         t.lossWeight = item["loss_weight"];
         if (item.contains("lr"))
             t.learningRate = item["lr"].get<double>();
+        if (item.contains("batch_size"))
+            t.batchSize = item["batch_size"].get<int64_t>();
         if (item.contains("lr_cap"))
             t.learningRateCap = item["lr_cap"].get<double>();
         e.tasks.push_back(std::move(t));
@@ -249,6 +255,7 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
     e.training.sampler = tr["sampler"];
     e.training.lossWeighting = tr["loss_weighting"];
     e.training.hogwild = tr["mode"] == "hogwild";
+    e.training.clipGradNorm = tr["clip_grad_norm"];
     e.evaluation.split = d["evaluation"]["split"];
     e.evaluation.batchSize = d["evaluation"]["batch_size"];
     return e;

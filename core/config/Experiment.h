@@ -27,6 +27,7 @@ struct TaskSpec {
     double lossWeight = 1.0;
     double learningRate = -1; // the task's own "lr"; negative: the optimiser's
     double learningRateCap = -1; // "lr_cap"; negative: none
+    int64_t batchSize = 0;       // the task's own "batch_size"; 0: training.batch_size
 };
 
 struct TrainingSpec {
@@ -43,6 +44,7 @@ struct TrainingSpec {
     nlohmann::json sampler;
     nlohmann::json lossWeighting;
     bool hogwild = false; // "mode": "hogwild"
+    double clipGradNorm = 0; // 0: no clipping
 };
 
 struct EvaluationSpec {

@@ -394,7 +394,7 @@ RunSummary Trainer::Impl::run()
     std::vector<std::unique_ptr<BatchLoader>> loaders;
     for (size_t i = 0; i < streams.size(); ++i) {
         auto ahead = std::make_shared<EpochStream>(streams[i]);
-        const int64_t batchSize = exp.training.batchSize;
+        const int64_t batchSize = exp.tasks[i].batchSize > 0 ? exp.tasks[i].batchSize : exp.training.batchSize;
         loaders.push_back(std::make_unique<BatchLoader>(
             data.at(exp.tasks[i].dataset).train,
             [ahead, batchSize](std::vector<int64_t>& idx) {
@@ -505,7 +505,7 @@ RunSummary Trainer::Impl::run()
         int64_t samples = 0;
         for (size_t ti : chosen) {
             const TaskSpec& task = exp.tasks.at(ti);
-            const std::vector<int64_t> idx = streams[ti].next(exp.training.batchSize);
+            const std::vector<int64_t> idx = streams[ti].next(task.batchSize > 0 ? task.batchSize : exp.training.batchSize);
             Dataset& train = *data.at(task.dataset).train;
             Batch b;
             loaders[ti]->next(b);
@@ -524,6 +524,8 @@ RunSummary Trainer::Impl::run()
         rates.apply(*optimizer, chosen, step);
         if (!weighting->backward(losses, lossStep))
             total.backward();
+        if (exp.training.clipGradNorm > 0)
+            torch::nn::utils::clip_grad_norm_(model->parameters(), exp.training.clipGradNorm);
         optimizer->step();
         weighting->afterStep();
         ++step;
@@ -591,11 +593,22 @@ RunSummary Trainer::Impl::run()
                     double lossValue = 0;
                     {
                         std::shared_lock<std::shared_mutex> shared(exclusive);
-                        const auto idx = streams[ti].next(exp.training.batchSize);
+                        const auto idx = streams[ti].next(task.batchSize > 0 ? task.batchSize : exp.training.batchSize);
                         Batch b;
                         loaders[ti]->next(b);
                         auto loss = model->head(task.name).loss(model->forward(task.name, b), b.target.to(device)) * task.lossWeight;
-                        const auto grads = torch::autograd::grad({loss}, params, {}, false, false, true);
+                        auto grads = torch::autograd::grad({loss}, params, {}, false, false, true);
+                        if (exp.training.clipGradNorm > 0) { // this worker's gradient, by its global norm
+                            double squares = 0;
+                            for (const auto& g : grads)
+                                if (g.defined())
+                                    squares += g.pow(2).sum().item<double>();
+                            const double norm = std::sqrt(squares);
+                            if (norm > exp.training.clipGradNorm)
+                                for (auto& g : grads)
+                                    if (g.defined())
+                                        g = g * (exp.training.clipGradNorm / (norm + 1e-6));
+                        }
                         const double lr = rates.sharedRate({ti}, s);
                         ++updates;
                         torch::NoGradGuard noGrad;
