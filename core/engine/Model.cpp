@@ -173,11 +173,16 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
 
 torch::Device MultiTaskModel::device() const
 {
-    const auto params = parameters();
-    if (!params.empty())
-        return params.front().device();
-    const auto bufs = buffers();
-    return bufs.empty() ? torch::Device(torch::kCPU) : bufs.front().device();
+    // A tensor of the model's, found once: Module::to() moves it in place, so it always
+    // says where the model is, without listing every parameter on each forward pass.
+    if (!anchor_.defined()) {
+        const auto params = parameters();
+        const auto bufs = buffers();
+        anchor_ = !params.empty() ? params.front() : !bufs.empty() ? bufs.front() : torch::Tensor();
+        if (!anchor_.defined())
+            return torch::Device(torch::kCPU);
+    }
+    return anchor_.device();
 }
 
 std::map<std::string, torch::Tensor> MultiTaskModel::encode(const std::string& task, const Batch& batch, std::map<std::string, torch::Tensor>& masks)

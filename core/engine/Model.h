@@ -40,6 +40,7 @@ private:
     std::map<std::string, std::shared_ptr<PeripheralModule>> peripherals_;
     std::shared_ptr<BodyModule> body_;
     std::map<std::string, TaskParts> tasks_;
+    mutable torch::Tensor anchor_; // see device()
 };
 
 // Loads every dataset the experiment names, once each. Errors name the dataset's file.
