@@ -93,17 +93,9 @@ nlohmann::json attentionOf(MultiTaskModel& model, const std::string& task, const
     return out;
 }
 
-QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& data, MultiTaskModel& model, const QueryRequest& q)
+QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& data, MultiTaskModel& model, const TaskSpec* task,
+                   const QueryRequest& q)
 {
-    const TaskSpec* task = nullptr;
-    std::string taskNames;
-    for (const auto& t : exp.tasks) {
-        taskNames += (taskNames.empty() ? "" : ", ") + t.name;
-        if (t.name == q.task)
-            task = &t;
-    }
-    if (!task)
-        throw Error("the run has no task \"" + q.task + "\" (tasks: " + taskNames + ")");
     if (q.beam < 1)
         throw Error("beam width must be at least 1, got " + std::to_string(q.beam));
 
@@ -217,20 +209,25 @@ std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector
     if (!fs::is_regular_file(paths.config))
         throw Error(runDir + ": not a run directory (no config.json)");
     const Experiment exp = Experiment::load(paths.config);
+    // Every request's task is found before the (slow) model load, so a typo fails at once.
     std::string taskNames;
     for (const auto& t : exp.tasks)
         taskNames += (taskNames.empty() ? "" : ", ") + t.name;
-    for (const auto& q : requests)
-        if (std::none_of(exp.tasks.begin(), exp.tasks.end(), [&](const TaskSpec& t) { return t.name == q.task; }))
+    std::vector<const TaskSpec*> tasks;
+    for (const auto& q : requests) {
+        auto t = std::find_if(exp.tasks.begin(), exp.tasks.end(), [&](const TaskSpec& spec) { return spec.name == q.task; });
+        if (t == exp.tasks.end())
             throw Error("the run has no task \"" + q.task + "\" (tasks: " + taskNames + ")");
+        tasks.push_back(&*t);
+    }
     auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
     torch::manual_seed(exp.training.seed);
     MultiTaskModel model(exp, data);
     loadModelCheckpoint(model, paths.checkpoint, resolveTorchDevice());
     model.eval();
     std::vector<QueryResult> results;
-    for (const auto& q : requests)
-        results.push_back(answer(exp, data, model, q));
+    for (size_t i = 0; i < requests.size(); ++i)
+        results.push_back(answer(exp, data, model, tasks[i], requests[i]));
     return results;
 }
 
