@@ -96,6 +96,12 @@ struct BodyModule : torch::nn::Module {
     // What heads must agree with (OneModel: the PHOC alphabet and levels the body resolved);
     // the engine hands it to every head factory as the option "body_info".
     virtual nlohmann::json info() const { return nlohmann::json::object(); }
+    // A loss the body adds to the task's loss for the forwardTask call just made (the MoE
+    // load-balancing loss, MTAL's λ‖W‖²); undefined when it has none. Training only.
+    virtual torch::Tensor auxiliaryLoss(const std::string& /*task*/) { return {}; }
+    // What the body measures about itself for the views and `omnilab-cli` (MTAL's sharing
+    // ratios, MultiModel's expert load per task) as JSON; empty when it measures nothing.
+    virtual nlohmann::json statistics() { return nlohmann::json::object(); }
 };
 
 // Features -> task output; knows its loss and how outputs become predictions.
@@ -126,6 +132,9 @@ struct ShapeContext {
         std::string task;
         std::vector<std::string> classes;
         nlohmann::json head;
+        // The task's bound inputs as they reach the body (one sample's shape), for bodies
+        // that build a network per task whose inputs differ (MTAL: twofold heterogeneity).
+        std::map<std::string, std::vector<int64_t>> inputs;
     };
     std::vector<TaskLabels> tasks;
 };

@@ -138,23 +138,36 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
         peripherals_[it.key()] = register_module("peripheral_" + it.key(), p);
     }
     torch::NoGradGuard noGrad;
+    // One real sample of every task through its peripherals: the shapes the body and the
+    // heads are sized from.
     std::vector<ShapeContext::TaskLabels> labels;
-    for (const auto& task : experiment.tasks)
-        labels.push_back({task.name, data.at(task.dataset).train->classNames(), task.head});
+    std::vector<Batch> probes;
+    std::vector<std::map<std::string, torch::Tensor>> encodedProbes;
     for (const auto& task : experiment.tasks) {
         const auto& splits = data.at(task.dataset);
         Batch probe = splits.train->batch({0});
-        ShapeContext ctx;
-        ctx.tasks = labels;
+        ShapeContext::TaskLabels t{task.name, splits.train->classNames(), task.head, {}};
         std::map<std::string, torch::Tensor> encoded;
         for (const auto& [input, peripheral] : task.inputs) {
             auto raw = probe.inputs.find(input);
             if (raw == probe.inputs.end())
                 throw Error("task \"" + task.name + "\": dataset \"" + task.dataset + "\" gives no input \"" + input + "\"");
             encoded[input] = peripherals_.at(peripheral)->forward(raw->second);
-            ctx.inputs[input] = sampleShape(encoded[input]);
+            t.inputs[input] = sampleShape(encoded[input]);
         }
+        labels.push_back(std::move(t));
+        probes.push_back(std::move(probe));
+        encodedProbes.push_back(std::move(encoded));
+    }
+    for (size_t ti = 0; ti < experiment.tasks.size(); ++ti) {
+        const auto& task = experiment.tasks[ti];
+        const auto& splits = data.at(task.dataset);
+        const Batch& probe = probes[ti];
+        const auto& encoded = encodedProbes[ti];
         if (!body_) {
+            ShapeContext ctx;
+            ctx.tasks = labels;
+            ctx.inputs = labels[ti].inputs;
             const auto& bodySpec = experiment.model["body"];
             body_ = register_module("body", bodies().factory(bodySpec["type"].get<std::string>())(bodySpec, ctx));
         }

@@ -512,7 +512,11 @@ RunSummary Trainer::Impl::run()
             for (const auto& warning : train.drainWarnings())
                 log(LogLevel::Warning, warning);
             auto out = model->forward(task.name, b);
-            losses.push_back(model->head(task.name).loss(out, b.target.to(device)));
+            auto loss = model->head(task.name).loss(out, b.target.to(device));
+            // The body's own term for this forward pass (MoE load balance, MTAL's λ‖W‖²).
+            if (auto aux = model->body().auxiliaryLoss(task.name); aux.defined())
+                loss = loss + aux;
+            losses.push_back(loss);
             weights.push_back(task.lossWeight);
             samples += static_cast<int64_t>(idx.size());
             if (ev.task.empty())
@@ -596,7 +600,10 @@ RunSummary Trainer::Impl::run()
                         const auto idx = streams[ti].next(task.batchSize > 0 ? task.batchSize : exp.training.batchSize);
                         Batch b;
                         loaders[ti]->next(b);
-                        auto loss = model->head(task.name).loss(model->forward(task.name, b), b.target.to(device)) * task.lossWeight;
+                        auto loss = model->head(task.name).loss(model->forward(task.name, b), b.target.to(device));
+                        if (auto aux = model->body().auxiliaryLoss(task.name); aux.defined())
+                            loss = loss + aux;
+                        loss = loss * task.lossWeight;
                         auto grads = torch::autograd::grad({loss}, params, {}, false, false, true);
                         if (exp.training.clipGradNorm > 0) { // this worker's gradient, by its global norm
                             double squares = 0;
