@@ -211,7 +211,7 @@ private Q_SLOTS:
         seconds_ = static_cast<double>(timer.elapsed()) / 1000.0;
         qInfo("tiny set generated in %.1f s", seconds_);
         QVERIFY(!summary.reused);
-        QCOMPARE(progress.size(), size_t(8)); // a start line and one per part
+        QCOMPARE(progress.size(), size_t(9)); // a start line and one per part
         QVERIFY2(seconds_ < 30, "the tiny set must stay fast: tests generate it several times");
     }
 
@@ -222,7 +222,7 @@ private Q_SLOTS:
         QCOMPARE(m["scale"].get<std::string>(), std::string("tiny"));
         const std::map<std::string, std::string> formats = { { "coco", "coco-captions" }, { "vqa", "vqa-v2" }, { "hmdb", "video-folder" },
             { "speech_commands", "speech-commands" }, { "conll", "conll" }, { "aclImdb", "text-folder" }, { "iam", "word-images" },
-            { "arabic", "word-images" }, { "fashion_mnist", "mnist-idx" } };
+            { "arabic", "word-images" }, { "shapes", "image-folder" }, { "fashion_mnist", "mnist-idx" } };
         for (const auto& [name, format] : formats) {
             QVERIFY2(m["parts"].contains(name), name.c_str());
             QCOMPARE(m["parts"][name]["format"].get<std::string>(), format);
@@ -621,7 +621,7 @@ private Q_SLOTS:
         auto r = cli({ QStringLiteral("make-demo-data"), QStringLiteral("--out"), out, QStringLiteral("--scale"), QStringLiteral("tiny"),
             QStringLiteral("--seed"), QStringLiteral("1") });
         QVERIFY2(r.code == 0, qPrintable(r.err));
-        for (const char* s : { "[1/7] coco + vqa:", "[7/7] fashion_mnist:", "demo data (tiny, seed 1) written to", "speech_commands" })
+        for (const char* s : { "[1/8] coco + vqa:", "[8/8] fashion_mnist:", "demo data (tiny, seed 1) written to", "speech_commands" })
             QVERIFY2(r.out.contains(QLatin1String(s)), qPrintable(r.out));
         // The CLI writes the same bytes as the library.
         QVERIFY(hashes(out) == hashes(set_));

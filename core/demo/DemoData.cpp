@@ -16,23 +16,23 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // Bumped whenever the generator's output changes, so an older set is regenerated, not reused.
-constexpr int kGeneratorVersion = 2; // 2: aclImdb/vectors-50d.txt
+constexpr int kGeneratorVersion = 3; // 2: aclImdb/vectors-50d.txt; 3: shapes/
 const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 // Everything the set puts into DIR; nothing else there is touched.
-const char* kEntries[] = { "coco", "vqa", "hmdb", "speech_commands", "conll", "aclImdb", "iam", "arabic", "README.txt" };
+const char* kEntries[] = { "coco", "vqa", "hmdb", "speech_commands", "conll", "aclImdb", "iam", "arabic", "shapes", "README.txt" };
 
 DemoSizes sizesFor(DemoScale scale)
 {
     DemoSizes s;
     switch (scale) {
     case DemoScale::Tiny: // for tests: seconds
-        s = { 60, 2, 5, 8, 1, 150, 80, 80, 40 };
+        s = { 60, 2, 5, 8, 1, 150, 80, 80, 40, 20 };
         break;
     case DemoScale::Small: // for the demo: a few minutes at most
-        s = { 1500, 20, 10, 30, 2, 3000, 1000, 1500, 500 };
+        s = { 1500, 20, 10, 30, 2, 3000, 1000, 1500, 500, 300 };
         break;
     case DemoScale::Full: // about ten times small
-        s = { 15000, 200, 10, 120, 5, 30000, 10000, 15000, 5000 };
+        s = { 15000, 200, 10, 120, 5, 30000, 10000, 15000, 5000, 3000 };
         break;
     }
     return s;
@@ -116,6 +116,8 @@ std::string readme(const DemoOptions& options, bool fashionMnist)
          "arabic/  Arabic handwritten-style words (format word-images, \"path\": \"DIR/arabic/words.tsv\")\n"
          "  words.tsv  \"<image><TAB><word><TAB><train|val|test>\", image relative to arabic/;\n"
          "  words/<writer>/<writer>-<nnnn>.png  grey PNG, KACST and Arabeyes fonts, right to left.\n\n"
+         "shapes/  one shape per 64x64 PNG, image-folder layout (format image-folder)\n"
+         "  {train,val,test}/<shape>/<shape>_<nnnnn>.png  the six shapes in random colours and sizes.\n\n"
          "Fashion-MNIST (format mnist-idx) is not copied: ";
     if (fashionMnist)
         r << "it is in " << kFashionMnistDir << " (Debian package dataset-fashion-mnist).\n";
@@ -232,6 +234,7 @@ DemoSummary makeDemoData(const DemoOptions& options, const std::function<void(co
         { "conll", makeSentences },
         { "aclImdb", makeReviews },
         { "iam + arabic", makeHandwriting },
+        { "shapes", makeShapesGallery },
     };
     json parts = json::object();
     try {

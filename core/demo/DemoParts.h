@@ -25,6 +25,7 @@ struct DemoSizes {
     int reviews = 0; // aclImdb reviews over train/test × pos/neg
     int englishWords = 0; // IAM-style word images
     int arabicWords = 0; // Arabic word images
+    int galleryPerShape = 0; // shapes/ images per shape (one shape per image)
 };
 
 struct PartContext {
@@ -53,6 +54,7 @@ GeneratedParts makeSpeechCommands(const PartContext& context); // speech_command
 GeneratedParts makeSentences(const PartContext& context); // conll/
 GeneratedParts makeReviews(const PartContext& context); // aclImdb/
 GeneratedParts makeHandwriting(const PartContext& context); // iam/ and arabic/
+GeneratedParts makeShapesGallery(const PartContext& context); // shapes/
 
 // Checks, before anything is generated, that the tools and fonts the parts need are
 // installed; throws Error naming the Debian package(s) to install.
