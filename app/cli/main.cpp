@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <set>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -27,6 +28,8 @@
 #include "core/models/onemodel/Phoc.h"
 #include "core/engine/Protocol.h"
 #include "core/engine/Query.h"
+#include "core/engine/RunInspector.h"
+#include "core/engine/Sweep.h"
 #include "core/engine/Trainer.h"
 #include "core/plugin/PluginLoader.h"
 #include "core/registry/Registry.h"
@@ -81,6 +84,12 @@ const char* kUsage =
     "             [--levels 2,3,4,5] --out FILE.csv\n"
     "                            the hash-separation figure: PHOCs of the labels with and without the\n"
     "                            discriminator, projected to 2-D by PCA, as CSV\n"
+    "  mtal-stats RUN_DIR [--delta D] [--json]\n"
+    "                            an MTAL run's kernel sharing: per layer and overall sharing ratio, parameters\n"
+    "                            and memory saved, similarity histogram (--delta: at another threshold)\n"
+    "  sweep FILE --param /json/pointer --values V1,V2,... [--steps N] [--out DIR]\n"
+    "                            train the experiment once per value (e.g. --param /model/body/delta\n"
+    "                            --values 0.1,0.2,0.3); prints the metric table and writes DIR/sweep.csv\n"
     "\n"
     "exit status: 0 success, 1 the work failed, 2 bad usage or a bad configuration\n";
 
@@ -396,7 +405,7 @@ int commandEval(const Args& a)
         for (const auto& [task, values] : r.metrics)
             for (const auto& [name, value] : values)
                 out[task][name] = value;
-        nlohmann::json doc{{"run_dir", a.positional[0]}, {"split", split}, {"step", r.step}, {"metrics", out}};
+        nlohmann::json doc{{"run_dir", a.positional[0]}, {"split", split}, {"step", r.step}, {"parameters", r.parameterCount}, {"metrics", out}};
         if (a.flag("confusion"))
             for (const auto& [task, m] : r.confusion) {
                 nlohmann::json rows = nlohmann::json::array();
@@ -759,6 +768,123 @@ int commandSingleTask(const Args& a)
     return 0;
 }
 
+// mtal-stats: what the kernel-sharing view shows, as a table (or the JSON).
+int commandMtalStats(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("mtal-stats needs exactly one RUN_DIR");
+    double delta = -1;
+    if (a.flag("delta")) {
+        try {
+            size_t used = 0;
+            delta = std::stod(a.get("delta"), &used);
+            if (used != a.get("delta").size())
+                throw std::invalid_argument("trailing");
+        } catch (const std::exception&) {
+            throw UsageError("option --delta: expected a number in [0, 1], got \"" + a.get("delta") + "\"");
+        }
+        if (delta < 0 || delta > 1)
+            throw UsageError("option --delta: the threshold must lie in [0, 1], got " + a.get("delta"));
+    }
+    RunInspector inspector(a.positional[0]);
+    if (inspector.bodyType() != "mtal")
+        throw UsageError(a.positional[0] + ": the run's body is \"" + inspector.bodyType() + "\", not mtal");
+    const nlohmann::json s = delta < 0 ? inspector.statistics() : inspector.kernelSharing(delta);
+    if (a.flag("json")) {
+        std::cout << s.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "kernel sharing of " << a.positional[0] << " at step " << inspector.step() << ", delta " << s["delta"].get<double>()
+              << " (sharing " << s["sharing"].get<std::string>() << ")\n";
+    std::cout << std::left << std::setw(8) << "layer" << std::right << std::setw(9) << "kernels" << std::setw(9) << "shared" << std::setw(9) << "ratio"
+              << std::setw(12) << "saved" << "  similarity histogram [-1, 1]\n";
+    auto row = [](const std::string& name, const nlohmann::json& l) {
+        std::cout << std::left << std::setw(8) << name << std::right << std::setw(9) << l["kernels"].get<int64_t>() << std::setw(9)
+                  << l["shared"].get<int64_t>() << std::setw(8) << std::fixed << std::setprecision(1) << 100.0 * l["ratio"].get<double>() << "%"
+                  << std::setw(12) << l["parameters_saved"].get<int64_t>();
+    };
+    for (const auto& l : s["layers"]) {
+        row(l["name"].get<std::string>(), l);
+        std::cout << "  ";
+        const auto h = l["histogram"].get<std::vector<int64_t>>();
+        const int64_t most = h.empty() ? 0 : *std::max_element(h.begin(), h.end());
+        static const char* bars[] = {" ", ".", ":", "-", "=", "+", "*", "#"};
+        for (int64_t c : h)
+            std::cout << bars[most > 0 ? (c * 7 + most - 1) / most : 0];
+        if (l["task_pairs"].empty())
+            std::cout << "  (no comparable task pair: kernel shapes differ)";
+        std::cout << "\n";
+    }
+    row("overall", s["overall"]);
+    std::cout << "\n" << s["overall"]["parameters_saved"].get<int64_t>() << " of " << s["overall"]["body_parameters"].get<int64_t>()
+              << " body parameters could be stored once (" << std::fixed << std::setprecision(1)
+              << 100.0 * s["overall"]["memory_saved_fraction"].get<double>() << " % of the body's memory, "
+              << s["overall"]["bytes_saved"].get<int64_t>() << " bytes)\n";
+    return 0;
+}
+
+// sweep: one run per value of a JSON pointer; the metric table and DIR/sweep.csv.
+int commandSweep(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("sweep needs exactly one experiment FILE");
+    if (!a.flag("param") || !a.flag("values"))
+        throw UsageError("sweep needs --param /json/pointer and --values V1,V2,...");
+    const Experiment base = Experiment::load(a.positional[0]);
+    SweepOptions o;
+    o.pointer = a.get("param");
+    try {
+        o.values = parseSweepValues(a.get("values"));
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
+    if (a.flag("steps"))
+        o.steps = parsePositive(a.get("steps"), "steps");
+    o.outDir = a.get("out", "runs/sweep-" + base.name);
+    ProgressPrinter printer(std::max<int64_t>(base.training.logEvery, 1000000)); // evals and logs only
+    o.observers.push_back(&printer);
+    std::vector<SweepPoint> points;
+    try {
+        points = runSweep(base.document, a.positional[0], o);
+    } catch (const ConfigError&) {
+        throw;
+    } catch (const Error& e) {
+        if (std::string(e.what()).rfind("--param", 0) == 0)
+            throw UsageError(e.what());
+        throw;
+    }
+    std::cout << "\n" << std::left << std::setw(14) << o.pointer.substr(o.pointer.rfind('/') + 1);
+    std::set<std::string> means;
+    for (const auto& p : points)
+        for (const auto& [name, v] : p.mean)
+            means.insert(name);
+    for (const auto& [task, values] : points.front().metrics)
+        for (const auto& [name, v] : values)
+            if (name != "loss")
+                std::cout << std::setw(24) << (task + " " + name);
+    for (const auto& name : means)
+        std::cout << std::setw(16) << ("mean " + name);
+    std::cout << "\n";
+    for (const auto& p : points) {
+        std::cout << std::left << std::setw(14) << (p.value.is_string() ? p.value.get<std::string>() : p.value.dump());
+        for (const auto& [task, values] : p.metrics)
+            for (const auto& [name, v] : values)
+                if (name != "loss")
+                    std::cout << std::setw(24) << std::fixed << std::setprecision(4) << v;
+        for (const auto& name : means)
+            std::cout << std::setw(16) << std::fixed << std::setprecision(4) << (p.mean.count(name) ? p.mean.at(name) : 0.0);
+        std::cout << "\n";
+    }
+    fs::create_directories(o.outDir);
+    const std::string csvFile = (fs::path(o.outDir) / "sweep.csv").string();
+    const std::string csv = sweepCsv(o.pointer, points);
+    QSaveFile out(QString::fromStdString(csvFile));
+    if (!out.open(QIODevice::WriteOnly) || out.write(csv.data(), static_cast<qint64>(csv.size())) != static_cast<qint64>(csv.size()) || !out.commit())
+        throw Error(csvFile + ": cannot write: " + out.errorString().toStdString());
+    std::cout << "wrote " << csvFile << "\n";
+    return 0;
+}
+
 // The command word, skipping the global options before it ("" when there is none).
 std::string commandWord(int argc, char** argv)
 {
@@ -852,6 +978,10 @@ int main(int argc, char** argv)
             return commandSensoryCode(parseArgs(rest, {"discriminator", "modulus"}, {}));
         if (command == "pca-labels")
             return commandPcaLabels(parseArgs(rest, {"words", "modalities", "discriminator", "modulus", "levels", "out"}, {}));
+        if (command == "mtal-stats")
+            return commandMtalStats(parseArgs(rest, {"delta"}, {"json"}));
+        if (command == "sweep")
+            return commandSweep(parseArgs(rest, {"param", "values", "steps", "out"}, {}));
         if (command == "make-demo-data")
             return commandMakeDemoData(parseArgs(rest, {"out", "scale", "seed"}, {"force"}));
         throw UsageError("unknown command \"" + command + "\"");

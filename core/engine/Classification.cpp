@@ -9,7 +9,7 @@ namespace {
 // ----- image peripheral -----------------------------------------------------------------
 
 struct ImagePeripheral : PeripheralModule {
-    ImagePeripheral(double mean, double std) : mean_(mean), std_(std) {}
+    ImagePeripheral(double mean, double std, int64_t channels) : mean_(mean), std_(std), channels_(channels) {}
     torch::Tensor forward(const torch::Tensor& raw) override
     {
         torch::Tensor x = raw.dim() == 3 ? raw.unsqueeze(1) : raw; // B × H × W -> B × 1 × H × W
@@ -18,9 +18,20 @@ struct ImagePeripheral : PeripheralModule {
         x = x.to(torch::kFloat);
         if (raw.scalar_type() == torch::kUInt8)
             x = x / 255.0;
+        // Models that run every task's image through one stem (hard sharing, cross-stitch)
+        // need one channel count: grey to colour repeats the plane, colour to grey averages.
+        if (channels_ > 0 && x.size(1) != channels_) {
+            if (channels_ == 1)
+                x = x.mean(1, true);
+            else if (x.size(1) == 1)
+                x = x.expand({-1, channels_, -1, -1}).contiguous();
+            else
+                throw Error("image peripheral: cannot turn " + std::to_string(x.size(1)) + " channels into " + std::to_string(channels_) + " (field \"channels\")");
+        }
         return (x - mean_) / std_;
     }
     double mean_, std_;
+    int64_t channels_ = 0;
 };
 
 Schema imageSchema()
@@ -28,6 +39,7 @@ Schema imageSchema()
     Schema s;
     s.field("mean", FieldType::Number, "subtracted after scaling bytes to [0, 1]").defaults(0.5);
     s.field("std", FieldType::Number, "divisor after subtracting the mean").defaults(0.5).range(1e-6, std::nullopt);
+    s.field("channels", FieldType::Integer, "0 keeps the image's channels; 1 averages colour to grey; 3 repeats grey to colour").defaults(0).range(0, 4);
     return s;
 }
 
@@ -119,7 +131,7 @@ Schema classifierSchema()
 
 const bool registered =
     peripherals().add({"image", "bytes or floats B×C×H×W scaled to [0,1] and normalised with mean/std", imageSchema(), {}},
-                      [](const nlohmann::json& o) { return std::make_shared<ImagePeripheral>(o.at("mean"), o.at("std")); })
+                      [](const nlohmann::json& o) { return std::make_shared<ImagePeripheral>(o.at("mean"), o.at("std"), o.at("channels").get<int64_t>()); })
     && bodies().add({"small-cnn", "conv-BN-ReLU-pool stages and a dense layer; a CPU-sized image body", smallCnnSchema(), {}},
                     [](const nlohmann::json& o, const ShapeContext& c) { return std::make_shared<SmallCnn>(o, c); })
     && heads().add({"classifier", "linear layer to class logits; cross-entropy loss; arg-max prediction", classifierSchema(), {}},
