@@ -3,7 +3,10 @@
 #include <QApplication>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QProcess>
+#include <QComboBox>
 #include <QListWidget>
+#include <QSlider>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -11,13 +14,18 @@
 #include <QTreeWidget>
 #include <QtTest>
 
+#include "core/engine/Trainer.h"
 #include "core/runtime/Runtime.h"
 #include "tests/support/TestData.h"
 #include "ui/EngineBridge.h"
 #include "ui/MainWindow.h"
 #include "ui/QCustomPlotInclude.h"
+#include "ui/docks/AttentionInspectorDock.h"
 #include "ui/docks/DatasetsDock.h"
 #include "ui/docks/ExperimentDock.h"
+#include "ui/docks/ExpertLoadDock.h"
+#include "ui/docks/KernelSharingDock.h"
+#include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/RunsDock.h"
 #include "ui/docks/TrainingDock.h"
 
@@ -51,7 +59,7 @@ private Q_SLOTS:
         QStringList docks;
         for (auto* d : w.findChildren<QDockWidget*>())
             docks << d->windowTitle();
-        for (const char* name : {"Datasets", "Experiment", "Training", "Runs"})
+        for (const char* name : {"Datasets", "Experiment", "Training", "Runs", "Kernel sharing", "Experts", "Query", "Attention"})
             QVERIFY2(docks.contains(QLatin1String(name)), name);
         QStringList menus;
         for (auto* a : w.menuBar()->actions())
@@ -151,6 +159,155 @@ private Q_SLOTS:
         QVERIFY(!w.openExperiment(bad, false));
         QVERIFY(!w.trainingDock()->trainButton()->isEnabled());
         QVERIFY(!w.windowTitle().contains(QStringLiteral("bars")));
+    }
+
+    // The kernel-sharing view on a trained two-task MTAL run: it loads off the GUI thread,
+    // draws a bar per layer and the histogram, and moving the δ slider changes the ratios.
+    void kernelSharingViewFollowsTheSlider()
+    {
+        testing::writeBarsDataset(dir_.filePath("data"), 400, 100);
+        auto doc = testing::barsExperiment(dir_.filePath("data"), 30);
+        doc["tasks"].push_back(doc["tasks"][0]);
+        doc["tasks"][1]["name"] = "bars-colour";
+        doc["tasks"][1]["inputs"] = {{"image", "colour"}};
+        doc["model"]["peripherals"]["colour"] = {{"type", "image"}, {"channels", 3}};
+        doc["model"]["body"] = {{"type", "mtal"}, {"blocks", {1, 1}}, {"widths", {8, 16}}, {"hidden", 16}};
+        TrainOptions o;
+        o.runDir = dir_.filePath("mtal-run").toStdString();
+        QCOMPARE(Trainer(Experiment::fromJson(doc, "mem"), o).run().status, std::string("finished"));
+
+        KernelSharingDock dock;
+        dock.show();
+        QSignalSpy loaded(&dock, &KernelSharingDock::loaded);
+        int ticks = 0;
+        QTimer ticker;
+        connect(&ticker, &QTimer::timeout, [&] { ++ticks; });
+        ticker.start(5);
+        dock.openRun(dir_.filePath("mtal-run"));
+        QVERIFY(loaded.wait(60000));
+        QVERIFY2(ticks > 0, "the event loop turned while the run loaded");
+        QCOMPARE(dock.layerRatios().size(), 2);
+        QCOMPARE(dock.ratioPlot()->plottableCount(), 2); // the bars and the overall line
+        QCOMPARE(dock.layerBox()->currentIndex(), 1);    // conv1 compares 1 with 3 channels: none
+        QCOMPARE(dock.histogram().size(), 20);
+        double pairs = 0;
+        for (double c : dock.histogram())
+            pairs += c;
+        QCOMPARE(pairs, 256.0); // 16 × 16 cross-task pairs in conv2
+
+        dock.setDelta(1.0);
+        const double high = dock.overallRatio();
+        QSignalSpy recomputed(&dock, &KernelSharingDock::recomputed);
+        dock.slider()->setValue(0); // as a user drags it; recomputed once the burst ends
+        QVERIFY(recomputed.wait(5000));
+        QVERIFY2(dock.overallRatio() > high, qPrintable(QStringLiteral("%1 -> %2").arg(high).arg(dock.overallRatio())));
+        QCOMPARE(dock.layerRatios()[1], 1.0);
+        QVERIFY(dock.statusText().contains(QStringLiteral("kernels shared")));
+
+        QSignalSpy failed(&dock, &KernelSharingDock::failed);
+        dock.openRun(dir_.filePath("no-such-run"));
+        QVERIFY(failed.wait(10000));
+        QVERIFY(failed.first().at(0).toString().contains(QStringLiteral("no-such-run")));
+    }
+
+    // The expert view draws each task's share of expert choices as a heatmap row.
+    void expertViewShowsSharesPerTask()
+    {
+        ExpertLoadDock dock;
+        dock.show();
+        const nlohmann::json stats = {{"experts", 4},
+                                      {"layers", {{{"name", "body.moe0"}, {"load", {{"caption", {30, 10, 0, 0}}, {"pos", {0, 0, 5, 5}}}}},
+                                                  {{"name", "body.moe1"}, {"load", {{"caption", {1, 1, 1, 1}}, {"pos", {4, 0, 0, 0}}}}}}}};
+        QVERIFY(dock.showStatistics(stats));
+        QCOMPARE(dock.tasks(), QStringList({"caption", "pos"}));
+        QCOMPARE(dock.experts(), 4);
+        QCOMPARE(dock.shares()[0], QVector<double>({0.75, 0.25, 0, 0}));
+        QCOMPARE(dock.shares()[1], QVector<double>({0, 0, 0.5, 0.5}));
+        auto* map = qobject_cast<QCPColorMap*>(dock.plot()->plottable(0));
+        QVERIFY(map);
+        QCOMPARE(map->data()->keySize(), 4);
+        QCOMPARE(map->data()->valueSize(), 2);
+        QCOMPARE(map->data()->cell(2, 1), 0.5);
+        dock.layerBox()->setCurrentIndex(1);
+        QCOMPARE(dock.shares()[1], QVector<double>({1, 0, 0, 0}));
+        // Statistics without expert load (an mtal run's) are refused with a reason.
+        QVERIFY(!dock.showStatistics({{"layers", {{{"name", "conv1"}, {"ratio", 0.1}}}}}));
+        QVERIFY(dock.statusText().contains(QStringLiteral("no expert load")));
+        QSignalSpy failed(&dock, &ExpertLoadDock::failed);
+        dock.openRun(dir_.filePath("no-such-run"));
+        QVERIFY(failed.wait(10000));
+        QVERIFY(failed.first().at(0).toString().contains(QStringLiteral("no-such-run")));
+    }
+
+    // The query console against a tiny OmniNet trained on the tiny demo data: the zero-shot
+    // video-captioning preset answers with three beam alternatives and the attention; a run
+    // whose body does not decode, and a bad file, fail with the reason, and nothing hangs.
+    void queryConsoleCaptionsAVideoZeroShot()
+    {
+        QTemporaryDir dir;
+        QProcess make;
+        make.start(QStringLiteral(OMNILAB_CLI), {"make-demo-data", "--out", dir.filePath("demo-data"), "--scale", "tiny", "--seed", "2"});
+        QVERIFY(make.waitForFinished(180000) && make.exitCode() == 0);
+        QFile source(QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments/omninet-4task.json"));
+        QVERIFY(source.open(QIODevice::ReadOnly));
+        std::string text = source.readAll().toStdString();
+        const std::string demo = dir.filePath("demo-data").toStdString() + "/";
+        for (size_t at = 0; (at = text.find("demo-data/", at)) != std::string::npos; at += demo.size())
+            text.replace(at, 10, demo);
+        auto doc = nlohmann::json::parse(text);
+        doc["model"]["body"].update({{"d_model", 32}, {"heads", 2}, {"feed_forward", 64}, {"encoder_layers", 1}, {"decoder_layers", 1}});
+        for (auto& [name, p] : doc["model"]["peripherals"].items())
+            p["d_model"] = 32;
+        doc["model"]["peripherals"]["vision"]["channels"] = {8, 8, 8};
+        doc["datasets"][1]["image_size"] = {32, 32};
+        doc["datasets"][2]["image_size"] = {32, 32};
+        doc["datasets"][3]["frame_size"] = {32, 32};
+        doc["training"].update({{"steps", 8}, {"batch_size", 4}, {"eval_every", 0}, {"checkpoint_every", 0}});
+        TrainOptions o;
+        o.runDir = dir.filePath("runs/mult4").toStdString();
+        QCOMPARE(Trainer(Experiment::fromJson(doc, "mem"), o).run().status, std::string("finished"));
+
+        const QString cwd = QDir::currentPath();
+        QDir::setCurrent(dir.path()); // the preset looks for demo-data/hmdb here
+        QueryConsoleDock dock;
+        dock.show();
+        QVERIFY(dock.setRun(dir.filePath("runs/mult4")));
+        QSignalSpy answered(&dock, &QueryConsoleDock::answered);
+        QSignalSpy attention(&dock, &QueryConsoleDock::attentionReady);
+        QVERIFY(dock.zeroShotVideoCaption());
+        QVERIFY(answered.wait(120000));
+        QDir::setCurrent(cwd);
+        QCOMPARE(dock.answers()->rowCount(), 3);
+        QVERIFY(dock.statusText().contains(QStringLiteral("zero-shot")));
+        QCOMPARE(attention.size(), 1);
+        QVERIFY(attention.first().at(1).toString().contains(QStringLiteral("hmdb")));
+        const auto attentionJson = nlohmann::json::parse(dock.lastAttentionJson().toStdString());
+        QVERIFY(attentionJson.contains("layers"));
+
+        // The inspector on that answer: a heatmap over the frames with the image's cell count.
+        AttentionInspectorDock inspector;
+        inspector.show();
+        QVERIFY(inspector.showAttention(attentionJson, dock.lastFrames()));
+        const auto& video = attentionJson["inputs"][0];
+        QCOMPARE(video["name"].get<std::string>(), std::string("video"));
+        QCOMPARE(inspector.heatmapRows() * inspector.heatmapCols(), video["s"].get<int>());
+        QCOMPARE(inspector.temporal().size(), video["t"].get<int>());
+        QCOMPARE(int(dock.lastFrames().size()), video["t"].get<int>());
+        QVERIFY(!inspector.picture().isNull() && inspector.picture().width() > video["t"].get<int>() * 100);
+        inspector.stepBox()->setCurrentIndex(inspector.stepBox()->count() - 1);
+        QVERIFY(inspector.statusText().contains(QStringLiteral("cells")));
+        QVERIFY(inspector.exportPng(dir.filePath("attention.png")));
+        QVERIFY(QImage(dir.filePath("attention.png")).width() == inspector.picture().width());
+        QVERIFY(!inspector.showAttention(nlohmann::json{{"not", "attention"}}, {}));
+        QVERIFY(inspector.statusText().contains(QStringLiteral("layers")));
+
+        QSignalSpy failed(&dock, &QueryConsoleDock::failed);
+        dock.setFile(dir.filePath("missing.png"));
+        dock.ask();
+        QVERIFY(failed.wait(60000));
+        QVERIFY(failed.first().at(0).toString().contains(QStringLiteral("missing.png")));
+        QVERIFY(!dock.setRun(dir.filePath("not-a-run")));
+        QVERIFY(dock.statusText().contains(QStringLiteral("not-a-run")));
     }
 
     void missingDataIsReportedNotCrashing()

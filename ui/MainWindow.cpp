@@ -16,10 +16,15 @@
 #include <QStatusBar>
 
 #include "core/config/Experiment.h"
+#include "core/engine/Trainer.h"
 #include "core/runtime/Runtime.h"
 #include "ui/EngineBridge.h"
+#include "ui/docks/AttentionInspectorDock.h"
 #include "ui/docks/DatasetsDock.h"
 #include "ui/docks/ExperimentDock.h"
+#include "ui/docks/ExpertLoadDock.h"
+#include "ui/docks/KernelSharingDock.h"
+#include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/RunsDock.h"
 #include "ui/docks/TrainingDock.h"
 
@@ -39,10 +44,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     experimentDock_ = new ExperimentDock(this);
     training_ = new TrainingDock(this);
     runs_ = new RunsDock(this);
+    kernelSharing_ = new KernelSharingDock(this);
+    experts_ = new ExpertLoadDock(this);
+    query_ = new QueryConsoleDock(this);
+    attention_ = new AttentionInspectorDock(this);
     addDockWidget(Qt::LeftDockWidgetArea, experimentDock_);
     addDockWidget(Qt::LeftDockWidgetArea, datasets_);
     addDockWidget(Qt::RightDockWidgetArea, training_);
     addDockWidget(Qt::RightDockWidgetArea, runs_);
+    tabifyDockWidget(training_, kernelSharing_);
+    tabifyDockWidget(training_, experts_);
+    tabifyDockWidget(training_, attention_);
+    tabifyDockWidget(runs_, query_);
+    runs_->raise();
+    training_->raise();
     resizeDocks({experimentDock_, training_}, {380, 820}, Qt::Horizontal);
     resizeDocks({training_, runs_}, {560, 180}, Qt::Vertical);
     // Every panel is a dock; the central area is not used.
@@ -66,7 +81,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(bridge_, &EngineBridge::logReported, training_, &TrainingDock::onLog);
     connect(bridge_, &EngineBridge::runFinished, training_, &TrainingDock::onFinished);
     connect(bridge_, &EngineBridge::pausedChanged, training_, &TrainingDock::onPausedChanged);
-    connect(bridge_, &EngineBridge::runStarted, this, [this] {
+    connect(bridge_, &EngineBridge::runStarted, this, [this](qint64, const QString& runDir) {
+        lastRunDir_ = runDir;
         setRunState(tr("training"));
         runs_->refresh();
     });
@@ -77,7 +93,26 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         runs_->refresh();
         if (status == QLatin1String("failed"))
             statusBar()->showMessage(tr("Training failed: %1").arg(error), 15000);
+        // An MTAL run that finished: its kernel sharing, from the final weights.
+        // A finished run is the query console's, and opens in its body's own view (MTAL, MultiModel).
+        if (status == QLatin1String("finished"))
+            query_->setRun(lastRunDir_);
+        if (status == QLatin1String("finished") && experiment_) {
+            const std::string body = experiment_->model["body"].value("type", std::string());
+            if (body == "mtal" || body == "multimodel")
+                inspectRun(lastRunDir_);
+        }
     });
+    // A run double-clicked in the Runs panel opens in the view that fits its body.
+    connect(runs_, &RunsDock::runActivated, this, &MainWindow::inspectRun);
+    connect(runs_, &RunsDock::runActivated, query_, &QueryConsoleDock::setRun);
+    // A query's answer shows where the model looked.
+    connect(query_, &QueryConsoleDock::attentionReady, this, [this](const QString& json) {
+        if (attention_->showAttention(nlohmann::json::parse(json.toStdString(), nullptr, false), query_->lastFrames()))
+            attention_->raise();
+    });
+    connect(kernelSharing_, &KernelSharingDock::loaded, kernelSharing_, &QDockWidget::raise);
+    connect(experts_, &ExpertLoadDock::loaded, experts_, &QDockWidget::raise);
 
     buildMenus();
     QSettings settings;
@@ -90,6 +125,25 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::inspectRun(const QString& runDir)
+{
+    std::string body;
+    try {
+        body = Experiment::load(RunPaths(runDir.toStdString()).config).model["body"].value("type", std::string());
+    } catch (const std::exception& e) {
+        statusBar()->showMessage(tr("Cannot inspect %1: %2").arg(runDir, QString::fromUtf8(e.what())), 15000);
+        return;
+    }
+    if (body == "mtal")
+        kernelSharing_->openRun(runDir);
+    else if (body == "multimodel")
+        experts_->openRun(runDir);
+    else
+        statusBar()->showMessage(tr("%1: the %2 body has no inspecting view (kernel sharing is for mtal runs, expert load for multimodel)")
+                                     .arg(runDir, QString::fromStdString(body)),
+                                 15000);
+}
 
 void MainWindow::buildMenus()
 {
@@ -123,7 +177,9 @@ void MainWindow::buildMenus()
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* dock : {static_cast<QDockWidget*>(experimentDock_), static_cast<QDockWidget*>(datasets_),
-                              static_cast<QDockWidget*>(training_), static_cast<QDockWidget*>(runs_)})
+                              static_cast<QDockWidget*>(training_), static_cast<QDockWidget*>(runs_),
+                              static_cast<QDockWidget*>(kernelSharing_), static_cast<QDockWidget*>(experts_),
+                              static_cast<QDockWidget*>(query_), static_cast<QDockWidget*>(attention_)})
         view->addAction(dock->toggleViewAction());
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));

@@ -1,5 +1,5 @@
 #pragma once
-// The workbench window: dock panels (Datasets, Experiment, Training, Runs), menus,
+// The workbench window: dock panels (Datasets, Experiment, Training, Runs, Kernel sharing), menus,
 // status bar, and the engine bridge that trains on a worker thread.
 #include <QMainWindow>
 #include <memory>
@@ -9,9 +9,13 @@ class QMenu;
 
 namespace omnilab {
 
+class AttentionInspectorDock;
 class DatasetsDock;
 class EngineBridge;
 class ExperimentDock;
+class ExpertLoadDock;
+class KernelSharingDock;
+class QueryConsoleDock;
 class RunsDock;
 class TrainingDock;
 struct Experiment;
@@ -34,9 +38,16 @@ public:
     RunsDock* runsDock() const { return runs_; }
     ExperimentDock* experimentDock() const { return experimentDock_; }
     DatasetsDock* datasetsDock() const { return datasets_; }
+    KernelSharingDock* kernelSharingDock() const { return kernelSharing_; }
+    ExpertLoadDock* expertLoadDock() const { return experts_; }
+    QueryConsoleDock* queryConsoleDock() const { return query_; }
+    AttentionInspectorDock* attentionDock() const { return attention_; }
 
 public Q_SLOTS:
     void startTraining();
+    // Opens a run in the view that looks inside its body (kernel sharing for mtal, expert
+    // load for multimodel); says so in the status bar when there is none.
+    void inspectRun(const QString& runDir);
     void stopTraining();
 
 protected:
@@ -54,6 +65,11 @@ private:
     ExperimentDock* experimentDock_ = nullptr;
     TrainingDock* training_ = nullptr;
     RunsDock* runs_ = nullptr;
+    KernelSharingDock* kernelSharing_ = nullptr;
+    ExpertLoadDock* experts_ = nullptr;
+    QueryConsoleDock* query_ = nullptr;
+    AttentionInspectorDock* attention_ = nullptr;
+    QString lastRunDir_;
     EngineBridge* bridge_ = nullptr;
     QMenu* recentMenu_ = nullptr;
     QLabel* deviceLabel_ = nullptr;

@@ -93,6 +93,33 @@ nlohmann::json attentionOf(MultiTaskModel& model, const std::string& task, const
     return out;
 }
 
+// An image (C × H × W) or video (T × C × H × W) sample as 8-bit RGB frames: bytes as they
+// are, floats stretched from their own range (a decoder's output may be normalised).
+std::vector<RgbImage> framesOf(const torch::Tensor& sample)
+{
+    std::vector<RgbImage> frames;
+    const auto video = sample.dim() == 4 ? sample : sample.dim() == 3 ? sample.unsqueeze(0) : torch::Tensor();
+    if (!video.defined())
+        return frames;
+    for (int64_t f = 0; f < video.size(0); ++f) {
+        auto x = video[f].to(torch::kCPU);
+        if (x.scalar_type() != torch::kUInt8) {
+            x = x.to(torch::kFloat);
+            const double lo = x.min().item<double>(), hi = x.max().item<double>();
+            x = ((x - lo) / std::max(hi - lo, 1e-12) * 255.0).round().clamp(0, 255).to(torch::kUInt8);
+        }
+        if (x.size(0) == 1)
+            x = x.expand({3, -1, -1});
+        x = x.narrow(0, 0, 3).permute({1, 2, 0}).contiguous();
+        RgbImage img;
+        img.height = static_cast<int>(x.size(0));
+        img.width = static_cast<int>(x.size(1));
+        img.pixels.assign(x.data_ptr<uint8_t>(), x.data_ptr<uint8_t>() + x.numel());
+        frames.push_back(std::move(img));
+    }
+    return frames;
+}
+
 QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& data, MultiTaskModel& model, const TaskSpec* task,
                    const QueryRequest& q)
 {
@@ -196,8 +223,16 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
         }
         result.best.push_back({text, scores[0][k].item<double>()});
     }
-    if (q.attention)
-        result.attentionJson = attentionOf(model, q.task, encoded, masks, tokens[0][0], names).dump();
+    if (q.attention) {
+        auto attention = attentionOf(model, q.task, encoded, masks, tokens[0][0], names);
+        attention["gate_placement"] = exp.model["body"].value("gate", std::string("after_softmax"));
+        result.attentionJson = attention.dump();
+        for (const char* input : {"video", "image"})
+            if (raw.count(input)) {
+                result.frames = framesOf(raw.at(input)[0]);
+                break;
+            }
+    }
     return result;
 }
 

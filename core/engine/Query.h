@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/data/Preview.h"
+
 namespace omnilab {
 
 struct QueryRequest {
@@ -35,6 +37,9 @@ struct QueryResult {
     // "outputs": [words], "layers": [{"temporal": [head][step][key], "spatial": …, "gate": …}]}.
     // Step 0 is the task embedding's (it predicts the first word).
     std::string attentionJson;
+    // With QueryRequest::attention: the image or video frames as the model saw them (after
+    // the dataset's resizing and frame sampling), for drawing the attention over them.
+    std::vector<RgbImage> frames;
 };
 
 // Throws Error naming the file, the task or the missing input for bad requests.

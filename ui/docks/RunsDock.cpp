@@ -34,6 +34,11 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
     layout->addWidget(table_, 1);
     setWidget(body);
     connect(refreshButton, &QPushButton::clicked, this, &RunsDock::refresh);
+    connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
+        if (auto* item = table_->item(row, 0))
+            Q_EMIT runActivated(item->toolTip());
+    });
+    table_->setToolTip(tr("Double-click a run to query it and inspect it (kernel sharing of MTAL runs, expert load of MultiModel runs)"));
 }
 
 void RunsDock::setStoreFile(const QString& file)

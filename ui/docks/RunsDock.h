@@ -19,6 +19,10 @@ public:
 public Q_SLOTS:
     void refresh();
 
+Q_SIGNALS:
+    // A run double-clicked: its directory.
+    void runActivated(const QString& runDir);
+
 private:
     QString storeFile_;
     QLabel* location_ = nullptr;
