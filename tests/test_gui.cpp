@@ -7,6 +7,8 @@
 #include <QComboBox>
 #include <QListWidget>
 #include <QSlider>
+#include <QFileInfo>
+#include <QImage>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -132,6 +134,36 @@ private Q_SLOTS:
         QCOMPARE(finished.first().at(0).toString(), QStringLiteral("finished"));
         w.runsDock()->refresh();
         QVERIFY(w.runsDock()->table()->item(0, 5)->text().contains(QStringLiteral("bars accuracy")));
+
+        // Smoothing adds a second line with as many points and leaves the raw one drawn.
+        TrainingDock* t = w.trainingDock();
+        const int raw = t->lossPointCount(QStringLiteral("bars"));
+        QVERIFY(raw > 10);
+        QCOMPARE(t->smoothedPointCount(QStringLiteral("bars")), 0);
+        t->smoothingSlider()->setValue(90);
+        QCOMPARE(t->smoothedPointCount(QStringLiteral("bars")), raw);
+        QCOMPARE(t->lossPointCount(QStringLiteral("bars")), raw);
+        t->smoothingSlider()->setValue(0);
+        QCOMPARE(t->smoothedPointCount(QStringLiteral("bars")), 0);
+        t->smoothingSlider()->setValue(60);
+        // Export: CSV rows for raw, smoothed and evaluation points; PNG and PDF files.
+        QVERIFY(t->exportCsv(dir_.filePath("curves.csv")));
+        QFile csv(dir_.filePath("curves.csv"));
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        const QStringList lines = QString::fromUtf8(csv.readAll()).trimmed().split('\n');
+        QCOMPARE(lines.first(), QStringLiteral("step,series,value"));
+        QVERIFY(lines.size() >= 1 + 2 * raw);
+        QVERIFY(lines.filter(QStringLiteral("(smoothed)")).size() == raw);
+        QVERIFY(t->exportPng(dir_.filePath("curves.png")) && QImage(dir_.filePath("curves.png")).width() > 100);
+        QVERIFY(t->exportPdf(dir_.filePath("curves.pdf")) && QFileInfo(dir_.filePath("curves.pdf")).size() > 1000);
+        QVERIFY(!t->exportCsv(dir_.filePath("no/such/folder/curves.csv")));
+        // Overlay the finished run from the store: its logged losses as a dashed line.
+        const qint64 id = w.runsDock()->table()->item(0, 0)->text().toLongLong();
+        QVERIFY(t->overlayRun(w.runsDock()->storeFile(), id) > 0);
+        QCOMPARE(t->overlayCount(), 1);
+        QCOMPARE(t->overlayRun(w.runsDock()->storeFile(), 9999), 0);
+        t->clearOverlays();
+        QCOMPARE(t->overlayCount(), 0);
     }
 
     void invalidExperimentShowsIssuesAndKeepsGoing()

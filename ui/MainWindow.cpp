@@ -220,6 +220,7 @@ void MainWindow::setRunsRoot(const QString& dir)
     runsRoot_ = dir;
     QSettings().setValue(QStringLiteral("runs/root"), dir);
     runs_->setStoreFile(QDir(dir).absoluteFilePath(QStringLiteral("omnilab.sqlite")));
+    training_->setStoreFile(runs_->storeFile());
 }
 
 bool MainWindow::openExperiment(const QString& file, bool interactive)

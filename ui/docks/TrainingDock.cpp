@@ -1,12 +1,20 @@
 #include "ui/docks/TrainingDock.h"
 
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLabel>
+#include <QSaveFile>
+#include <QSlider>
+#include <QTextStream>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSplitter>
 #include <QVBoxLayout>
+#include "core/store/RunStore.h"
 #include "ui/QCustomPlotInclude.h"
 
 namespace omnilab {
@@ -50,6 +58,31 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     buttons->addWidget(progress_, 1);
     layout->addLayout(buttons);
     layout->addWidget(status_);
+
+    auto* tools = new QHBoxLayout;
+    tools->addWidget(new QLabel(tr("Smoothing"), body));
+    smoothing_ = new QSlider(Qt::Horizontal, body);
+    smoothing_->setObjectName(QStringLiteral("smoothingSlider"));
+    smoothing_->setRange(0, 99);
+    smoothing_->setValue(0);
+    smoothing_->setToolTip(tr("Adds a smoothed line (exponential moving average) per task; the raw loss stays drawn"));
+    smoothingLabel_ = new QLabel(QStringLiteral("0.00"), body);
+    smoothingLabel_->setMinimumWidth(32);
+    auto* overlay = new QPushButton(tr("Overlay run…"), body);
+    overlay->setToolTip(tr("Draw an earlier run's training loss behind this one"));
+    auto* clear = new QPushButton(tr("Clear overlays"), body);
+    auto* exportButton = new QPushButton(tr("Export…"), body);
+    exportButton->setToolTip(tr("Save the curves as PNG, PDF or CSV"));
+    tools->addWidget(smoothing_, 1);
+    tools->addWidget(smoothingLabel_);
+    tools->addWidget(overlay);
+    tools->addWidget(clear);
+    tools->addWidget(exportButton);
+    layout->addLayout(tools);
+    connect(smoothing_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
+    connect(overlay, &QPushButton::clicked, this, &TrainingDock::chooseOverlay);
+    connect(clear, &QPushButton::clicked, this, &TrainingDock::clearOverlays);
+    connect(exportButton, &QPushButton::clicked, this, &TrainingDock::chooseExport);
 
     plot_ = new QCustomPlot(body);
     plot_->setObjectName(QStringLiteral("lossPlot"));
@@ -128,6 +161,166 @@ QCPGraph* TrainingDock::lossGraph(const QString& task)
     return g;
 }
 
+QCPGraph* TrainingDock::smoothedGraph(const QString& task)
+{
+    auto it = smoothedGraphs_.find(task);
+    if (it != smoothedGraphs_.end())
+        return *it;
+    auto* g = plot_->addGraph(plot_->xAxis, plot_->yAxis);
+    g->setName(tr("%1 loss (smoothed)").arg(task));
+    g->setPen(QPen(lossGraph(task)->pen().color(), 2.2));
+    g->addToLegend(plot_->legend);
+    smoothedGraphs_.insert(task, g);
+    smoothers_.insert(task, CurveSmoother(smoothing()));
+    return g;
+}
+
+double TrainingDock::smoothing() const { return smoothing_->value() / 100.0; }
+
+int TrainingDock::smoothedPointCount(const QString& task) const
+{
+    auto it = smoothedGraphs_.find(task);
+    return it == smoothedGraphs_.end() ? 0 : (*it)->data()->size();
+}
+
+// Recomputes every smoothed line from the raw points (core's smoothCurve); at 0 the
+// smoothed lines go and the raw ones are drawn at full strength again.
+void TrainingDock::setSmoothing(double weight)
+{
+    smoothingLabel_->setText(QString::number(weight, 'f', 2));
+    for (auto it = lossGraphs_.begin(); it != lossGraphs_.end(); ++it) {
+        QCPGraph* raw = it.value();
+        QColor c = raw->pen().color();
+        c.setAlpha(weight > 0 ? 90 : 255);
+        raw->setPen(QPen(c, 1.2));
+        if (weight <= 0) {
+            if (auto* g = smoothedGraphs_.take(it.key()))
+                plot_->removeGraph(g);
+            smoothers_.remove(it.key());
+            continue;
+        }
+        std::vector<double> values;
+        QVector<double> keys;
+        for (auto d = raw->data()->constBegin(); d != raw->data()->constEnd(); ++d) {
+            keys << d->key;
+            values.push_back(d->value);
+        }
+        const auto smooth = smoothCurve(values, weight);
+        QCPGraph* g = smoothedGraph(it.key());
+        g->setData(keys, QVector<double>(smooth.begin(), smooth.end()), true);
+        CurveSmoother continued(weight); // carries on from the end for the next steps
+        for (double v : values)
+            continued.push(v);
+        smoothers_[it.key()] = continued;
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int TrainingDock::overlayRun(const QString& storeFile, qint64 runId)
+{
+    int points = 0;
+    try {
+        RunStore store(storeFile.toStdString(), true);
+        const auto run = store.run(runId);
+        if (!run)
+            return 0;
+        QMap<QString, QVector<QCPGraphData>> series;
+        for (const auto& m : store.metrics(runId, "train", "loss"))
+            series[QString::fromStdString(m.task)].push_back(QCPGraphData(static_cast<double>(m.step), m.value));
+        for (auto it = series.begin(); it != series.end(); ++it) {
+            auto* g = plot_->addGraph(plot_->xAxis, plot_->yAxis);
+            g->setName(tr("run %1 %2 loss").arg(runId).arg(it.key()));
+            g->setPen(QPen(QColor(120, 120, 120, 170), 1.2, Qt::DashLine));
+            g->data()->set(it.value());
+            g->addToLegend(plot_->legend);
+            g->setLayer(QStringLiteral("background"));
+            overlays_ << g;
+            points += it.value().size();
+        }
+    } catch (const std::exception& e) {
+        log_->appendPlainText(tr("error: cannot overlay run %1: %2").arg(runId).arg(QString::fromUtf8(e.what())));
+        return 0;
+    }
+    if (plot_->xAxis->range().upper < 2) // nothing running: show the overlay's steps
+        plot_->rescaleAxes();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+    return points;
+}
+
+void TrainingDock::clearOverlays()
+{
+    for (auto* g : overlays_)
+        plot_->removeGraph(g);
+    overlays_.clear();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingDock::chooseOverlay()
+{
+    if (!QFileInfo::exists(storeFile_)) {
+        log_->appendPlainText(tr("No run store yet (%1).").arg(storeFile_));
+        return;
+    }
+    QStringList items;
+    QList<qint64> ids;
+    try {
+        RunStore store(storeFile_.toStdString(), true);
+        for (const auto& r : store.runs()) {
+            items << tr("%1  %2  (%3)").arg(r.id).arg(QString::fromStdString(r.name), QString::fromStdString(r.status));
+            ids << r.id;
+        }
+    } catch (const std::exception& e) {
+        log_->appendPlainText(tr("error: %1").arg(QString::fromUtf8(e.what())));
+        return;
+    }
+    bool ok = false;
+    const QString picked = QInputDialog::getItem(this, tr("Overlay a run"), tr("Run"), items, std::max(0, static_cast<int>(items.size()) - 1), false, &ok);
+    if (ok && !picked.isEmpty())
+        overlayRun(storeFile_, ids.value(items.indexOf(picked)));
+}
+
+void TrainingDock::chooseExport()
+{
+    const QString file = QFileDialog::getSaveFileName(this, tr("Export the curves"), QStringLiteral("curves.png"), tr("PNG (*.png);;PDF (*.pdf);;CSV (*.csv)"));
+    if (file.isEmpty())
+        return;
+    const QString ext = QFileInfo(file).suffix().toLower();
+    const bool ok = ext == QLatin1String("pdf") ? exportPdf(file) : ext == QLatin1String("csv") ? exportCsv(file) : exportPng(file);
+    log_->appendPlainText(ok ? tr("exported %1").arg(file) : tr("error: cannot write %1").arg(file));
+}
+
+// At least 900 × 520, also when the panel is hidden or small.
+bool TrainingDock::exportPng(const QString& file)
+{
+    return plot_->savePng(file, std::max(900, plot_->width()), std::max(520, plot_->height()), 1.0, -1, 120);
+}
+
+bool TrainingDock::exportPdf(const QString& file)
+{
+    return plot_->savePdf(file, std::max(900, plot_->width()), std::max(520, plot_->height()));
+}
+
+bool TrainingDock::exportCsv(const QString& file) const
+{
+    QSaveFile out(file);
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Text))
+        return false;
+    QTextStream csv(&out);
+    csv << "step,series,value\n";
+    auto write = [&](const QString& name, const QCPGraph* g) {
+        for (auto d = g->data()->constBegin(); d != g->data()->constEnd(); ++d)
+            csv << QString::number(d->key, 'f', 0) << ',' << '"' << QString(name).replace('"', QStringLiteral("\"\"")) << '"' << ',' << QString::number(d->value, 'g', 10) << '\n';
+    };
+    for (auto it = lossGraphs_.begin(); it != lossGraphs_.end(); ++it)
+        write(it.value()->name(), it.value());
+    for (auto it = smoothedGraphs_.begin(); it != smoothedGraphs_.end(); ++it)
+        write(it.value()->name(), it.value());
+    for (auto it = evalGraphs_.begin(); it != evalGraphs_.end(); ++it)
+        write(it.key(), it.value());
+    csv.flush();
+    return out.commit();
+}
+
 QCPGraph* TrainingDock::evalGraph(const QString& key)
 {
     auto it = evalGraphs_.find(key);
@@ -185,6 +378,9 @@ void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firs
     plot_->clearGraphs();
     lossGraphs_.clear();
     evalGraphs_.clear();
+    smoothedGraphs_.clear();
+    smoothers_.clear();
+    overlays_.clear();
     progress_->setRange(0, static_cast<int>(totalSteps));
     progress_->setValue(static_cast<int>(firstStep));
     setStepRange(static_cast<double>(totalSteps));
@@ -197,8 +393,20 @@ void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firs
 
 void TrainingDock::onStep(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double, double samplesPerSecond, double etaSeconds)
 {
-    for (auto it = taskLosses.begin(); it != taskLosses.end(); ++it)
-        appendBounded(lossGraph(it.key()), static_cast<double>(step), it.value().toDouble());
+    const double weight = smoothing();
+    for (auto it = taskLosses.begin(); it != taskLosses.end(); ++it) {
+        QCPGraph* raw = lossGraph(it.key());
+        appendBounded(raw, static_cast<double>(step), it.value().toDouble());
+        if (weight > 0) {
+            if (!smoothedGraphs_.contains(it.key())) { // a task seen for the first time
+                QColor c = raw->pen().color();
+                c.setAlpha(90);
+                raw->setPen(QPen(c, 1.2));
+            }
+            QCPGraph* g = smoothedGraph(it.key());
+            appendBounded(g, static_cast<double>(step), smoothers_[it.key()].push(it.value().toDouble()));
+        }
+    }
     progress_->setMaximum(static_cast<int>(totalSteps));
     progress_->setValue(static_cast<int>(step));
     progress_->setFormat(tr("step %1 / %2 — %3 samples/s — ETA %4")

@@ -1,9 +1,13 @@
 #pragma once
-// Training dashboard: start / pause / stop, per-task loss curves (raw) and validation
-// metrics in one QCustomPlot, progress with samples/s and ETA, and the run's log.
+// Training dashboard: start / pause / stop, per-task loss curves in QCustomPlot (the raw
+// series always drawn; a smoothing slider adds a second, smoothed line), validation metrics
+// below, earlier runs overlaid from the run store, export as PNG, PDF or CSV, progress
+// with samples/s and ETA, and the run's log.
 #include <QDockWidget>
 #include <QMap>
 #include <QVariantMap>
+
+#include "core/analysis/Smoothing.h"
 
 class QCustomPlot;
 class QCPAxisRect;
@@ -13,6 +17,7 @@ class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
+class QSlider;
 
 namespace omnilab {
 
@@ -27,6 +32,22 @@ public:
     // Points currently drawn for a task's training loss (for tests and exports).
     int lossPointCount(const QString& task) const;
     int evalPointCount() const;
+    int smoothedPointCount(const QString& task) const;
+    QSlider* smoothingSlider() const { return smoothing_; }
+    double smoothing() const; // the EMA weight, 0 (off) to 0.99
+
+    // The run store whose runs can be overlaid (MainWindow sets it with the runs folder).
+    void setStoreFile(const QString& file) { storeFile_ = file; }
+    // Draws a finished run's per-task training loss (from the store) as dashed lines
+    // behind the current run's; returns the points drawn (0 with nothing to draw).
+    int overlayRun(const QString& storeFile, qint64 runId);
+    void clearOverlays();
+    int overlayCount() const { return overlays_.size(); }
+
+    bool exportPng(const QString& file);
+    bool exportPdf(const QString& file);
+    // step,series,value rows: every raw and smoothed loss point and every evaluation point.
+    bool exportCsv(const QString& file) const;
 
     // Caps the points kept per curve; beyond it every other point is dropped.
     static constexpr int kMaxPointsPerCurve = 20000;
@@ -46,7 +67,11 @@ Q_SIGNALS:
     void pauseRequested(bool pause);
 
 private:
+    void setSmoothing(double weight);
+    void chooseOverlay();
+    void chooseExport();
     QCPGraph* lossGraph(const QString& task);
+    QCPGraph* smoothedGraph(const QString& task);
     QCPGraph* evalGraph(const QString& key);
     void appendBounded(QCPGraph* graph, double x, double y);
     void setStepRange(double totalSteps);
@@ -62,6 +87,12 @@ private:
     QPlainTextEdit* log_ = nullptr;
     QMap<QString, QCPGraph*> lossGraphs_;
     QMap<QString, QCPGraph*> evalGraphs_;
+    QMap<QString, QCPGraph*> smoothedGraphs_;
+    QMap<QString, CurveSmoother> smoothers_;
+    QList<QCPGraph*> overlays_;
+    QSlider* smoothing_ = nullptr;
+    QLabel* smoothingLabel_ = nullptr;
+    QString storeFile_;
     bool canTrain_ = false;
     bool running_ = false;
 };
