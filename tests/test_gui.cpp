@@ -342,6 +342,55 @@ private Q_SLOTS:
         QVERIFY(dock.statusText().contains(QStringLiteral("not-a-run")));
     }
 
+    // Runs: compare a two-task run with a single-task run (Δm), a confusion matrix as a
+    // heatmap computed off the GUI thread, and deleting a run from the store and the disk.
+    void runsCompareConfusionAndDelete()
+    {
+        testing::writeBarsDataset(dir_.filePath("data"), 400, 100);
+        const QString root = dir_.filePath("runs-compare");
+        auto single = testing::barsExperiment(dir_.filePath("data"), 30);
+        auto multi = single;
+        multi["name"] = "bars-two";
+        multi["tasks"].push_back(multi["tasks"][0]);
+        multi["tasks"][1]["name"] = "bars-again";
+        for (const auto& [name, doc] : {std::pair<QString, nlohmann::json>{"single", single}, {"multi", multi}}) {
+            TrainOptions o;
+            o.runDir = QDir(root).filePath(name).toStdString();
+            QCOMPARE(Trainer(Experiment::fromJson(doc, "mem"), o).run().status, std::string("finished"));
+        }
+        RunsDock dock;
+        dock.show();
+        dock.setStoreFile(QDir(root).filePath("omnilab.sqlite"));
+        QCOMPARE(dock.table()->rowCount(), 2);
+        QSignalSpy overlays(&dock, &RunsDock::overlayRequested);
+        dock.compare({1, 2});
+        QCOMPARE(dock.comparison()->columnCount(), 2);
+        QVERIFY(dock.comparison()->rowCount() >= 3); // bars and bars-again accuracy, loss
+        QVERIFY2(dock.deltaMText().startsWith(QStringLiteral("Δm = ")), qPrintable(dock.deltaMText()));
+        QCOMPARE(overlays.size(), 2);
+
+        QSignalSpy ready(&dock, &RunsDock::confusionReady);
+        int ticks = 0;
+        QTimer ticker;
+        connect(&ticker, &QTimer::timeout, [&] { ++ticks; });
+        ticker.start(5);
+        dock.showConfusion(1);
+        QVERIFY(ready.wait(60000));
+        QVERIFY(ticks > 0);
+        QCOMPARE(dock.confusionMap()->data()->keySize(), 10);
+        double total = 0;
+        for (int t = 0; t < 10; ++t)
+            for (int p = 0; p < 10; ++p)
+                total += dock.confusionMap()->data()->cell(p, t);
+        QCOMPARE(total, 100.0); // every test sample once
+
+        QVERIFY(dock.deleteRun(1, false));
+        QCOMPARE(dock.table()->rowCount(), 1);
+        QVERIFY(!QFileInfo::exists(QDir(root).filePath("single")));
+        QVERIFY(!dock.deleteRun(1, false));
+        QVERIFY(dock.statusText().contains(QStringLiteral("not in the store")));
+    }
+
     void missingDataIsReportedNotCrashing()
     {
         MainWindow w;

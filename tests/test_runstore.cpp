@@ -39,6 +39,16 @@ private Q_SLOTS:
         store.setStatus(id, "running");
         QVERIFY(store.run(id)->endedAt.empty());
         QVERIFY(!store.run(id + 100).has_value());
+
+        // Deleting a run takes its metrics and events; the other run keeps its own.
+        const int64_t other = store.createRun("exp", "/runs/exp-2", "{}");
+        store.addMetric(other, "t", "train", "loss", 1, 3.0);
+        store.deleteRun(id);
+        QVERIFY(!store.run(id).has_value());
+        QVERIFY(store.metrics(id).empty());
+        QVERIFY(store.events(id).empty());
+        QCOMPARE(store.runs().size(), size_t(1));
+        QCOMPARE(store.metrics(other, "train", "loss").size(), size_t(1));
     }
 
     void secondProcessReadsWhileWriting()

@@ -106,6 +106,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     // A run double-clicked in the Runs panel opens in the view that fits its body.
     connect(runs_, &RunsDock::runActivated, this, &MainWindow::inspectRun);
     connect(runs_, &RunsDock::runActivated, query_, &QueryConsoleDock::setRun);
+    connect(runs_, &RunsDock::overlayRequested, training_, [this](const QString& store, qint64 run) {
+        training_->overlayRun(store, run);
+        training_->raise();
+    });
+    connect(runs_, &RunsDock::failed, this, [this](const QString& message) { statusBar()->showMessage(message, 15000); });
     // A query's answer shows where the model looked.
     connect(query_, &QueryConsoleDock::attentionReady, this, [this](const QString& json) {
         if (attention_->showAttention(nlohmann::json::parse(json.toStdString(), nullptr, false), query_->lastFrames()))

@@ -255,6 +255,21 @@ void RunStore::removeMetricsAfter(int64_t run, int64_t step)
     s.bind(1, run).bind(2, step).step();
 }
 
+void RunStore::deleteRun(int64_t run)
+{
+    exec("BEGIN");
+    try {
+        for (const char* sql : {"DELETE FROM metrics WHERE run_id = ?", "DELETE FROM events WHERE run_id = ?", "DELETE FROM runs WHERE id = ?"}) {
+            Statement s(db_, sql, file_);
+            s.bind(1, run).step();
+        }
+        exec("COMMIT");
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+}
+
 int64_t RunStore::lastStep(int64_t run) const
 {
     Statement s(db_, "SELECT COALESCE(MAX(step), 0) FROM metrics WHERE run_id = ? AND split = 'train'", file_);

@@ -53,6 +53,8 @@ public:
     void addEvent(int64_t run, const std::string& level, const std::string& message);
     // Forgets the metrics recorded after `step` (a resumed run trains those steps again).
     void removeMetricsAfter(int64_t run, int64_t step);
+    // Forgets a run: its row, metrics and events (its directory is the caller's to remove).
+    void deleteRun(int64_t run);
 
     std::vector<RunRecord> runs() const;
     std::optional<RunRecord> run(int64_t id) const;
