@@ -3,12 +3,16 @@
 #include <QCommandLineParser>
 #include <QMessageBox>
 #include <QScreen>
+#include <QDockWidget>
 #include <QTimer>
 
 #include "core/plugin/PluginLoader.h"
 #include "core/runtime/Runtime.h"
 #include "ui/EngineBridge.h"
 #include "ui/MainWindow.h"
+#include "ui/docks/ExpertLoadDock.h"
+#include "ui/docks/KernelSharingDock.h"
+#include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/TrainingDock.h"
 
 int main(int argc, char** argv)
@@ -28,7 +32,10 @@ int main(int argc, char** argv)
     QCommandLineOption threads(QStringLiteral("threads"), QStringLiteral("Torch threads, 0 = all cores."), QStringLiteral("n"));
     QCommandLineOption runs(QStringLiteral("runs-dir"), QStringLiteral("Folder for runs and the run store."), QStringLiteral("dir"));
     QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Save the window to PNG when the run ends, then quit."), QStringLiteral("png"));
-    parser.addOptions({train, device, threads, runs, shot});
+    QCommandLineOption inspect(QStringLiteral("inspect"), QStringLiteral("Open a trained run in the Query panel and in its body's view (kernel sharing, experts)."), QStringLiteral("run-dir"));
+    QCommandLineOption panel(QStringLiteral("panel"), QStringLiteral("Bring this panel to the front (its title, e.g. \"Kernel sharing\")."), QStringLiteral("title"));
+    QCommandLineOption zeroShot(QStringLiteral("zero-shot-caption"), QStringLiteral("With --inspect: caption a demo video with the run's captioning task."));
+    parser.addOptions({train, device, threads, runs, shot, inspect, panel, zeroShot});
     parser.process(app);
 
     omnilab::RuntimeSettings settings;
@@ -53,15 +60,41 @@ int main(int argc, char** argv)
     const bool opened = !files.isEmpty() && window.openExperiment(files.first(), !parser.isSet(shot));
     if (opened && parser.isSet(train))
         QTimer::singleShot(300, &window, &omnilab::MainWindow::startTraining);
+    if (parser.isSet(inspect)) {
+        window.inspectRun(parser.value(inspect));
+        window.queryConsoleDock()->setRun(parser.value(inspect));
+        if (parser.isSet(zeroShot))
+            QTimer::singleShot(300, &window, [&window] { window.queryConsoleDock()->zeroShotVideoCaption(); });
+    }
+    auto raisePanel = [&window, &parser, &panel] {
+        if (!parser.isSet(panel))
+            return;
+        for (auto* dock : window.findChildren<QDockWidget*>())
+            if (dock->windowTitle() == parser.value(panel))
+                dock->raise();
+    };
+    raisePanel();
     if (parser.isSet(shot)) {
         const QString png = parser.value(shot);
-        auto grab = [&window, png] {
-            window.grab().save(png);
-            QApplication::quit();
+        auto grab = [&window, png, raisePanel] {
+            raisePanel();
+            QTimer::singleShot(600, &window, [&window, png] {
+                window.grab().save(png);
+                QApplication::quit();
+            });
         };
+        // The picture is taken when what was asked for is there: the run's end, the
+        // query's answer, the inspected run's view; else after a moment.
         if (opened && parser.isSet(train))
-            QObject::connect(window.bridge(), &omnilab::EngineBridge::runFinished, &window, [grab] { QTimer::singleShot(800, grab); });
-        else
+            QObject::connect(window.bridge(), &omnilab::EngineBridge::runFinished, &window, [grab] { QTimer::singleShot(200, grab); });
+        else if (parser.isSet(inspect) && parser.isSet(zeroShot)) {
+            QObject::connect(window.queryConsoleDock(), &omnilab::QueryConsoleDock::answered, &window, grab);
+            QObject::connect(window.queryConsoleDock(), &omnilab::QueryConsoleDock::failed, &window, grab);
+        } else if (parser.isSet(inspect)) {
+            QObject::connect(window.kernelSharingDock(), &omnilab::KernelSharingDock::loaded, &window, grab);
+            QObject::connect(window.expertLoadDock(), &omnilab::ExpertLoadDock::loaded, &window, grab);
+            QTimer::singleShot(60000, &window, grab); // a run with no view of its own
+        } else
             QTimer::singleShot(2500, grab);
     }
     return app.exec();
