@@ -12,6 +12,7 @@ bin="${OMNILAB_BUILD_DIR:-$root/build}/bin"
 reps="${1:-5}"
 threads="$(nproc)"
 out="$(mktemp -d /tmp/omnilab-multimodel-bench.XXXX)"
+load="$(cut -d" " -f1 /proc/loadavg)"
 # tokens channels hidden experts k
 configs=(
   "1024 64 128 8 2"
@@ -23,15 +24,16 @@ for c in "${configs[@]}"; do
   # shellcheck disable=SC2086
   "$bin/omnilab-bench-moe" $c "$reps" "$threads" >> "$out/moe.jsonl"
 done
-python3 - "$out/moe.jsonl" "$threads" "$reps" > "$out/section.md" <<'PY'
+python3 - "$out/moe.jsonl" "$threads" "$reps" "$load" > "$out/section.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print("## MultiModel mixture of experts — written by bench/multimodel_bench.sh\n")
 print(f"One MoE layer (noisy top-k gating, load-balancing loss), forward + backward on {sys.argv[2]} CPU threads, mean of {sys.argv[3]} steps")
 print("after a warm-up; the same weights and tokens for both dispatches (`dispatch` option of the multimodel body). Dense runs every")
 print("expert on every token and weights the outputs by the gates (zero for experts not chosen); index runs each expert on the tokens")
-print("that chose it. The outputs agree to the last column's difference. Dense costs about experts / k times the expert FLOPs.\n")
-print("| tokens | channels | expert hidden | experts | k | dense ms | index ms | dense / index | max |y_dense − y_index| |")
+print("that chose it. The outputs agree to the last column (largest absolute difference). Dense costs about experts / k times the")
+print(f"expert FLOPs. Load average when the bench started: {sys.argv[4]} (timings on a busy machine are not comparable).\n")
+print("| tokens | channels | expert hidden | experts | k | dense ms | index ms | dense / index | largest output difference |")
 print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     print(f"| {r['tokens']} | {r['channels']} | {r['hidden']} | {r['experts']} | {r['k']} | {r['dense_ms']:.1f} | {r['index_ms']:.1f} | "
