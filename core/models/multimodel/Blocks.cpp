@@ -12,7 +12,9 @@ SepConv1dImpl::SepConv1dImpl(int64_t in, int64_t out, int64_t kernelIn, int64_t 
     : kernel(kernelIn), dilation(dilationIn), stride(strideIn), causal(causalIn)
 {
     depthwise = register_module("depthwise", nn::Conv1d(nn::Conv1dOptions(in, in, kernel).dilation(dilation).stride(stride).groups(in).bias(false)));
-    pointwise = register_module("pointwise", nn::Conv1d(nn::Conv1dOptions(in, out, 1)));
+    // No bias: every step normalises right after it, whose own bias makes one redundant, and
+    // a bias before the normalisation swamped the signal (every image came out the same).
+    pointwise = register_module("pointwise", nn::Conv1d(nn::Conv1dOptions(in, out, 1).bias(false)));
 }
 
 torch::Tensor SepConv1dImpl::forward(const torch::Tensor& x)
@@ -28,7 +30,7 @@ torch::Tensor SepConv1dImpl::forward(const torch::Tensor& x)
 SepConv2dImpl::SepConv2dImpl(int64_t in, int64_t out, int64_t kernel, std::vector<int64_t> stride)
 {
     depthwise = register_module("depthwise", nn::Conv2d(nn::Conv2dOptions(in, in, kernel).stride(stride).padding(kernel / 2).groups(in).bias(false)));
-    pointwise = register_module("pointwise", nn::Conv2d(nn::Conv2dOptions(in, out, 1)));
+    pointwise = register_module("pointwise", nn::Conv2d(nn::Conv2dOptions(in, out, 1).bias(false)));
 }
 
 torch::Tensor SepConv2dImpl::forward(const torch::Tensor& x) { return pointwise->forward(depthwise->forward(x)); }
@@ -44,14 +46,13 @@ torch::Tensor ConvStepImpl::forward(const torch::Tensor& x) { return norm->forwa
 ConvStep2dImpl::ConvStep2dImpl(int64_t in, int64_t out, int64_t kernel, std::vector<int64_t> stride)
 {
     conv = register_module("conv", SepConv2d(in, out, kernel, std::move(stride)));
-    norm = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({out})));
+    // Layer norm over all of the layer's units (C × H × W) of a sample, a gain and bias per
+    // channel. Normalising each pixel's few channels alone would keep only the direction of
+    // its feature vector: a grey image's intensity (three equal channels) would be lost.
+    norm = register_module("norm", nn::GroupNorm(nn::GroupNormOptions(1, out)));
 }
 
-torch::Tensor ConvStep2dImpl::forward(const torch::Tensor& x)
-{
-    auto h = conv->forward(torch::relu(x));
-    return norm->forward(h.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
-}
+torch::Tensor ConvStep2dImpl::forward(const torch::Tensor& x) { return norm->forward(conv->forward(torch::relu(x))); }
 
 ConvResImpl::ConvResImpl(int64_t in, int64_t out, std::vector<int64_t> strideIn) : stride(std::move(strideIn))
 {

@@ -39,11 +39,12 @@ struct ConvStepImpl : torch::nn::Module {
 };
 TORCH_MODULE(ConvStep);
 
+// The 2-D step of the modality nets: its layer norm spans the whole C × H × W layer.
 struct ConvStep2dImpl : torch::nn::Module {
     ConvStep2dImpl(int64_t in, int64_t out, int64_t kernel, std::vector<int64_t> stride = {1, 1});
     torch::Tensor forward(const torch::Tensor& x);
     SepConv2d conv{nullptr};
-    torch::nn::LayerNorm norm{nullptr};
+    torch::nn::GroupNorm norm{nullptr};
 };
 TORCH_MODULE(ConvStep2d);
 

@@ -41,12 +41,15 @@ struct CategoricalOutputImpl : nn::Module {
         h5 = register_module("h5", ConvStep(widths[1], widths[2], 3));
         out = register_module("out", nn::Linear(widths[2], classes));
     }
-    torch::Tensor forward(const torch::Tensor& x) // B × L × hidden -> B × classes
+    // x: B × L × hidden, valid: B × L (true on real positions) -> B × classes
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid)
     {
         const auto pooled = torch::max_pool1d(h2->forward(h1->forward(x)).transpose(1, 2), {3}, {2}, {1}).transpose(1, 2);
         const auto h3 = skip->forward(x) + pooled;
         const auto h5v = h5->forward(h4->forward(h3));
-        return out->forward(torch::relu(h5v).mean(1));
+        // The mean over the positions that saw a real one after the stride-2 step.
+        const auto v = torch::max_pool1d(valid.to(x.dtype()).unsqueeze(1), {3}, {2}, {1}).squeeze(1).unsqueeze(-1);
+        return out->forward((torch::relu(h5v) * v).sum(1) / v.sum(1).clamp_min(1));
     }
     ConvStep skip{nullptr}, h1{nullptr}, h2{nullptr}, h4{nullptr}, h5{nullptr};
     nn::Linear out{nullptr};
@@ -259,6 +262,15 @@ struct MultiModelBody : BodyModule {
         return h;
     }
 
+    // A class task's logits: the categorical output flow over the body's output at the
+    // inputs' resolution (the paper reshapes it back to the input's layout before the exit
+    // flow), here the decoded command step followed by the encoder's positions.
+    torch::Tensor classify(TaskParts& p, const Source& s, const torch::Tensor& decoded)
+    {
+        const auto first = torch::ones({decoded.size(0), 1}, s.valid.options());
+        return p.categoricalOut->forward(torch::cat({decoded, s.x}, 1), torch::cat({first, s.valid}, 1));
+    }
+
     static torch::Tensor sequenceTarget(const torch::Tensor& target)
     {
         // Captions in val and test carry every reference (B × R × T): teacher forcing uses the first.
@@ -284,7 +296,7 @@ struct MultiModelBody : BodyModule {
         const auto device = s.x.device();
         torch::Tensor out;
         if (p.classify) {
-            out = p.categoricalOut->forward(decode(p, s, targetInputs(p, {}, batch, device), aux));
+            out = classify(p, s, decode(p, s, targetInputs(p, {}, batch, device), aux));
         } else {
             if (!target.defined() || target.dim() < 2)
                 throw Error("task \"" + task + "\": a sequence task needs its B × L target for teacher forcing");
@@ -414,7 +426,7 @@ struct MultiModelBody : BodyModule {
         const int64_t batch = s.x.size(0);
         if (p.classify) {
             const int64_t k = std::min(options.beam, p.classes);
-            auto logp = torch::log_softmax(p.categoricalOut->forward(decode(p, s, targetInputs(p, {}, batch, s.x.device()), aux)), -1);
+            auto logp = torch::log_softmax(classify(p, s, decode(p, s, targetInputs(p, {}, batch, s.x.device()), aux)), -1);
             auto [scores, ids] = logp.topk(k, 1);
             return {ids.unsqueeze(2), scores};
         }
