@@ -106,7 +106,7 @@ private Q_SLOTS:
         doc["datasets"][0]["format"] = "tfrecord";
         doc["tasks"][0]["metrics"] = json::array({"accuracy", "bleu-17"});
         auto m = messages(doc);
-        QVERIFY(has(m, "/model/body/type: unknown body \"resnet-9000\" (registered: cross-stitch, mtal, omninet, onemodel, resnet, small-cnn, vgg"));
+        QVERIFY(has(m, "/model/body/type: unknown body \"resnet-9000\" (registered: cross-stitch, mtal, multimodel, omninet, onemodel, resnet, small-cnn, vgg"));
         QVERIFY(has(m, "/datasets/0/format: unknown dataset-format \"tfrecord\""));
         QVERIFY(has(m, "/tasks/0/metrics/1: unknown metric \"bleu-17\""));
     }

@@ -45,7 +45,7 @@ private Q_SLOTS:
             bodies().factory("transformer-xl");
             QFAIL("expected Error");
         } catch (const Error& e) {
-            QVERIFY(std::string(e.what()).find("unknown body \"transformer-xl\" (registered: cross-stitch, mtal, omninet, onemodel, resnet, small-cnn, vgg") != std::string::npos);
+            QVERIFY(std::string(e.what()).find("unknown body \"transformer-xl\" (registered: cross-stitch, mtal, multimodel, omninet, onemodel, resnet, small-cnn, vgg") != std::string::npos);
         }
     }
 
