@@ -144,7 +144,10 @@ void MainWindow::inspectRun(const QString& runDir)
         kernelSharing_->openRun(runDir);
     else if (body == "multimodel")
         experts_->openRun(runDir);
-    else
+    else if (body == "omninet") {
+        query_->raise();
+        statusBar()->showMessage(tr("%1: ask it something in the Query panel; the answer's attention opens in Attention").arg(runDir), 15000);
+    } else
         statusBar()->showMessage(tr("%1: the %2 body has no inspecting view (kernel sharing is for mtal runs, expert load for multimodel)")
                                      .arg(runDir, QString::fromStdString(body)),
                                  15000);
