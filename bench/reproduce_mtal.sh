@@ -5,15 +5,15 @@
 # same VGG blocks; MTAL's per-layer sharing ratios at both thresholds; and the accuracy-vs-δ
 # sweep on the related group. Writes the MTAL section of docs/REPRODUCTION.md.
 #
-#   bench/reproduce_mtal.sh [STEPS] [SWEEP_STEPS]   (defaults 600 and 300)
+#   bench/reproduce_mtal.sh [STEPS] [SWEEP_STEPS]   (defaults 400 and 200)
 # Needs the build and the demo data (omnilab-cli make-demo-data --out demo-data). Runs from
 # the repository root.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cli="${OMNILAB_BUILD_DIR:-$root/build}/bin/omnilab-cli"
-steps="${1:-600}"
-sweep_steps="${2:-300}"
+steps="${1:-400}"
+sweep_steps="${2:-200}"
 out="$(mktemp -d /tmp/omnilab-reproduce-mtal.XXXX)"
 [ -d demo-data/shapes ] || "$cli" make-demo-data --out demo-data --scale small
 start=$(date +%s)
@@ -28,6 +28,8 @@ body = d["model"]["body"]
 d["name"] += "-" + kind
 if kind == "independent":
     body["sharing"] = "off"
+elif kind == "mtal-shared-init":
+    body["init"] = "shared"
 elif kind in ("vgg", "cross-stitch"):
     for k in ("delta", "lambda", "sharing", "init"):
         body.pop(k, None)
@@ -41,14 +43,15 @@ PY
 declare -A experiment=( [related]=resources/experiments/mtal-related.json [unrelated]=resources/experiments/mtal-unrelated.json )
 for group in related unrelated; do
   cp "${experiment[$group]}" "$out/$group-mtal.json"
-  for kind in independent vgg cross-stitch; do variant "${experiment[$group]}" "$group-$kind"; done
-  for kind in mtal independent vgg cross-stitch; do
+  for kind in mtal-shared-init independent vgg cross-stitch; do variant "${experiment[$group]}" "$group-$kind"; done
+  for kind in mtal mtal-shared-init independent vgg cross-stitch; do
     "$cli" train "$out/$group-$kind.json" --run-dir "$out/runs/$group-$kind" --steps "$steps" > "$out/$group-$kind.log"
     "$cli" eval "$out/runs/$group-$kind" --json > "$out/$group-$kind.eval.json"
   done
   for delta in 0.4 0.55; do
     "$cli" mtal-stats "$out/runs/$group-mtal" --delta "$delta" > "$out/$group-stats-$delta.txt"
     "$cli" mtal-stats "$out/runs/$group-mtal" --delta "$delta" --json > "$out/$group-stats-$delta.json"
+    "$cli" mtal-stats "$out/runs/$group-mtal-shared-init" --delta "$delta" --json > "$out/$group-shared-stats-$delta.json"
   done
 done
 "$cli" sweep resources/experiments/mtal-related.json --param /model/body/delta --values 0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9 \
@@ -60,8 +63,9 @@ import csv, json, sys, datetime
 out, steps, sweep_steps, elapsed, cores = sys.argv[1:6]
 print("## MTAL (issue 6) — written by bench/reproduce_mtal.sh")
 print()
-print(f"Run on {datetime.date.today()} on {cores} CPU cores in {elapsed} s. Demo data (`make-demo-data --scale small`), test splits;")
-print(f"every model trained {steps} round-robin steps (Adam 0.002, batch 32) with the same VGG blocks (1, 1, 2 convolutions of")
+print(f"Run on {datetime.date.today()} on {cores} CPU cores in {elapsed} s. Demo data (`make-demo-data --scale small`), test splits.")
+print("mtal-shared-init is MTAL with `init: shared` (comparable layers drawn once for all task networks).")
+print(f"Every model trained {steps} round-robin steps (Adam 0.002, batch 32) with the same VGG blocks (1, 1, 2 convolutions of")
 print("16, 32, 32 channels, a 64-wide dense layer per task network). Related group: the demo shapes as 64×64 colour and 28×28 grey")
 print("images (`mtal-related.json`, δ 0.4); unrelated group: Fashion-MNIST 28×28 grey and the shapes 64×64 colour")
 print("(`mtal-unrelated.json`, δ 0.55). The baselines are derived from the same files: independent = `sharing: off` (a network")
@@ -75,7 +79,7 @@ for group in ("related", "unrelated"):
     print()
     rows = {}
     params = {}
-    for kind in ("mtal", "independent", "vgg", "cross-stitch"):
+    for kind in ("mtal", "mtal-shared-init", "independent", "vgg", "cross-stitch"):
         e = json.load(open(f"{out}/{group}-{kind}.eval.json"))
         rows[kind] = {t: v.get("accuracy") for t, v in e["metrics"].items()}
         params[kind] = e.get("parameters")
@@ -88,17 +92,21 @@ for group in ("related", "unrelated"):
     print()
     print(f"### {group.capitalize()} tasks: MTAL's sharing ratios (trained weights, `omnilab-cli mtal-stats`)")
     print()
-    print("| layer | " + " | ".join(f"δ = {d}" for d in ("0.4", "0.55")) + " |")
-    print("|---|---|---|")
-    stats = {d: json.load(open(f"{out}/{group}-stats-{d}.json")) for d in ("0.4", "0.55")}
-    for i, layer in enumerate(stats["0.4"]["layers"]):
+    print("| layer | " + " | ".join(f"{init}, δ = {d}" for init in ("independent init", "shared init") for d in ("0.4", "0.55")) + " |")
+    print("|---|---|---|---|---|")
+    stats = {}
+    for d in ("0.4", "0.55"):
+        stats[("i", d)] = json.load(open(f"{out}/{group}-stats-{d}.json"))
+        stats[("s", d)] = json.load(open(f"{out}/{group}-shared-stats-{d}.json"))
+    keys = [("i", "0.4"), ("i", "0.55"), ("s", "0.4"), ("s", "0.55")]
+    for i, layer in enumerate(stats[keys[0]]["layers"]):
         cells = []
-        for d in ("0.4", "0.55"):
+        for d in keys:
             l = stats[d]["layers"][i]
             cells.append(f"{100*l['ratio']:.1f} % ({l['shared']}/{l['kernels']})" + ("" if l["task_pairs"] else " — shapes differ"))
         print(f"| {layer['name']} | " + " | ".join(cells) + " |")
     cells = []
-    for d in ("0.4", "0.55"):
+    for d in keys:
         o = stats[d]["overall"]
         cells.append(f"{100*o['ratio']:.1f} %, {o['parameters_saved']} parameters saved ({100*o['memory_saved_fraction']:.1f} % of the body)")
     print("| overall | " + " | ".join(cells) + " |")
