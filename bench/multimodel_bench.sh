@@ -20,23 +20,27 @@ configs=(
   "256 512 2048 16 2"
   "256 512 2048 32 4"
 )
+# One thread and all of them: with other work on the machine, OpenMP's threads wait on each
+# other and many small operations (index dispatch) suffer most.
 for c in "${configs[@]}"; do
-  # shellcheck disable=SC2086
-  "$bin/omnilab-bench-moe" $c "$reps" "$threads" >> "$out/moe.jsonl"
+  for t in 1 "$threads"; do
+    # shellcheck disable=SC2086
+    "$bin/omnilab-bench-moe" $c "$reps" "$t" >> "$out/moe.jsonl"
+  done
 done
 python3 - "$out/moe.jsonl" "$threads" "$reps" "$load" > "$out/section.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print("## MultiModel mixture of experts — written by bench/multimodel_bench.sh\n")
-print(f"One MoE layer (noisy top-k gating, load-balancing loss), forward + backward on {sys.argv[2]} CPU threads, mean of {sys.argv[3]} steps")
+print(f"One MoE layer (noisy top-k gating, load-balancing loss), forward + backward on 1 and {sys.argv[2]} CPU threads, mean of {sys.argv[3]} steps")
 print("after a warm-up; the same weights and tokens for both dispatches (`dispatch` option of the multimodel body). Dense runs every")
 print("expert on every token and weights the outputs by the gates (zero for experts not chosen); index runs each expert on the tokens")
 print("that chose it. The outputs agree to the last column (largest absolute difference). Dense costs about experts / k times the")
 print(f"expert FLOPs. Load average when the bench started: {sys.argv[4]} (timings on a busy machine are not comparable).\n")
-print("| tokens | channels | expert hidden | experts | k | dense ms | index ms | dense / index | largest output difference |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| tokens | channels | expert hidden | experts | k | threads | dense ms | index ms | dense / index | largest output difference |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print(f"| {r['tokens']} | {r['channels']} | {r['hidden']} | {r['experts']} | {r['k']} | {r['dense_ms']:.1f} | {r['index_ms']:.1f} | "
+    print(f"| {r['tokens']} | {r['channels']} | {r['hidden']} | {r['experts']} | {r['k']} | {r['threads']} | {r['dense_ms']:.1f} | {r['index_ms']:.1f} | "
           f"{r['dense_over_index']:.2f} | {r['max_difference']:.1e} |")
 print()
 PY

@@ -214,14 +214,16 @@ MoEOutput MixtureOfExpertsImpl::forward(const torch::Tensor& x)
         out.y = (y * gates.t().unsqueeze(-1)).sum(0);
         return out;
     }
-    // Each expert on the tokens that chose it only.
+    // Each expert on the tokens that chose it only. The weights are split once: w1[i] in the
+    // loop would make each expert's backward pass fill a zero gradient of all experts' size.
     auto y = torch::zeros_like(x);
+    const auto w1s = w1.unbind(0), b1s = b1.unbind(0), w2s = w2.unbind(0), b2s = b2.unbind(0);
     for (int64_t i = 0; i < e; ++i) {
         const auto rows = inTopK.select(1, i).nonzero().squeeze(1);
         if (rows.numel() == 0)
             continue;
-        const auto h = torch::relu(x.index_select(0, rows).mm(w1[i]) + b1[i]);
-        const auto yi = h.mm(w2[i]) + b2[i];
+        const auto h = torch::relu(x.index_select(0, rows).mm(w1s[i]) + b1s[i]);
+        const auto yi = h.mm(w2s[i]) + b2s[i];
         y = y.index_add(0, rows, yi * gates.index_select(0, rows).select(1, i).unsqueeze(1));
     }
     out.y = y;
