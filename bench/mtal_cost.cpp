@@ -1,6 +1,7 @@
 // The cost of MTAL's kernel sharing on a training step: a step of three task networks with
-// kernel-pair sharing, the same step with sharing off (independent networks, the baseline),
-// and the similarity computation alone (every layer's kernels of all tasks, one matrix
+// kernel-pair sharing (random initialisation: pairs are looked for, few or none found), the
+// same with a shared initialisation (every comparable kernel aggregated), the same step with
+// sharing off (independent networks, the baseline), and the similarity computation alone (every layer's kernels of all tasks, one matrix
 // product per layer), at VGG-like widths on 3 × 32 × 32 inputs.
 //   omnilab-bench-mtal BATCH STEPS [WIDTH_SCALE]   -> one JSON line
 #include <chrono>
@@ -16,11 +17,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::shared_ptr<BodyModule> makeBody(const std::string& sharing, int64_t scale)
+std::shared_ptr<BodyModule> makeBody(const std::string& sharing, int64_t scale, const std::string& init = "independent")
 {
     nlohmann::json o = {{"type", "mtal"},     {"blocks", {2, 2, 2}}, {"widths", {16 * scale, 32 * scale, 64 * scale}},
                         {"hidden", 128},      {"dropout", 0.0},      {"sharing", sharing},
-                        {"delta", 0.4}};
+                        {"delta", 0.4},       {"init", init}};
     ShapeContext ctx;
     for (const char* t : {"a", "b", "c"}) {
         ShapeContext::TaskLabels task;
@@ -96,6 +97,9 @@ int main(int argc, char** argv)
     const double sharedMs = stepMs(*shared, batch, steps);
     const double independentMs = stepMs(*independent, batch, steps);
     const double similarity = similarityMs(*shared, steps * 5);
+    // Shared initialisation: every comparable kernel is in pairs, the aggregation's full cost.
+    auto allShared = makeBody("kernel-pair", scale, "shared");
+    const double allSharedMs = stepMs(*allShared, batch, steps);
     std::cout << nlohmann::json{{"batch", batch},
                                 {"widths", {16 * scale, 32 * scale, 64 * scale}},
                                 {"threads", at::get_num_threads()},
@@ -103,7 +107,9 @@ int main(int argc, char** argv)
                                 {"step_ms_independent", independentMs},
                                 {"similarity_ms", similarity},
                                 {"similarity_share_of_step", similarity / sharedMs},
-                                {"sharing_overhead", sharedMs / independentMs}}
+                                {"sharing_overhead", sharedMs / independentMs},
+                                {"step_ms_all_shared", allSharedMs},
+                                {"all_shared_overhead", allSharedMs / independentMs}}
                      .dump()
               << "\n";
     return 0;

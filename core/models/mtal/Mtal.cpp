@@ -74,6 +74,10 @@ torch::Tensor KernelSharingImpl::effective(size_t i, const std::vector<torch::Te
         // A hair below δ, so that identical kernels (cosine 1 up to rounding) share at δ = 1.
         shared = (kernelCosine(weights[i], torch::cat(others)) >= delta_ - 1e-6).to(weights[i].dtype());
     }
+    // No pair reaches δ (the common case early in training): the kernels stay their own,
+    // and the aggregation's matrix products (and their backward pass) are skipped.
+    if (!shared.any().item<bool>())
+        return weights[i];
     const auto own = weights[i].flatten(1);
     auto selfPart = torch::zeros({own.size(0)}, own.options());
     auto otherPart = torch::zeros_like(own);
