@@ -226,6 +226,21 @@ std::pair<std::string, std::vector<int64_t>> imageInput(const ShapeContext::Task
     return {name, shape};
 }
 
+// The one channel count every task's input must have for bodies that run all tasks through
+// one stem (vgg, cross-stitch); `why` ends the error naming the task that differs.
+int64_t sharedChannels(const ShapeContext& ctx, const std::string& body, const std::string& why)
+{
+    int64_t channels = -1;
+    for (const auto& t : ctx.tasks) {
+        const int64_t c = imageInput(t, body).second[0];
+        if (channels >= 0 && c != channels)
+            throw Error("body \"" + body + "\": task \"" + t.task + "\" brings " + std::to_string(c) + " channels, an earlier task " + std::to_string(channels) +
+                        "; " + why + " (the image peripheral's \"channels\" converts)");
+        channels = c;
+    }
+    return channels;
+}
+
 torch::Tensor checkedInput(const std::map<std::string, torch::Tensor>& encoded, const std::string& input, int64_t channels, const std::string& task,
                            const std::string& body)
 {
@@ -459,15 +474,9 @@ struct VggBody : BodyModule {
         specs_ = convSpecs(o, "vgg");
         if (ctx.tasks.empty())
             throw Error("body \"vgg\": the experiment has no tasks");
-        int64_t channels = -1;
-        for (const auto& t : ctx.tasks) {
-            auto [input, shape] = imageInput(t, "vgg");
-            if (channels >= 0 && shape[0] != channels)
-                throw Error("body \"vgg\": task \"" + t.task + "\" brings " + std::to_string(shape[0]) + " channels, an earlier task " + std::to_string(channels) +
-                            "; one shared trunk needs one channel count (the image peripheral's \"channels\" converts)");
-            channels = shape[0];
-            inputs_[t.task] = input;
-        }
+        const int64_t channels = sharedChannels(ctx, "vgg", "one shared trunk needs one channel count");
+        for (const auto& t : ctx.tasks)
+            inputs_[t.task] = imageInput(t, "vgg").first;
         channels_ = channels;
         trunk_ = register_module("trunk", std::make_shared<ConvStack>(channels, specs_, o.at("batch_norm").get<bool>()));
         dense_ = register_module("dense", nn::Linear(specs_.back().out, o.at("hidden").get<int64_t>()));
@@ -519,14 +528,9 @@ struct CrossStitchBody : BodyModule {
         specs_ = convSpecs(o, "cross-stitch");
         if (ctx.tasks.size() < 2)
             throw Error("body \"cross-stitch\" mixes task networks; the experiment has " + std::to_string(ctx.tasks.size()) + " task");
-        int64_t channels = -1;
+        const int64_t channels = sharedChannels(ctx, "cross-stitch", "every network runs on every task's input");
         for (const auto& t : ctx.tasks) {
-            auto [input, shape] = imageInput(t, "cross-stitch");
-            if (channels >= 0 && shape[0] != channels)
-                throw Error("body \"cross-stitch\": task \"" + t.task + "\" brings " + std::to_string(shape[0]) + " channels, an earlier task " +
-                            std::to_string(channels) + "; every network runs on every task's input (the image peripheral's \"channels\" converts)");
-            channels = shape[0];
-            index_[t.task] = {nets_.size(), input};
+            index_[t.task] = {nets_.size(), imageInput(t, "cross-stitch").first};
             const std::string prefix = "task" + std::to_string(nets_.size()) + "_";
             nets_.push_back(register_module(prefix + "net", std::make_shared<ConvStack>(channels, specs_, o.at("batch_norm").get<bool>())));
             dense_.push_back(register_module(prefix + "dense", nn::Linear(specs_.back().out, o.at("hidden").get<int64_t>())));
