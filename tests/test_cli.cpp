@@ -238,19 +238,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         auto r = cli({"make-demo-data", "--out", dir.filePath("demo"), "--scale", "tiny", "--seed", "2"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
-        QFile source(QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments/omninet-4task.json"));
-        QVERIFY(source.open(QIODevice::ReadOnly));
-        std::string text = source.readAll().toStdString();
-        for (size_t at; (at = text.find("demo-data/")) != std::string::npos;)
-            text.replace(at, 10, dir.filePath("demo").toStdString() + "/");
-        auto doc = nlohmann::json::parse(text);
-        doc["model"]["body"].update({{"d_model", 32}, {"heads", 2}, {"feed_forward", 64}, {"encoder_layers", 1}, {"decoder_layers", 1}});
-        for (auto& [name, p] : doc["model"]["peripherals"].items())
-            p["d_model"] = 32;
-        doc["model"]["peripherals"]["vision"]["channels"] = {8, 8, 8};
-        doc["datasets"][1]["image_size"] = {32, 32};
-        doc["datasets"][2]["image_size"] = {32, 32};
-        doc["datasets"][3]["frame_size"] = {32, 32};
+        auto doc = omnilab::testing::tinyOmniNetExperiment(dir.filePath("demo"));
         doc["training"].update({{"steps", 24}, {"batch_size", 4}, {"mode", "hogwild"}, {"eval_every", 0}, {"checkpoint_every", 0}});
         const QString file = dir.filePath("omninet.json");
         omnilab::testing::writeBytes(file, QByteArray::fromStdString(doc.dump()));

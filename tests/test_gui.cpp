@@ -280,20 +280,7 @@ private Q_SLOTS:
         QProcess make;
         make.start(QStringLiteral(OMNILAB_CLI), {"make-demo-data", "--out", dir.filePath("demo-data"), "--scale", "tiny", "--seed", "2"});
         QVERIFY(make.waitForFinished(180000) && make.exitCode() == 0);
-        QFile source(QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments/omninet-4task.json"));
-        QVERIFY(source.open(QIODevice::ReadOnly));
-        std::string text = source.readAll().toStdString();
-        const std::string demo = dir.filePath("demo-data").toStdString() + "/";
-        for (size_t at = 0; (at = text.find("demo-data/", at)) != std::string::npos; at += demo.size())
-            text.replace(at, 10, demo);
-        auto doc = nlohmann::json::parse(text);
-        doc["model"]["body"].update({{"d_model", 32}, {"heads", 2}, {"feed_forward", 64}, {"encoder_layers", 1}, {"decoder_layers", 1}});
-        for (auto& [name, p] : doc["model"]["peripherals"].items())
-            p["d_model"] = 32;
-        doc["model"]["peripherals"]["vision"]["channels"] = {8, 8, 8};
-        doc["datasets"][1]["image_size"] = {32, 32};
-        doc["datasets"][2]["image_size"] = {32, 32};
-        doc["datasets"][3]["frame_size"] = {32, 32};
+        auto doc = testing::tinyOmniNetExperiment(dir.filePath("demo-data"));
         doc["training"].update({{"steps", 8}, {"batch_size", 4}, {"eval_every", 0}, {"checkpoint_every", 0}});
         TrainOptions o;
         o.runDir = dir.filePath("runs/mult4").toStdString();

@@ -124,6 +124,26 @@ nlohmann::json barsExperiment(const QString& dataDir, int steps)
                                       {{"op", "replace"}, {"path", "/training/steps"}, {"value", steps}}}));
 }
 
+nlohmann::json tinyOmniNetExperiment(const QString& demoDir)
+{
+    QFile source(QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments/omninet-4task.json"));
+    if (!source.open(QIODevice::ReadOnly))
+        throw std::runtime_error("cannot read " + source.fileName().toStdString());
+    std::string text = source.readAll().toStdString();
+    const std::string demo = demoDir.toStdString() + "/";
+    for (size_t at = 0; (at = text.find("demo-data/", at)) != std::string::npos; at += demo.size())
+        text.replace(at, 10, demo);
+    auto doc = nlohmann::json::parse(text);
+    doc["model"]["body"].update({{"d_model", 32}, {"heads", 2}, {"feed_forward", 64}, {"encoder_layers", 1}, {"decoder_layers", 1}});
+    for (auto& [name, p] : doc["model"]["peripherals"].items())
+        p["d_model"] = 32;
+    doc["model"]["peripherals"]["vision"]["channels"] = {8, 8, 8};
+    doc["datasets"][1]["image_size"] = {32, 32};
+    doc["datasets"][2]["image_size"] = {32, 32};
+    doc["datasets"][3]["frame_size"] = {32, 32};
+    return doc;
+}
+
 QString fashionMnistDir()
 {
     const QString dir = QStringLiteral("/usr/share/datasets/fashion-mnist");

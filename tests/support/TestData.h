@@ -31,6 +31,11 @@ uint8_t cifarPixel(int record, int channel, int y, int x);
 // An experiment training a small CNN on the bars dataset in `dataDir`.
 nlohmann::json barsExperiment(const QString& dataDir, int steps);
 
+// resources/experiments/omninet-4task.json pointed at the demo data in `demoDir` (made by
+// make-demo-data), shrunk to a model that trains in seconds (d_model 32, one layer each,
+// 32 × 32 images and frames). The caller sets the training options.
+nlohmann::json tinyOmniNetExperiment(const QString& demoDir);
+
 // The Debian Fashion-MNIST folder, or "" when the package is not installed.
 QString fashionMnistDir();
 
