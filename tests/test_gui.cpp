@@ -30,12 +30,26 @@
 #include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/RunsDock.h"
 #include "ui/docks/TrainingDock.h"
+#include "ui/models/SampleGridModel.h"
 
 using namespace omnilab;
 
 class TestGui : public QObject {
     Q_OBJECT
     QTemporaryDir dir_;
+    QString demo_; // the tiny demo set (seed 2), made once by tinyDemo()
+
+    QString tinyDemo()
+    {
+        if (demo_.isEmpty()) {
+            QProcess make;
+            const QString out = dir_.filePath(QStringLiteral("demo-data"));
+            make.start(QStringLiteral(OMNILAB_CLI), {"make-demo-data", "--out", out, "--scale", "tiny", "--seed", "2"});
+            if (make.waitForFinished(180000) && make.exitCode() == 0)
+                demo_ = out;
+        }
+        return demo_;
+    }
 
     QString writeExperiment(int steps)
     {
@@ -271,15 +285,119 @@ private Q_SLOTS:
         QVERIFY(failed.first().at(0).toString().contains(QStringLiteral("no-such-run")));
     }
 
+    // The Datasets panel on the tiny demo set: one click lists every dataset, and each kind
+    // of sample has its preview (image thumbnails, a video's frame strip with a scrubber,
+    // a clip's waveform and spectrogram, text, handwriting crops with their words).
+    void datasetsPanelPreviewsEveryKindOfSample()
+    {
+        QVERIFY(!tinyDemo().isEmpty());
+        DatasetsDock dock;
+        dock.resize(900, 700);
+        dock.show();
+        QSignalSpy ready(&dock, &DatasetsDock::summariesReady);
+        QSignalSpy previews(&dock, &DatasetsDock::previewsReady);
+        QVERIFY(dock.openDemoData(tinyDemo()));
+        QVERIFY(ready.wait(60000));
+        QVERIFY2(dock.datasetCount() >= 9, qPrintable(dock.statusText()));
+        QVERIFY2(!dock.statusText().contains(QStringLiteral("could not")), qPrintable(dock.statusText()));
+        auto find = [&](const QString& name) {
+            for (int d = 0; d < dock.datasetCount(); ++d)
+                if (dock.datasetName(d) == name)
+                    return d;
+            return -1;
+        };
+        auto showTrain = [&](const QString& name) {
+            const int d = find(name);
+            if (d < 0)
+                return false;
+            previews.clear();
+            dock.showSplit(d, QStringLiteral("train"));
+            return previews.wait(60000) && dock.samples()->rowCount() > 0;
+        };
+
+        QVERIFY(showTrain(QStringLiteral("shapes")));
+        QVERIFY(!dock.samples()->data(dock.samples()->index(0), Qt::DecorationRole).value<QImage>().isNull());
+        QVERIFY(dock.histogram()->plottableCount() == 1); // classes of the shapes
+        dock.selectSample(1);
+        QVERIFY(!dock.detailImage()->pixmap().isNull());
+        QVERIFY(dock.scrubber()->isHidden());
+
+        QVERIFY(showTrain(QStringLiteral("hmdb")));
+        dock.selectSample(0);
+        QCOMPARE(dock.samples()->data(dock.samples()->index(0), SampleGridModel::KindRole).toString(), QStringLiteral("video"));
+        QVERIFY(!dock.scrubber()->isHidden());
+        QVERIFY(dock.scrubber()->maximum() >= 3);
+        dock.scrubber()->setValue(0);
+        const QImage first = dock.detailImage()->pixmap().toImage();
+        dock.scrubber()->setValue(dock.scrubber()->maximum());
+        QVERIFY(dock.detailImage()->pixmap().toImage() != first); // the clip moves
+
+        QVERIFY(showTrain(QStringLiteral("speech_commands")));
+        dock.selectSample(0);
+        QVERIFY(!dock.waveform()->isHidden() && !dock.waveform()->pixmap().isNull());
+        QVERIFY(!dock.spectrogram()->isHidden() && !dock.spectrogram()->pixmap().isNull());
+
+        QVERIFY(showTrain(QStringLiteral("iam")));
+        QCOMPARE(dock.samples()->data(dock.samples()->index(0), SampleGridModel::KindRole).toString(), QStringLiteral("handwriting"));
+        QVERIFY(!dock.samples()->preview(0).label.empty()); // the word
+
+        QVERIFY(showTrain(QStringLiteral("aclImdb")));
+        QCOMPARE(dock.samples()->preview(0).kind, std::string("text"));
+        QVERIFY(!dock.samples()->preview(0).text.empty());
+        QVERIFY(!dock.samples()->data(dock.samples()->index(0), Qt::DecorationRole).value<QImage>().isNull()); // a text card
+    }
+
+    // Adding a dataset by format and path: a folder with one undecodable image is browsed
+    // with that file named in the problems; a missing folder fails naming the folder.
+    void datasetsPanelAddsADatasetAndNamesBadFiles()
+    {
+        QTemporaryDir dir;
+        for (const char* cls : {"circle", "square"}) {
+            QVERIFY(QDir().mkpath(dir.filePath(QStringLiteral("imgs/%1").arg(cls))));
+            for (int i = 0; i < 3; ++i) {
+                QImage img(20, 20, QImage::Format_RGB32);
+                img.fill(QColor(40 * i, 100, 200));
+                QVERIFY(img.save(dir.filePath(QStringLiteral("imgs/%1/%2.png").arg(cls).arg(i))));
+            }
+        }
+        testing::writeBytes(dir.filePath("imgs/square/broken.png"), QByteArray("\x89PNG not really an image"));
+        DatasetsDock dock;
+        dock.show();
+        QSignalSpy ready(&dock, &DatasetsDock::summariesReady);
+        QSignalSpy added(&dock, &DatasetsDock::datasetAdded);
+        QSignalSpy failed(&dock, &DatasetsDock::loadFailed);
+        QSignalSpy previews(&dock, &DatasetsDock::previewsReady);
+        dock.addDataset(QStringLiteral("mine"), QStringLiteral("image-folder"),
+                        nlohmann::json{{"path", dir.filePath("imgs").toStdString()}, {"validation_fraction", 0}, {"test_fraction", 0}});
+        QVERIFY(ready.wait(20000));
+        QCOMPARE(added.size(), 1);
+        QCOMPARE(dock.datasetCount(), 1);
+        QVERIFY(nlohmann::json::parse(added.first().at(2).toString().toStdString()).contains("path"));
+        dock.showSplit(0, QStringLiteral("train"));
+        QVERIFY(previews.wait(20000));
+        QVERIFY(dock.samples()->rowCount() >= 6);
+        bool named = false;
+        for (int i = 0; i < dock.problems()->count(); ++i)
+            named = named || dock.problems()->item(i)->text().contains(QStringLiteral("broken.png"));
+        QVERIFY2(named, "the undecodable file is named in the problems");
+
+        dock.addDataset(QStringLiteral("nowhere"), QStringLiteral("coco-captions"), nlohmann::json{{"path", dir.filePath("no-such-folder").toStdString()}});
+        QVERIFY(failed.wait(20000));
+        QVERIFY2(failed.last().at(0).toString().contains(QStringLiteral("no-such-folder")), qPrintable(failed.last().at(0).toString()));
+        dock.addDataset(QStringLiteral("typo"), QStringLiteral("image-folder"), nlohmann::json{{"path", "x"}, {"fit", "squash"}});
+        QVERIFY(failed.wait(20000));
+        QVERIFY2(failed.last().at(0).toString().contains(QStringLiteral("/fit")), qPrintable(failed.last().at(0).toString()));
+        QCOMPARE(dock.datasetCount(), 1); // nothing half-added
+    }
+
     // The query console against a tiny OmniNet trained on the tiny demo data: the zero-shot
     // video-captioning preset answers with three beam alternatives and the attention; a run
     // whose body does not decode, and a bad file, fail with the reason, and nothing hangs.
     void queryConsoleCaptionsAVideoZeroShot()
     {
         QTemporaryDir dir;
-        QProcess make;
-        make.start(QStringLiteral(OMNILAB_CLI), {"make-demo-data", "--out", dir.filePath("demo-data"), "--scale", "tiny", "--seed", "2"});
-        QVERIFY(make.waitForFinished(180000) && make.exitCode() == 0);
+        QVERIFY(!tinyDemo().isEmpty());
+        QVERIFY(QFile::link(tinyDemo(), dir.filePath("demo-data")));
         auto doc = testing::tinyOmniNetExperiment(dir.filePath("demo-data"));
         doc["training"].update({{"steps", 8}, {"batch_size", 4}, {"eval_every", 0}, {"checkpoint_every", 0}});
         TrainOptions o;

@@ -273,4 +273,46 @@ DemoSummary makeDemoData(const DemoOptions& options, const std::function<void(co
     return summary;
 }
 
+std::vector<DemoDataset> demoDatasets(const std::string& dir)
+{
+    const fs::path root = fs::absolute(fs::path(dir)).lexically_normal();
+    const fs::path manifestFile = root / "manifest.json";
+    std::ifstream in(manifestFile);
+    if (!in)
+        throw Error(manifestFile.string() + ": no demo data here (make it with omnilab-cli make-demo-data --out " + dir + ")");
+    json manifest;
+    try {
+        in >> manifest;
+    } catch (const std::exception& e) {
+        throw Error(manifestFile.string() + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!manifest.contains("parts") || !manifest["parts"].is_object())
+        throw Error(manifestFile.string() + ": no \"parts\" object; regenerate the set with omnilab-cli make-demo-data --force");
+    std::vector<DemoDataset> out;
+    for (const auto& [name, part] : manifest["parts"].items()) {
+        if (!part.is_object() || !part.contains("format") || !part.contains("path"))
+            throw Error(manifestFile.string() + ": part \"" + name + "\" lacks its format or path");
+        if (part.contains("counts") && part["counts"].is_object() && part["counts"].value("present", true) == false)
+            continue; // Fashion-MNIST without its package
+        DemoDataset d;
+        d.name = name;
+        d.format = part["format"].get<std::string>();
+        const fs::path path = fs::path(part["path"].get<std::string>()).is_absolute() ? fs::path(part["path"].get<std::string>())
+                                                                                       : root / part["path"].get<std::string>();
+        d.options = json{{"path", path.string()}};
+        if (d.format == "vqa-v2") {
+            d.options["images"] = "../coco";
+            d.options["test_subset"] = "test2014";
+        } else if (d.format == "coco-captions") {
+            d.options["test_annotations"] = "annotations/captions_test2014.json";
+        } else if (d.format == "video-folder") {
+            d.options["splits_path"] = (path / "splits").string();
+        } else if (d.format == "mnist-idx") {
+            d.options["validation_size"] = 5000;
+        }
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
 } // namespace omnilab::demo

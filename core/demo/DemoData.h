@@ -45,4 +45,17 @@ struct DemoSummary {
 // espeak-ng or a handwriting font is missing.
 DemoSummary makeDemoData(const DemoOptions& options, const std::function<void(const std::string&)>& progress = {});
 
+// One dataset of a generated set, as an experiment's "datasets" entry would name it: the
+// format and its options (absolute paths, plus the options the layout needs beyond "path",
+// e.g. VQA's image root and HMDB's split files).
+struct DemoDataset {
+    std::string name, format;
+    nlohmann::json options;
+};
+
+// The datasets of the set in `dir`, read from its manifest.json, in the manifest's order.
+// Fashion-MNIST is listed only when its Debian package is installed. Throws Error naming
+// the manifest when `dir` holds no complete set.
+std::vector<DemoDataset> demoDatasets(const std::string& dir);
+
 } // namespace omnilab::demo

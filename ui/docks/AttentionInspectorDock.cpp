@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "core/analysis/AttentionMaps.h"
+#include "ui/ImageConvert.h"
 #include "ui/QCustomPlotInclude.h"
 
 namespace omnilab {
@@ -19,14 +20,6 @@ namespace omnilab {
 namespace {
 
 constexpr int kTile = 128; // every frame is drawn at this size
-
-QImage toImage(const RgbImage& rgb)
-{
-    if (rgb.empty())
-        return {};
-    QImage img(rgb.pixels.data(), rgb.width, rgb.height, rgb.width * 3, QImage::Format_RGB888);
-    return img.copy(); // own the pixels
-}
 
 // A weight in [0, 1] as a warm, half-transparent colour (transparent at 0).
 QColor heat(double v)
@@ -193,7 +186,7 @@ void AttentionInspectorDock::redraw()
         const int x0 = 70 + f * (kTile + 4);
         p.drawText(QRect(x0, 0, kTile, label), Qt::AlignCenter,
                    tr("frame %1 · %2").arg(f + 1).arg(media->temporal[static_cast<size_t>(f)], 0, 'f', 2));
-        const QImage frame = f < static_cast<int>(frames_.size()) ? toImage(frames_[static_cast<size_t>(f)]) : QImage();
+        const QImage frame = f < static_cast<int>(frames_.size()) ? toQImage(frames_[static_cast<size_t>(f)]) : QImage();
         for (int row = 0; row < 2; ++row) {
             const QRect tile(x0, label + row * (kTile + 4), kTile, kTile);
             if (!frame.isNull())
