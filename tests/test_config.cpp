@@ -1,5 +1,6 @@
 // Experiment loading and validation: every problem is reported with its JSON path and file.
 #include <QTemporaryDir>
+#include <algorithm>
 #include <QtTest>
 
 #include "core/config/Experiment.h"
@@ -36,6 +37,43 @@ private Q_SLOTS:
         QCOMPARE(e.tasks.size(), size_t(1));
         QCOMPARE(e.training.steps, int64_t(3000));
         QCOMPARE(e.tasks[0].head["classes"].get<int>(), 10);
+    }
+
+    // What the composer's property editor lists for an object: the schema followed down
+    // through arrays and components, each component's options from its own selector.
+    void fieldsAtFollowsComponents()
+    {
+        const json doc = valid();
+        auto names = [](const std::vector<FieldView>& fields) {
+            QStringList out;
+            for (const auto& f : fields)
+                out << QString::fromStdString(f.name);
+            return out;
+        };
+        const auto body = fieldsAt(Experiment::schema(), doc, "/model/body");
+        QVERIFY(names(body).contains("type") && names(body).contains("hidden") && names(body).contains("channels"));
+        const auto type = std::find_if(body.begin(), body.end(), [](const FieldView& f) { return f.name == "type"; });
+        QVERIFY(type->selector);
+        QVERIFY(std::count(type->choices.begin(), type->choices.end(), "omninet") == 1);
+        QVERIFY(std::count(type->choices.begin(), type->choices.end(), "mtal") == 1);
+
+        const auto dataset = fieldsAt(Experiment::schema(), doc, "/datasets/0");
+        QVERIFY(names(dataset).contains("format") && names(dataset).contains("name") && names(dataset).contains("path"));
+        QVERIFY(names(fieldsAt(Experiment::schema(), doc, "/tasks/0/head")).contains("classes"));
+        const auto training = fieldsAt(Experiment::schema(), doc, "/training");
+        const auto mode = std::find_if(training.begin(), training.end(), [](const FieldView& f) { return f.name == "mode"; });
+        QVERIFY(mode != training.end() && mode->choices == std::vector<std::string>({"synchronous", "hogwild"}));
+        QCOMPARE(mode->defaultValue, json("synchronous"));
+        QVERIFY(names(fieldsAt(Experiment::schema(), doc, "")).contains("tasks"));
+        QVERIFY(names(fieldsAt(Experiment::schema(), doc, "/model/peripherals/vision")).contains("type"));
+
+        // Not an object the schema describes: nothing.
+        QVERIFY(fieldsAt(Experiment::schema(), doc, "/tasks/7").empty());
+        QVERIFY(fieldsAt(Experiment::schema(), doc, "/model/body/hidden").empty());
+        QVERIFY(fieldsAt(Experiment::schema(), doc, "model").empty());
+        json unknown = doc;
+        unknown["model"]["body"] = {{"type", "no-such-body"}};
+        QCOMPARE(names(fieldsAt(Experiment::schema(), unknown, "/model/body")), QStringList{"type"});
     }
 
     void defaultsAreFilled()

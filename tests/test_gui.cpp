@@ -5,6 +5,11 @@
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QComboBox>
+#include <QGroupBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QUndoStack>
 #include <QListWidget>
 #include <QSlider>
 #include <QFileInfo>
@@ -24,6 +29,7 @@
 #include "ui/QCustomPlotInclude.h"
 #include "ui/docks/AttentionInspectorDock.h"
 #include "ui/docks/DatasetsDock.h"
+#include "ui/docks/EmbeddingsDock.h"
 #include "ui/docks/ExperimentDock.h"
 #include "ui/docks/ExpertLoadDock.h"
 #include "ui/docks/KernelSharingDock.h"
@@ -75,12 +81,12 @@ private Q_SLOTS:
         QStringList docks;
         for (auto* d : w.findChildren<QDockWidget*>())
             docks << d->windowTitle();
-        for (const char* name : {"Datasets", "Experiment", "Training", "Runs", "Kernel sharing", "Experts", "Query", "Attention"})
+        for (const char* name : {"Datasets", "Experiment", "Training", "Runs", "Kernel sharing", "Experts", "Query", "Attention", "Embeddings"})
             QVERIFY2(docks.contains(QLatin1String(name)), name);
         QStringList menus;
         for (auto* a : w.menuBar()->actions())
             menus << a->text().remove(QLatin1Char('&'));
-        for (const char* name : {"File", "View", "Help"})
+        for (const char* name : {"File", "Edit", "View", "Help"})
             QVERIFY2(menus.contains(QLatin1String(name)), name);
         QVERIFY(!w.trainingDock()->trainButton()->isEnabled()); // nothing to train yet
     }
@@ -135,6 +141,20 @@ private Q_SLOTS:
         w.runsDock()->refresh();
         QCOMPARE(w.runsDock()->table()->rowCount(), 1);
         QCOMPARE(w.runsDock()->table()->item(0, 2)->text(), QStringLiteral("stopped"));
+
+        // Resume from the Runs panel: the run goes on from its checkpoint.
+        QSignalSpy started(w.bridge(), &EngineBridge::runStarted);
+        finished.clear();
+        w.runsDock()->table()->selectRow(0);
+        auto* resume = w.runsDock()->findChild<QPushButton*>(QStringLiteral("resumeRun"));
+        QVERIFY(resume);
+        QTest::mouseClick(resume, Qt::LeftButton);
+        QVERIFY(started.wait(30000));
+        QVERIFY2(started.first().at(2).toLongLong() > 0, "resumed after the steps already done");
+        QTest::mouseClick(w.trainingDock()->stopButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(10000) || finished.count() == 1);
+        w.runsDock()->refresh();
+        QCOMPARE(w.runsDock()->table()->rowCount(), 1); // the same run, not a new one
     }
 
     void shortRunFinishesWithTestMetrics()
@@ -199,12 +219,23 @@ private Q_SLOTS:
         QVERIFY(!w.openExperiment(dir_.filePath("missing.json"), false));
         QVERIFY(issues->item(0)->text().contains(QStringLiteral("missing.json")));
 
-        // A failed open after a good one leaves nothing trainable from before.
+        // A file that cannot be read after a good one leaves the good one open (nothing lost);
+        // an invalid one replaces it and is not trainable until fixed.
         QVERIFY(w.openExperiment(writeExperiment(5), false));
         QVERIFY(w.trainingDock()->trainButton()->isEnabled());
         QVERIFY(!w.openExperiment(bad, false));
+        QVERIFY(issues->item(0)->text().contains(QStringLiteral("invalid JSON")));
+        QVERIFY(w.windowTitle().contains(QStringLiteral("bars")));
+        QVERIFY(w.trainingDock()->trainButton()->isEnabled());
+        doc["name"] = "invalid-one";
+        testing::writeBytes(bad, QByteArray::fromStdString(doc.dump()));
+        QVERIFY(!w.openExperiment(bad, false));
         QVERIFY(!w.trainingDock()->trainButton()->isEnabled());
-        QVERIFY(!w.windowTitle().contains(QStringLiteral("bars")));
+        QVERIFY(w.windowTitle().contains(QStringLiteral("invalid-one")));
+        // Fixing the field in the composer makes it trainable.
+        w.experimentDock()->setValue(QStringLiteral("/tasks/0/head/classes"), 10);
+        QVERIFY(w.experimentDock()->issues().isEmpty());
+        QVERIFY(w.trainingDock()->trainButton()->isEnabled());
     }
 
     // The kernel-sharing view on a trained two-task MTAL run: it loads off the GUI thread,
@@ -283,6 +314,195 @@ private Q_SLOTS:
         dock.openRun(dir_.filePath("no-such-run"));
         QVERIFY(failed.wait(10000));
         QVERIFY(failed.first().at(0).toString().contains(QStringLiteral("no-such-run")));
+    }
+
+    // The composer as a user drives it: edit a field in the property editor, watch the problem
+    // list and the parameter count follow, pick another body, add and remove a task, undo and
+    // redo all of it, save, and reopen what was saved.
+    void composerEditsUndoesSavesAndReloads()
+    {
+        const QString file = writeExperiment(40);
+        ExperimentDock dock;
+        dock.show();
+        QSignalSpy counted(&dock, &ExperimentDock::parameterCountReady);
+        QSignalSpy dirty(&dock, &ExperimentDock::dirtyChanged);
+        QVERIFY(dock.openFile(file));
+        QVERIFY(!dock.isDirty());
+        QVERIFY2(dock.issues().isEmpty(), qPrintable(dock.issues().join('\n')));
+        const nlohmann::json original = dock.document();
+        QVERIFY(counted.wait(30000));
+        const qint64 before = counted.last().at(0).toLongLong();
+        QVERIFY2(before > 0, qPrintable(counted.last().at(1).toString()));
+        QCOMPARE(dock.parameterCount(), before);
+        QCOMPARE(dock.bodyBox()->currentText(), QStringLiteral("small-cnn"));
+
+        // The property editor of the body: its type as a picker, hidden as a text field.
+        dock.selectPath(QStringLiteral("/model/body"));
+        QLineEdit* hidden = nullptr;
+        QComboBox* type = nullptr;
+        for (auto* w : dock.propertyEditor()->findChildren<QWidget*>()) {
+            if (w->property("jsonPath").toString() == QLatin1String("/model/body/hidden"))
+                hidden = qobject_cast<QLineEdit*>(w);
+            if (w->property("jsonPath").toString() == QLatin1String("/model/body/type"))
+                type = qobject_cast<QComboBox*>(w);
+        }
+        QVERIFY(hidden && type);
+        QCOMPARE(hidden->text(), QStringLiteral("32"));
+        QVERIFY(type->findText(QStringLiteral("omninet")) >= 0 && type->findText(QStringLiteral("mtal")) >= 0);
+        hidden->setText(QStringLiteral("64"));
+        Q_EMIT hidden->editingFinished();
+        QCOMPARE(dock.document()["model"]["body"]["hidden"].get<int>(), 64);
+        QVERIFY(dock.isDirty());
+        QVERIFY(dirty.size() >= 1 && dirty.last().at(0).toBool());
+        QVERIFY(counted.wait(30000));
+        QVERIFY2(counted.last().at(0).toLongLong() > before, "a wider dense layer has more parameters");
+
+        // A bad value: the problem names its JSON path, and undo clears it.
+        dock.setValue(QStringLiteral("/training/batch_size"), -3);
+        QVERIFY(!dock.issues().isEmpty());
+        QVERIFY2(dock.issues().first().startsWith(QStringLiteral("/training/batch_size")), qPrintable(dock.issues().first()));
+        QVERIFY(dock.parameterLabel()->text().contains(QStringLiteral("fix")) || dock.parameterLabel()->text().contains(QStringLiteral("count")));
+        dock.undoStack()->undo();
+        QVERIFY(dock.issues().isEmpty());
+
+        // Another body from the picker: options it does not know are dropped.
+        const int resnet = dock.bodyBox()->findText(QStringLiteral("resnet"));
+        QVERIFY(resnet >= 0);
+        dock.bodyBox()->setCurrentIndex(resnet);
+        Q_EMIT dock.bodyBox()->activated(resnet);
+        QCOMPARE(dock.document()["model"]["body"]["type"].get<std::string>(), std::string("resnet"));
+        QVERIFY(!dock.document()["model"]["body"].contains("hidden"));
+        dock.undoStack()->undo();
+        QCOMPARE(dock.document()["model"]["body"]["type"].get<std::string>(), std::string("small-cnn"));
+        QCOMPARE(dock.document()["model"]["body"]["hidden"].get<int>(), 64);
+
+        // Tasks: add a copy, remove it; undo and redo walk the same steps.
+        dock.selectPath(QStringLiteral("/tasks/0"));
+        dock.addTask();
+        QCOMPARE(dock.document()["tasks"].size(), size_t(2));
+        QCOMPARE(dock.document()["tasks"][1]["name"].get<std::string>(), std::string("bars-2"));
+        QVERIFY(dock.issues().isEmpty());
+        QVERIFY(dock.removeTask(QStringLiteral("bars")));
+        QCOMPARE(dock.document()["tasks"].size(), size_t(1));
+        dock.undoStack()->undo();
+        dock.undoStack()->undo();
+        QCOMPARE(dock.document()["tasks"].size(), size_t(1));
+        QCOMPARE(dock.document()["tasks"][0]["name"].get<std::string>(), std::string("bars"));
+        dock.undoStack()->redo();
+        QCOMPARE(dock.document()["tasks"].size(), size_t(2));
+        dock.undoStack()->undo();
+        dock.undoStack()->undo(); // back to the file as opened
+        QCOMPARE(dock.document(), original);
+        QVERIFY(!dock.isDirty());
+        dock.undoStack()->redo(); // hidden 64 again
+
+        // Save and reopen: the same document, clean.
+        const QString saved = dir_.filePath(QStringLiteral("composed.json"));
+        QVERIFY(dock.saveTo(saved));
+        QVERIFY(!dock.isDirty());
+        ExperimentDock again;
+        QVERIFY(again.openFile(saved));
+        QCOMPARE(again.document(), dock.document());
+        QCOMPARE(again.document()["model"]["body"]["hidden"].get<int>(), 64);
+
+        // A file that is not JSON: false, and the problem names the file and the line.
+        testing::writeBytes(dir_.filePath(QStringLiteral("broken.json")), QByteArray("{\n  \"name\": \"x\",\n  oops\n}"));
+        QVERIFY(!again.openFile(dir_.filePath(QStringLiteral("broken.json"))));
+        QVERIFY2(again.issues().join(' ').contains(QStringLiteral("broken.json")) && again.issues().join(' ').contains(QStringLiteral("line")),
+                 qPrintable(again.issues().join(' ')));
+        QCOMPARE(again.document(), dock.document()); // nothing lost
+    }
+
+    // In the window: the title carries the dirty marker, Edit has undo and redo with their
+    // shortcuts, the training mode picked in Training is stored in the experiment, and the
+    // learning rate is drawn while it trains.
+    void windowTracksEditsAndTheTrainingMode()
+    {
+        MainWindow w;
+        w.setRunsRoot(dir_.filePath("runs-edit"));
+        w.show();
+        QVERIFY(w.openExperiment(writeExperiment(30), false));
+        QVERIFY(!w.isWindowModified());
+        QVERIFY(w.windowTitle().contains(QStringLiteral("[*]")));
+        QAction* undo = nullptr;
+        for (auto* a : w.findChildren<QAction*>())
+            if (a->shortcut() == QKeySequence(QKeySequence::Undo))
+                undo = a;
+        QVERIFY(undo);
+        QComboBox* mode = w.trainingDock()->modeBox();
+        QCOMPARE(w.trainingDock()->trainingMode(), QStringLiteral("synchronous"));
+        mode->setCurrentIndex(mode->findData(QStringLiteral("hogwild")));
+        Q_EMIT mode->activated(mode->currentIndex());
+        QCOMPARE(w.experimentDock()->document()["training"]["mode"].get<std::string>(), std::string("hogwild"));
+        QVERIFY(w.isWindowModified());
+        undo->trigger();
+        QVERIFY(!w.isWindowModified());
+        QCOMPARE(w.trainingDock()->trainingMode(), QStringLiteral("synchronous"));
+
+        QSignalSpy finished(w.bridge(), &EngineBridge::runFinished);
+        w.startTraining();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.first().at(0).toString(), QStringLiteral("finished"));
+        QVERIFY(w.trainingDock()->learningRatePointCount() >= 2);
+    }
+
+    // Embeddings: the hash-separation figure (three panels of words × modalities points, the
+    // senses apart only with a discriminator) and the PCA of a trained run's activations,
+    // computed when asked, recoloured by class or task, exported as PNG and CSV.
+    void embeddingsShowHashSeparationAndActivationPca()
+    {
+        EmbeddingsDock dock;
+        dock.resize(1000, 700);
+        dock.show();
+        QVERIFY(!dock.computeHashSeparation({}, {QStringLiteral("image")}));
+        QVERIFY(dock.computeHashSeparation({"seven", "tiger", "river"}, {"image", "speech"}));
+        QCOMPARE(dock.hashPlot()->axisRectCount(), 3);
+        QCOMPARE(dock.hashPlot()->graphCount(), 3 * 2); // a scatter per modality in each panel
+        int points = 0;
+        for (int i = 0; i < dock.hashPlot()->graphCount(); ++i)
+            points += dock.hashPlot()->graph(i)->dataCount();
+        QCOMPARE(points, 3 * 3 * 2);
+        QVERIFY(dock.statusText().contains(QStringLiteral("DJB2")));
+        QVERIFY(dock.exportHashPng(dir_.filePath("hash.png")));
+        QVERIFY(QImage(dir_.filePath("hash.png")).width() >= 1200);
+        QVERIFY(dock.exportHashCsv(dir_.filePath("hash.csv")));
+        QFile hashCsv(dir_.filePath("hash.csv"));
+        QVERIFY(hashCsv.open(QIODevice::ReadOnly));
+        QCOMPARE(hashCsv.readAll().count('\n'), 1 + 3 * 6); // none, djb2 and concat rows
+
+        testing::writeBarsDataset(dir_.filePath("data"), 400, 100);
+        TrainOptions o;
+        o.runDir = dir_.filePath("pca-run").toStdString();
+        QCOMPARE(Trainer(Experiment::fromJson(testing::barsExperiment(dir_.filePath("data"), 10), "mem"), o).run().status, std::string("finished"));
+        QSignalSpy loaded(&dock, &EmbeddingsDock::loaded);
+        QSignalSpy ready(&dock, &EmbeddingsDock::pcaReady);
+        QSignalSpy failed(&dock, &EmbeddingsDock::failed);
+        dock.setRun(dir_.filePath("pca-run"));
+        QCOMPARE(dock.pcaPointCount(), 0); // nothing until asked
+        dock.samplesBox()->setValue(40);
+        dock.splitBox()->setCurrentText(QStringLiteral("test"));
+        dock.computePca(); // loads the run first
+        QVERIFY(loaded.wait(60000));
+        QVERIFY(ready.wait(60000));
+        for (const char* layer : {"peripheral:vision", "body", "head"})
+            QVERIFY2(dock.layerBox()->findText(QLatin1String(layer)) >= 0, layer);
+        QCOMPARE(dock.pcaPointCount(), 40);
+        QVERIFY2(dock.pcaPlot()->graphCount() > 1, "one colour per class");
+        dock.colourBox()->setCurrentIndex(dock.colourBox()->findData(QStringLiteral("task")));
+        QCOMPARE(dock.pcaPlot()->graphCount(), 1); // one task
+        dock.layerBox()->setCurrentText(QStringLiteral("peripheral:vision"));
+        dock.computePca();
+        QVERIFY(ready.wait(60000));
+        QVERIFY(dock.statusText().contains(QStringLiteral("peripheral:vision")));
+        QVERIFY(dock.exportPcaCsv(dir_.filePath("pca.csv")));
+        QFile pcaCsv(dir_.filePath("pca.csv"));
+        QVERIFY(pcaCsv.open(QIODevice::ReadOnly));
+        QCOMPARE(pcaCsv.readAll().count('\n'), 41);
+        QVERIFY(dock.exportPcaPng(dir_.filePath("pca.png")));
+
+        dock.openRun(dir_.filePath("no-such-run"));
+        QVERIFY(failed.wait(20000));
+        QVERIFY(failed.last().at(0).toString().contains(QStringLiteral("no-such-run")));
     }
 
     // The Datasets panel on the tiny demo set: one click lists every dataset, and each kind

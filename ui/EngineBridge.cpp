@@ -23,7 +23,7 @@ public:
         QVariantMap losses;
         for (const auto& [task, loss] : e.taskLosses)
             losses.insert(QString::fromStdString(task), loss);
-        QMetaObject::invokeMethod(bridge_, [b = bridge_, e, losses] { Q_EMIT b->stepReported(e.step, e.totalSteps, losses, e.loss, e.samplesPerSecond, e.etaSeconds); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(bridge_, [b = bridge_, e, losses] { Q_EMIT b->stepReported(e.step, e.totalSteps, losses, e.loss, e.samplesPerSecond, e.etaSeconds, e.learningRate); }, Qt::QueuedConnection);
     }
     void onEval(const EvalEvent& e) override
     {
@@ -71,7 +71,34 @@ bool EngineBridge::start(const Experiment& experiment, const QString& runDir, co
     TrainOptions options;
     options.runDir = runDir.toStdString();
     options.dbFile = dbFile.toStdString();
-    trainer_ = std::make_shared<Trainer>(experiment, options);
+    launch(std::make_shared<Trainer>(experiment, options));
+    return true;
+}
+
+bool EngineBridge::resume(const QString& runDir, const QString& dbFile, QString* error)
+{
+    if (thread_) {
+        if (error)
+            *error = tr("A run is already in progress.");
+        return false;
+    }
+    TrainOptions options;
+    options.dbFile = dbFile.toStdString();
+    std::shared_ptr<Trainer> trainer;
+    try {
+        trainer = Trainer::resume(runDir.toStdString(), options);
+    } catch (const std::exception& e) {
+        if (error)
+            *error = tr("Cannot resume %1: %2").arg(runDir, QString::fromUtf8(e.what()));
+        return false;
+    }
+    launch(std::move(trainer));
+    return true;
+}
+
+void EngineBridge::launch(std::shared_ptr<Trainer> trainer_in)
+{
+    trainer_ = std::move(trainer_in);
     trainer_->addObserver(relay_.get());
     paused_ = false;
     auto trainer = trainer_;
@@ -104,7 +131,6 @@ bool EngineBridge::start(const Experiment& experiment, const QString& runDir, co
         }, Qt::QueuedConnection);
     });
     thread_->start();
-    return true;
 }
 
 void EngineBridge::stop()

@@ -25,6 +25,9 @@ public:
     // Starts a new run of `experiment` in `runDir` (store: `dbFile`); false with `error` set
     // when one is already running.
     bool start(const Experiment& experiment, const QString& runDir, const QString& dbFile, QString* error = nullptr);
+    // Continues the run in `runDir` from its last checkpoint to its planned steps; false with
+    // `error` (naming the folder) when it is not a resumable run or one is already running.
+    bool resume(const QString& runDir, const QString& dbFile, QString* error = nullptr);
 
 public Q_SLOTS:
     void stop();
@@ -32,13 +35,15 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void runStarted(qint64 runId, const QString& runDir, qint64 firstStep, qint64 totalSteps, qint64 parameters);
-    void stepReported(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double loss, double samplesPerSecond, double etaSeconds);
+    void stepReported(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double loss, double samplesPerSecond, double etaSeconds,
+                      double learningRate);
     void evalReported(qint64 step, const QString& split, const QString& task, const QVariantMap& metrics);
     void logReported(int level, const QString& message); // 0 info, 1 warning, 2 error
     void runFinished(const QString& status, const QString& error, qint64 step);
     void pausedChanged(bool paused);
 
 private:
+    void launch(std::shared_ptr<Trainer> trainer);
     class Relay;
     QThread* thread_ = nullptr;
     std::shared_ptr<Trainer> trainer_;

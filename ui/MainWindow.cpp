@@ -14,6 +14,7 @@
 #include <QSaveFile>
 #include <QSettings>
 #include <QStatusBar>
+#include <QUndoStack>
 
 #include "core/config/Experiment.h"
 #include "core/engine/Trainer.h"
@@ -21,6 +22,7 @@
 #include "ui/EngineBridge.h"
 #include "ui/docks/AttentionInspectorDock.h"
 #include "ui/docks/DatasetsDock.h"
+#include "ui/docks/EmbeddingsDock.h"
 #include "ui/docks/ExperimentDock.h"
 #include "ui/docks/ExpertLoadDock.h"
 #include "ui/docks/KernelSharingDock.h"
@@ -48,6 +50,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     experts_ = new ExpertLoadDock(this);
     query_ = new QueryConsoleDock(this);
     attention_ = new AttentionInspectorDock(this);
+    embeddings_ = new EmbeddingsDock(this);
     addDockWidget(Qt::LeftDockWidgetArea, experimentDock_);
     addDockWidget(Qt::LeftDockWidgetArea, datasets_);
     addDockWidget(Qt::RightDockWidgetArea, training_);
@@ -55,6 +58,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     tabifyDockWidget(training_, kernelSharing_);
     tabifyDockWidget(training_, experts_);
     tabifyDockWidget(training_, attention_);
+    tabifyDockWidget(training_, embeddings_);
     tabifyDockWidget(runs_, query_);
     runs_->raise();
     training_->raise();
@@ -106,9 +110,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     // A run double-clicked in the Runs panel opens in the view that fits its body.
     connect(runs_, &RunsDock::runActivated, this, &MainWindow::inspectRun);
     connect(runs_, &RunsDock::runActivated, query_, &QueryConsoleDock::setRun);
+    connect(runs_, &RunsDock::runActivated, embeddings_, &EmbeddingsDock::setRun);
     connect(runs_, &RunsDock::overlayRequested, training_, [this](const QString& store, qint64 run) {
         training_->overlayRun(store, run);
         training_->raise();
+    });
+    connect(runs_, &RunsDock::resumeRequested, this, &MainWindow::resumeRun);
+    connect(training_, &TrainingDock::modeChosen, this, [this](const QString& mode) {
+        if (experimentDock_->document().is_object())
+            experimentDock_->setValue(QStringLiteral("/training/mode"), mode.toStdString());
     });
     connect(runs_, &RunsDock::failed, this, [this](const QString& message) { statusBar()->showMessage(message, 15000); });
     // A query's answer shows where the model looked.
@@ -118,6 +128,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     });
     connect(kernelSharing_, &KernelSharingDock::loaded, kernelSharing_, &QDockWidget::raise);
     connect(experts_, &ExpertLoadDock::loaded, experts_, &QDockWidget::raise);
+
+    // The composer's document is the experiment: every edit re-validates it, and a valid one
+    // is what Train runs and the Datasets panel shows.
+    connect(experimentDock_, &ExperimentDock::documentChanged, this, &MainWindow::onDocumentChanged);
+    connect(experimentDock_, &ExperimentDock::dirtyChanged, this, [this](bool dirty) { setWindowModified(dirty); });
+    connect(experimentDock_, &ExperimentDock::fileChanged, this, [this](const QString& file) {
+        experimentFile_ = file;
+        updateTitle();
+    });
+    connect(datasets_, &DatasetsDock::datasetAdded, this, [this](const QString& name, const QString& format, const QString& options) {
+        if (experimentDock_->document().is_object())
+            experimentDock_->addDataset(name, format, nlohmann::json::parse(options.toStdString(), nullptr, false));
+    });
 
     buildMenus();
     QSettings settings;
@@ -144,7 +167,10 @@ void MainWindow::inspectRun(const QString& runDir)
         kernelSharing_->openRun(runDir);
     else if (body == "multimodel")
         experts_->openRun(runDir);
-    else if (body == "omninet") {
+    else if (body == "onemodel") {
+        embeddings_->raise();
+        statusBar()->showMessage(tr("%1: the hash-separation figure and the PCA of its activations are in Embeddings").arg(runDir), 15000);
+    } else if (body == "omninet") {
         query_->raise();
         statusBar()->showMessage(tr("%1: ask it something in the Query panel; the answer's attention opens in Attention").arg(runDir), 15000);
     } else
@@ -156,17 +182,18 @@ void MainWindow::inspectRun(const QString& runDir)
 void MainWindow::buildMenus()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&New Experiment"), this, [this] {
+        experimentDock_->newExperiment();
+        experimentDock_->raise();
+    })->setShortcut(QKeySequence::New);
     QAction* open = file->addAction(tr("&Open Experiment…"), this, [this] {
         const QString f = QFileDialog::getOpenFileName(this, tr("Open experiment"), QFileInfo(experimentFile_).absolutePath(), tr("Experiments (*.json)"));
         if (!f.isEmpty())
             openExperiment(f);
     });
     open->setShortcut(QKeySequence::Open);
-    QAction* save = file->addAction(tr("Save Experiment &As…"), this, [this] {
-        const QString f = QFileDialog::getSaveFileName(this, tr("Save experiment"), experimentFile_, tr("Experiments (*.json)"));
-        if (!f.isEmpty())
-            saveExperimentAs(f);
-    });
+    file->addAction(tr("&Save Experiment"), this, [this] { saveExperiment(); })->setShortcut(QKeySequence::Save);
+    QAction* save = file->addAction(tr("Save Experiment &As…"), this, [this] { saveExperimentAsDialog(); });
     save->setShortcut(QKeySequence::SaveAs);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     file->addSeparator();
@@ -179,6 +206,21 @@ void MainWindow::buildMenus()
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* undo = experimentDock_->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction* redo = experimentDock_->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    edit->addAction(undo);
+    edit->addAction(redo);
+    edit->addSeparator();
+    edit->addAction(tr("Add &Task"), experimentDock_, &ExperimentDock::addTask);
+    edit->addAction(tr("Add &Dataset…"), datasets_, &DatasetsDock::showAddDialog);
+    edit->addAction(tr("Open Demo Data"), datasets_, [this] {
+        datasets_->openDemoData();
+        datasets_->raise();
+    });
+
     QMenu* train = menuBar()->addMenu(tr("&Training"));
     train->addAction(tr("&Train"), this, &MainWindow::startTraining)->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     train->addAction(tr("&Stop"), this, &MainWindow::stopTraining)->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
@@ -187,7 +229,8 @@ void MainWindow::buildMenus()
     for (QDockWidget* dock : {static_cast<QDockWidget*>(experimentDock_), static_cast<QDockWidget*>(datasets_),
                               static_cast<QDockWidget*>(training_), static_cast<QDockWidget*>(runs_),
                               static_cast<QDockWidget*>(kernelSharing_), static_cast<QDockWidget*>(experts_),
-                              static_cast<QDockWidget*>(query_), static_cast<QDockWidget*>(attention_)})
+                              static_cast<QDockWidget*>(query_), static_cast<QDockWidget*>(attention_),
+                              static_cast<QDockWidget*>(embeddings_)})
         view->addAction(dock->toggleViewAction());
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -206,8 +249,11 @@ void MainWindow::updateRecentMenu()
 
 void MainWindow::updateTitle()
 {
-    const QString name = experiment_ ? QString::fromStdString(experiment_->name) : tr("no experiment");
-    setWindowTitle(tr("%1 — Omnilab").arg(name));
+    const auto& doc = experimentDock_->document();
+    const QString name = doc.is_object() && doc.contains("name") && doc["name"].is_string() ? QString::fromStdString(doc["name"].get<std::string>())
+                                                                                            : tr("no experiment");
+    // [*]: Qt shows the dirty marker there while the composer has unsaved edits.
+    setWindowTitle(tr("%1[*] — Omnilab").arg(name));
 }
 
 void MainWindow::forgetExperiment()
@@ -215,6 +261,7 @@ void MainWindow::forgetExperiment()
     // A file that failed to open must not leave the previous experiment trainable.
     experiment_.reset();
     experimentFile_.clear();
+    shownDatasets_ = nlohmann::json();
     training_->setCanTrain(false);
     updateTitle();
 }
@@ -233,36 +280,14 @@ void MainWindow::setRunsRoot(const QString& dir)
 
 bool MainWindow::openExperiment(const QString& file, bool interactive)
 {
-    QFile f(file);
-    if (!f.open(QIODevice::ReadOnly)) {
-        const QString msg = tr("%1: cannot open file (%2)").arg(file, f.errorString());
-        forgetExperiment();
-        experimentDock_->showIssues({msg});
+    if (!experimentDock_->openFile(file)) {
+        // Like any editor: a file that cannot be read leaves the open experiment as it was.
+        statusBar()->showMessage(tr("Cannot open %1 (see the Experiment panel)").arg(file), 10000);
         if (interactive)
-            QMessageBox::warning(this, tr("Cannot open experiment"), msg);
+            QMessageBox::warning(this, tr("Cannot open experiment"), experimentDock_->issues().join(QLatin1Char('\n')));
         return false;
     }
-    const QByteArray text = f.readAll();
-    try {
-        Experiment e = Experiment::fromJson(parseJsonText(text.toStdString(), file.toStdString()), file.toStdString());
-        e.file = file.toStdString();
-        experiment_ = std::make_unique<Experiment>(std::move(e));
-    } catch (const ConfigError& e) {
-        QStringList issues;
-        for (const auto& issue : e.issues())
-            issues << QStringLiteral("%1: %2").arg(QString::fromStdString(issue.path.empty() ? "/" : issue.path), QString::fromStdString(issue.message));
-        forgetExperiment();
-        experimentDock_->showDocument(file, text);
-        experimentDock_->showIssues(issues);
-        if (interactive)
-            QMessageBox::warning(this, tr("Invalid experiment"), tr("%1 has %2 problem(s):\n\n%3").arg(file).arg(issues.size()).arg(issues.join(QLatin1Char('\n'))));
-        return false;
-    }
-    experimentFile_ = QFileInfo(file).absoluteFilePath();
-    experimentDock_->showDocument(experimentFile_, text);
-    experimentDock_->showIssues({});
-    datasets_->showExperiment(*experiment_);
-    training_->setCanTrain(true);
+    experimentFile_ = experimentDock_->fileName();
     QSettings settings;
     QStringList recent = settings.value(QStringLiteral("recent/experiments")).toStringList();
     recent.removeAll(experimentFile_);
@@ -271,24 +296,67 @@ bool MainWindow::openExperiment(const QString& file, bool interactive)
         recent.removeLast();
     settings.setValue(QStringLiteral("recent/experiments"), recent);
     updateRecentMenu();
-    updateTitle();
+    if (!experiment_) {
+        const QStringList issues = experimentDock_->issues();
+        if (interactive)
+            QMessageBox::warning(this, tr("Invalid experiment"),
+                                 tr("%1 has %2 problem(s); fix them in the Experiment panel:\n\n%3").arg(file).arg(issues.size()).arg(issues.join(QLatin1Char('\n'))));
+        statusBar()->showMessage(tr("%1: %2 problem(s), listed in the Experiment panel").arg(file).arg(issues.size()), 10000);
+        return false;
+    }
     statusBar()->showMessage(tr("Opened %1").arg(experimentFile_), 5000);
     return true;
 }
 
+void MainWindow::onDocumentChanged()
+{
+    const nlohmann::json& doc = experimentDock_->document();
+    try {
+        Experiment e = Experiment::fromJson(doc, experimentFile_.isEmpty() ? "composer" : experimentFile_.toStdString());
+        e.file = experimentFile_.toStdString();
+        experiment_ = std::make_unique<Experiment>(std::move(e));
+        training_->setCanTrain(true);
+        training_->setTrainingMode(experiment_->training.hogwild ? QStringLiteral("hogwild") : QStringLiteral("synchronous"));
+        // The Datasets panel follows the experiment's datasets (not every edit elsewhere).
+        const nlohmann::json datasets = doc.value("datasets", nlohmann::json());
+        if (datasets != shownDatasets_) {
+            shownDatasets_ = datasets;
+            datasets_->showExperiment(*experiment_);
+        }
+    } catch (const std::exception&) {
+        experiment_.reset();
+        training_->setCanTrain(false);
+    }
+    updateTitle();
+}
+
+bool MainWindow::saveExperiment()
+{
+    if (experimentFile_.isEmpty())
+        return saveExperimentAsDialog();
+    return saveExperimentAs(experimentFile_);
+}
+
+bool MainWindow::saveExperimentAsDialog()
+{
+    const QString f = QFileDialog::getSaveFileName(this, tr("Save experiment"), experimentFile_, tr("Experiments (*.json)"));
+    return !f.isEmpty() && saveExperimentAs(f);
+}
+
 bool MainWindow::saveExperimentAs(const QString& file)
 {
-    if (!experiment_)
+    if (!experimentDock_->document().is_object())
         return false;
-    const std::string text = experiment_->document.dump(2) + "\n";
-    // QSaveFile writes a temporary file and renames it: the old file survives any failure.
-    QSaveFile out(file);
-    if (!out.open(QIODevice::WriteOnly) || out.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) || !out.commit()) {
-        QMessageBox::warning(this, tr("Cannot save"), tr("%1: %2").arg(file, out.errorString()));
+    QString error;
+    // QSaveFile underneath: the old file survives any failure.
+    if (!experimentDock_->saveTo(file, &error)) {
+        statusBar()->showMessage(tr("Cannot save: %1").arg(error), 15000);
+        QMessageBox::warning(this, tr("Cannot save"), error);
         return false;
     }
-    experimentFile_ = file;
-    statusBar()->showMessage(tr("Saved %1").arg(file), 5000);
+    experimentFile_ = experimentDock_->fileName();
+    updateTitle();
+    statusBar()->showMessage(tr("Saved %1").arg(experimentFile_), 5000);
     return true;
 }
 
@@ -305,6 +373,20 @@ void MainWindow::startTraining()
         statusBar()->showMessage(error, 5000);
     else
         setRunState(tr("starting"));
+}
+
+bool MainWindow::resumeRun(const QString& runDir)
+{
+    QString error;
+    if (runDir.isEmpty() || !bridge_->resume(runDir, QDir(runsRoot_).absoluteFilePath(QStringLiteral("omnilab.sqlite")), &error)) {
+        const QString msg = runDir.isEmpty() ? tr("Select a run to resume.") : error;
+        statusBar()->showMessage(msg, 15000);
+        training_->onLog(2, msg);
+        return false;
+    }
+    setRunState(tr("resuming"));
+    training_->raise();
+    return true;
 }
 
 void MainWindow::stopTraining()
@@ -326,6 +408,14 @@ void MainWindow::showAbout()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (experimentDock_->isDirty()) {
+        const auto answer = QMessageBox::question(this, tr("Unsaved experiment"), tr("The experiment has unsaved edits. Save them?"),
+                                                  QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+        if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !saveExperiment())) {
+            event->ignore();
+            return;
+        }
+    }
     if (bridge_->isRunning()) {
         bridge_->stop();
         statusBar()->showMessage(tr("Stopping the run before closing…"));

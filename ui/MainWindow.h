@@ -4,6 +4,8 @@
 #include <QMainWindow>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 class QLabel;
 class QMenu;
 
@@ -11,6 +13,7 @@ namespace omnilab {
 
 class AttentionInspectorDock;
 class DatasetsDock;
+class EmbeddingsDock;
 class EngineBridge;
 class ExperimentDock;
 class ExpertLoadDock;
@@ -30,6 +33,8 @@ public:
     // `interactive`, a message box. Returns whether it is now the current experiment.
     bool openExperiment(const QString& file, bool interactive = true);
     bool saveExperimentAs(const QString& file);
+    // Saves to the experiment's file, or asks for one when it has none.
+    bool saveExperiment();
     QString runsRoot() const;
     void setRunsRoot(const QString& dir);
 
@@ -42,6 +47,7 @@ public:
     ExpertLoadDock* expertLoadDock() const { return experts_; }
     QueryConsoleDock* queryConsoleDock() const { return query_; }
     AttentionInspectorDock* attentionDock() const { return attention_; }
+    EmbeddingsDock* embeddingsDock() const { return embeddings_; }
 
 public Q_SLOTS:
     void startTraining();
@@ -49,12 +55,16 @@ public Q_SLOTS:
     // load for multimodel); says so in the status bar when there is none.
     void inspectRun(const QString& runDir);
     void stopTraining();
+    // Continues a stopped run from its checkpoint (the Runs panel's Resume).
+    bool resumeRun(const QString& runDir);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
     void buildMenus();
+    void onDocumentChanged();
+    bool saveExperimentAsDialog();
     void updateRecentMenu();
     void updateTitle();
     void forgetExperiment();
@@ -69,6 +79,7 @@ private:
     ExpertLoadDock* experts_ = nullptr;
     QueryConsoleDock* query_ = nullptr;
     AttentionInspectorDock* attention_ = nullptr;
+    EmbeddingsDock* embeddings_ = nullptr;
     QString lastRunDir_;
     EngineBridge* bridge_ = nullptr;
     QMenu* recentMenu_ = nullptr;
@@ -76,6 +87,7 @@ private:
     QLabel* runStateLabel_ = nullptr;
     std::unique_ptr<Experiment> experiment_;
     QString experimentFile_;
+    nlohmann::json shownDatasets_; // the datasets the Datasets panel was last given
     QString runsRoot_;
 };
 

@@ -360,4 +360,174 @@ std::vector<std::string> Schema::describe() const
     return lines;
 }
 
+namespace {
+
+// Where the walk down a document stands: the object schema that describes the value here,
+// and for a component the registry it comes from, its selector key and shared fields.
+struct SchemaPlace {
+    std::shared_ptr<const Schema> schema;  // fields of a plain object
+    std::string kind, selector;            // a component: its registry and selector key
+    std::shared_ptr<const Schema> shared;  // a component's fields beside its own options
+    bool valid = false;
+};
+
+FieldView viewOf(const Field& f)
+{
+    FieldView v;
+    v.name = f.name;
+    v.type = f.type;
+    v.doc = f.doc;
+    v.required = f.isRequired;
+    v.choices = f.choices;
+    v.defaultValue = f.defaultValue;
+    v.min = f.min;
+    v.max = f.max;
+    if (f.type == FieldType::ComponentName)
+        if (const RegistryBase* r = findRegistry(f.registryKind))
+            v.choices = r->names();
+    return v;
+}
+
+std::vector<FieldView> fieldsOf(const SchemaPlace& place, const nlohmann::json& value)
+{
+    std::vector<FieldView> out;
+    if (!place.valid)
+        return out;
+    if (place.schema)
+        for (const Field& f : place.schema->fields())
+            out.push_back(viewOf(f));
+    if (place.kind.empty())
+        return out;
+    const RegistryBase* registry = findRegistry(place.kind);
+    FieldView sel;
+    sel.name = place.selector;
+    sel.type = FieldType::Enum;
+    sel.selector = true;
+    sel.required = true;
+    sel.doc = "which " + place.kind + " this is";
+    if (registry)
+        sel.choices = registry->names();
+    out.push_back(sel);
+    if (place.shared)
+        for (const Field& f : place.shared->fields())
+            out.push_back(viewOf(f));
+    if (registry && value.is_object() && value.contains(place.selector) && value[place.selector].is_string() &&
+        registry->contains(value[place.selector].get<std::string>())) {
+        const ComponentInfo info = registry->info(value[place.selector].get<std::string>()); // kept alive while its fields are read
+        for (const Field& f : info.options.fields())
+            if (f.name != place.selector)
+                out.push_back(viewOf(f));
+    }
+    return out;
+}
+
+// The field named `name` at `place` (a component's options included), or null.
+std::shared_ptr<const Field> fieldIn(const SchemaPlace& place, const nlohmann::json& value, const std::string& name)
+{
+    auto look = [&](const Schema* s) -> std::shared_ptr<const Field> {
+        if (!s)
+            return nullptr;
+        const Field* f = s->find(name);
+        return f ? std::make_shared<Field>(*f) : nullptr;
+    };
+    if (auto f = look(place.schema.get()))
+        return f;
+    if (place.kind.empty())
+        return nullptr;
+    if (auto f = look(place.shared.get()))
+        return f;
+    const RegistryBase* registry = findRegistry(place.kind);
+    if (registry && value.is_object() && value.contains(place.selector) && value[place.selector].is_string() &&
+        registry->contains(value[place.selector].get<std::string>())) {
+        const Schema options = registry->info(value[place.selector].get<std::string>()).options;
+        return look(&options);
+    }
+    return nullptr;
+}
+
+SchemaPlace componentPlace(const Field& f)
+{
+    SchemaPlace p;
+    p.valid = true;
+    p.kind = f.registryKind;
+    p.selector = f.selector;
+    p.shared = f.child;
+    return p;
+}
+
+} // namespace
+
+std::vector<FieldView> fieldsAt(const Schema& root, const nlohmann::json& document, const std::string& pointer)
+{
+    SchemaPlace place;
+    place.valid = true;
+    place.schema = std::shared_ptr<const Schema>(&root, [](const Schema*) {});
+    const nlohmann::json* value = &document;
+    std::vector<std::string> tokens;
+    for (size_t at = 0; at < pointer.size();) {
+        if (pointer[at] != '/')
+            return {};
+        const size_t next = pointer.find('/', at + 1);
+        std::string token = pointer.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+        for (size_t p; (p = token.find("~1")) != std::string::npos;)
+            token.replace(p, 2, "/");
+        for (size_t p; (p = token.find("~0")) != std::string::npos;)
+            token.replace(p, 2, "~");
+        tokens.push_back(token);
+        at = next == std::string::npos ? pointer.size() : next;
+    }
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        const std::string& token = tokens[i];
+        if (!value->is_object() || !value->contains(token))
+            return {};
+        const auto field = fieldIn(place, *value, token);
+        if (!field)
+            return {};
+        value = &(*value)[token];
+        SchemaPlace next;
+        switch (field->type) {
+        case FieldType::Object:
+            next.valid = field->child != nullptr;
+            next.schema = field->child;
+            break;
+        case FieldType::Component:
+            next = componentPlace(*field);
+            break;
+        case FieldType::Array:
+        case FieldType::ComponentMap: {
+            // The element named by the next token.
+            if (i + 1 >= tokens.size())
+                return {};
+            const std::string& key = tokens[++i];
+            if (field->type == FieldType::Array) {
+                if (!value->is_array() || key.empty() || key.find_first_not_of("0123456789") != std::string::npos)
+                    return {};
+                const size_t index = std::stoul(key);
+                if (index >= value->size())
+                    return {};
+                value = &(*value)[index];
+                if (field->itemType == FieldType::Component)
+                    next = componentPlace(*field);
+                else {
+                    next.valid = field->child != nullptr;
+                    next.schema = field->child;
+                }
+            } else {
+                if (!value->is_object() || !value->contains(key))
+                    return {};
+                value = &(*value)[key];
+                next = componentPlace(*field);
+            }
+            break;
+        }
+        default:
+            return {};
+        }
+        place = next;
+    }
+    if (!value->is_object())
+        return {};
+    return fieldsOf(place, *value);
+}
+
 } // namespace omnilab

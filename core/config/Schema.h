@@ -80,6 +80,24 @@ private:
     std::vector<Field> fields_;
 };
 
+// One field an object in a document may hold, as the composer's property editor shows it.
+struct FieldView {
+    std::string name;
+    FieldType type = FieldType::Any;
+    std::string doc;
+    bool required = false;
+    bool selector = false;             // names the component ("type", a dataset's "format")
+    std::vector<std::string> choices;  // Enum, and a selector's registered components
+    nlohmann::json defaultValue;
+    std::optional<double> min, max;
+};
+
+// Every field the object at `pointer` in `document` may hold, in the schema's order,
+// following `root` down through objects, arrays and components (a component's options
+// come from the component its own selector names; an unknown one contributes none).
+// Empty when `pointer` is not an object the schema describes.
+std::vector<FieldView> fieldsAt(const Schema& root, const nlohmann::json& document, const std::string& pointer);
+
 std::string describeJsonValue(const nlohmann::json& value);
 // Escapes "~" and "/" in a key for use in a JSON pointer (RFC 6901).
 std::string escapeJsonPointer(const std::string& key);

@@ -4,10 +4,19 @@
 // UI and the CLI include it.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace omnilab {
+
+// One layer's activations for chosen samples, each pooled to one vector (mean over every
+// position), with the task and the label in words of each sample.
+struct Activations {
+    std::string layer, split;
+    std::vector<std::vector<double>> points;
+    std::vector<std::string> tasks, labels;
+};
 
 class RunInspector {
 public:
@@ -26,6 +35,15 @@ public:
     // MTAL only: the sharing statistics at another threshold δ ∈ [0, 1], from the same
     // weights (what the kernel-sharing view's δ slider shows). Throws Error otherwise.
     nlohmann::json kernelSharing(double delta);
+
+    std::vector<std::string> tasks() const;
+    // Where activations can be read: "peripheral:<name>" for each peripheral (its output),
+    // "body" (what the body hands the task's head) and "head" (the task's output).
+    std::vector<std::string> activationLayers() const;
+    // `layer`'s activations for the first `perTask` samples of `split` of each of `tasks` (every
+    // task when empty); a peripheral's are read only from the tasks that bind it. Throws Error
+    // naming the layer or task that does not exist, or the tasks whose sizes differ.
+    Activations activations(const std::string& layer, const std::vector<std::string>& tasks, const std::string& split, int perTask);
 
 private:
     struct Impl;

@@ -38,10 +38,13 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
     compareButton->setToolTip(tr("Final metrics of the selected runs side by side, Δm, and their curves in the Training panel"));
     auto* confusionButton = new QPushButton(tr("Confusion"), body);
     confusionButton->setToolTip(tr("Evaluate the selected run and show its confusion matrix"));
+    auto* resumeButton = new QPushButton(tr("Resume"), body);
+    resumeButton->setObjectName(QStringLiteral("resumeRun"));
+    resumeButton->setToolTip(tr("Continue the selected stopped or failed run from its last checkpoint"));
     auto* deleteButton = new QPushButton(tr("Delete…"), body);
     deleteButton->setToolTip(tr("Remove the selected runs from the store and their directories from disk"));
     top->addWidget(location_, 1);
-    for (QPushButton* b : {refreshButton, compareButton, confusionButton, deleteButton})
+    for (QPushButton* b : {refreshButton, compareButton, confusionButton, resumeButton, deleteButton})
         top->addWidget(b);
     table_ = new QTableWidget(0, 6, body);
     table_->setObjectName(QStringLiteral("runsTable"));
@@ -103,6 +106,11 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
             showConfusion(runs.first());
             tabs->setCurrentIndex(1);
         }
+    });
+    connect(resumeButton, &QPushButton::clicked, this, [this] {
+        const auto runs = selectedRuns();
+        if (!runs.isEmpty())
+            Q_EMIT resumeRequested(runDir(runs.first()));
     });
     connect(deleteButton, &QPushButton::clicked, this, [this] {
         for (qint64 id : selectedRuns())

@@ -53,6 +53,7 @@ public Q_SLOTS:
 Q_SIGNALS:
     // A run double-clicked: its directory.
     void runActivated(const QString& runDir);
+    void resumeRequested(const QString& runDir);
     void overlayRequested(const QString& storeFile, qint64 run);
     void confusionReady(const QString& task);
     void failed(const QString& message);

@@ -1,5 +1,7 @@
 #include "ui/docks/TrainingDock.h"
 
+#include <QComboBox>
+
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -52,9 +54,17 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     progress_->setRange(0, 1);
     progress_->setValue(0);
     status_ = new QLabel(tr("Open an experiment, then press Train."), body);
+    mode_ = new QComboBox(body);
+    mode_->setObjectName(QStringLiteral("trainingMode"));
+    mode_->addItem(tr("synchronous"), QStringLiteral("synchronous"));
+    mode_->addItem(tr("HogWild"), QStringLiteral("hogwild"));
+    mode_->setToolTip(tr("Synchronous: each step trains the tasks the sampler picks.\nHogWild: one thread per task updates the shared model "
+                         "without locks (OmniNet). Stored in the experiment's training.mode."));
+    connect(mode_, &QComboBox::activated, this, [this] { Q_EMIT modeChosen(trainingMode()); });
     buttons->addWidget(train_);
     buttons->addWidget(pause_);
     buttons->addWidget(stop_);
+    buttons->addWidget(mode_);
     buttons->addWidget(progress_, 1);
     layout->addLayout(buttons);
     layout->addWidget(status_);
@@ -146,6 +156,7 @@ void TrainingDock::setCanTrain(bool can)
     train_->setEnabled(can && !running_);
     pause_->setEnabled(running_);
     stop_->setEnabled(running_);
+    mode_->setEnabled(!running_);
 }
 
 QCPGraph* TrainingDock::lossGraph(const QString& task)
@@ -317,6 +328,8 @@ bool TrainingDock::exportCsv(const QString& file) const
         write(it.value()->name(), it.value());
     for (auto it = evalGraphs_.begin(); it != evalGraphs_.end(); ++it)
         write(it.key(), it.value());
+    if (lrGraph_)
+        write(QStringLiteral("learning rate"), lrGraph_);
     csv.flush();
     return out.commit();
 }
@@ -364,6 +377,16 @@ int TrainingDock::lossPointCount(const QString& task) const
     return it == lossGraphs_.end() ? 0 : (*it)->data()->size();
 }
 
+int TrainingDock::learningRatePointCount() const { return lrGraph_ ? lrGraph_->dataCount() : 0; }
+
+QString TrainingDock::trainingMode() const { return mode_->currentData().toString(); }
+
+void TrainingDock::setTrainingMode(const QString& mode)
+{
+    const int i = mode_->findData(mode);
+    mode_->setCurrentIndex(i < 0 ? 0 : i);
+}
+
 int TrainingDock::evalPointCount() const
 {
     int n = 0;
@@ -375,12 +398,17 @@ int TrainingDock::evalPointCount() const
 void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firstStep, qint64 totalSteps, qint64 parameters)
 {
     running_ = true;
+    // The metric legend is our own: a removed graph only leaves the plot's main legend, so its
+    // items here must go first or they would point at deleted graphs (a second run crashed).
+    metricLegend_->clearItems();
     plot_->clearGraphs();
     lossGraphs_.clear();
     evalGraphs_.clear();
     smoothedGraphs_.clear();
     smoothers_.clear();
     overlays_.clear();
+    lrGraph_ = nullptr;
+    plot_->yAxis2->setVisible(false);
     progress_->setRange(0, static_cast<int>(totalSteps));
     progress_->setValue(static_cast<int>(firstStep));
     setStepRange(static_cast<double>(totalSteps));
@@ -391,8 +419,25 @@ void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firs
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-void TrainingDock::onStep(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double, double samplesPerSecond, double etaSeconds)
+void TrainingDock::onStep(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double, double samplesPerSecond, double etaSeconds,
+                          double learningRate)
 {
+    // The scheduled learning rate, on its own axis at the right of the loss curves.
+    if (learningRate > 0) {
+        if (!lrGraph_) {
+            lrGraph_ = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+            lrGraph_->setName(tr("learning rate"));
+            lrGraph_->setPen(QPen(QColor(120, 120, 120), 1.0, Qt::DashLine));
+            plot_->yAxis2->setVisible(true);
+            plot_->yAxis2->setLabel(tr("learning rate"));
+            plot_->yAxis2->setRange(0, learningRate * 1.2);
+        }
+        appendBounded(lrGraph_, static_cast<double>(step), learningRate);
+        bool found = false;
+        const QCPRange r = lrGraph_->getValueRange(found);
+        if (found)
+            plot_->yAxis2->setRange(0, r.upper * 1.15);
+    }
     const double weight = smoothing();
     for (auto it = taskLosses.begin(); it != taskLosses.end(); ++it) {
         QCPGraph* raw = lossGraph(it.key());

@@ -13,6 +13,7 @@ class QCustomPlot;
 class QCPAxisRect;
 class QCPGraph;
 class QCPLegend;
+class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
@@ -32,6 +33,11 @@ public:
     // Points currently drawn for a task's training loss (for tests and exports).
     int lossPointCount(const QString& task) const;
     int evalPointCount() const;
+    int learningRatePointCount() const;
+    // "synchronous" or "hogwild": the experiment's training.mode, chosen here.
+    QString trainingMode() const;
+    void setTrainingMode(const QString& mode);
+    QComboBox* modeBox() const { return mode_; }
     int smoothedPointCount(const QString& task) const;
     QSlider* smoothingSlider() const { return smoothing_; }
     double smoothing() const; // the EMA weight, 0 (off) to 0.99
@@ -55,7 +61,8 @@ public:
 public Q_SLOTS:
     void setCanTrain(bool can);
     void onRunStarted(qint64 runId, const QString& runDir, qint64 firstStep, qint64 totalSteps, qint64 parameters);
-    void onStep(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double loss, double samplesPerSecond, double etaSeconds);
+    void onStep(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double loss, double samplesPerSecond, double etaSeconds,
+                double learningRate = 0);
     void onEval(qint64 step, const QString& split, const QString& task, const QVariantMap& metrics);
     void onLog(int level, const QString& message);
     void onFinished(const QString& status, const QString& error, qint64 step);
@@ -65,6 +72,7 @@ Q_SIGNALS:
     void trainRequested();
     void stopRequested();
     void pauseRequested(bool pause);
+    void modeChosen(const QString& mode);
 
 private:
     void setSmoothing(double weight);
@@ -82,6 +90,8 @@ private:
     QPushButton* train_ = nullptr;
     QPushButton* pause_ = nullptr;
     QPushButton* stop_ = nullptr;
+    QComboBox* mode_ = nullptr;
+    QCPGraph* lrGraph_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QLabel* status_ = nullptr;
     QPlainTextEdit* log_ = nullptr;
