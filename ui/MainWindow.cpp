@@ -52,9 +52,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     attention_ = new AttentionInspectorDock(this);
     embeddings_ = new EmbeddingsDock(this);
     addDockWidget(Qt::LeftDockWidgetArea, experimentDock_);
-    addDockWidget(Qt::LeftDockWidgetArea, datasets_);
     addDockWidget(Qt::RightDockWidgetArea, training_);
     addDockWidget(Qt::RightDockWidgetArea, runs_);
+    // Browsing samples wants room: Datasets shares the large area with Training.
+    tabifyDockWidget(training_, datasets_);
     tabifyDockWidget(training_, kernelSharing_);
     tabifyDockWidget(training_, experts_);
     tabifyDockWidget(training_, attention_);

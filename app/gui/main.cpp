@@ -5,11 +5,15 @@
 #include <QScreen>
 #include <QDockWidget>
 #include <QTimer>
+#include <cstdio>
 
 #include "core/plugin/PluginLoader.h"
 #include "core/runtime/Runtime.h"
 #include "ui/EngineBridge.h"
 #include "ui/MainWindow.h"
+#include "ui/docks/DatasetsDock.h"
+#include "ui/docks/EmbeddingsDock.h"
+#include "ui/docks/ExperimentDock.h"
 #include "ui/docks/ExpertLoadDock.h"
 #include "ui/docks/KernelSharingDock.h"
 #include "ui/docks/QueryConsoleDock.h"
@@ -35,7 +39,11 @@ int main(int argc, char** argv)
     QCommandLineOption inspect(QStringLiteral("inspect"), QStringLiteral("Open a trained run in the Query panel and in its body's view (kernel sharing, experts)."), QStringLiteral("run-dir"));
     QCommandLineOption panel(QStringLiteral("panel"), QStringLiteral("Bring this panel to the front (its title, e.g. \"Kernel sharing\")."), QStringLiteral("title"));
     QCommandLineOption zeroShot(QStringLiteral("zero-shot-caption"), QStringLiteral("With --inspect: caption a demo video with the run's captioning task."));
-    parser.addOptions({train, device, threads, runs, shot, inspect, panel, zeroShot});
+    QCommandLineOption browse(QStringLiteral("browse-demo"), QStringLiteral("Open the demo data in Datasets and show this dataset's samples (e.g. hmdb)."), QStringLiteral("dataset"));
+    QCommandLineOption embeddings(QStringLiteral("embeddings"), QStringLiteral("Compute the hash-separation figure and the PCA of this run's body activations in Embeddings."), QStringLiteral("run-dir"));
+    QCommandLineOption select(QStringLiteral("select"), QStringLiteral("Select this JSON path in the experiment composer (e.g. /model/body)."), QStringLiteral("path"));
+    QCommandLineOption quitShown(QStringLiteral("quit-when-shown"), QStringLiteral("Print \"window shown\" and quit once the window is on screen (launch benchmark)."));
+    parser.addOptions({train, device, threads, runs, shot, inspect, panel, zeroShot, quitShown, browse, embeddings, select});
     parser.process(app);
 
     omnilab::RuntimeSettings settings;
@@ -53,6 +61,15 @@ int main(int argc, char** argv)
     if (parser.isSet(runs))
         window.setRunsRoot(parser.value(runs));
     window.show();
+    if (parser.isSet(quitShown)) {
+        // The first turn of the event loop after show(): the window has been exposed.
+        QTimer::singleShot(0, &window, [] {
+            std::printf("window shown\n");
+            std::fflush(stdout);
+            QApplication::quit();
+        });
+        return app.exec();
+    }
     for (const auto& warning : plugins.warnings)
         window.trainingDock()->onLog(1, QString::fromStdString(warning));
 
@@ -73,6 +90,25 @@ int main(int argc, char** argv)
             if (dock->windowTitle() == parser.value(panel))
                 dock->raise();
     };
+    if (parser.isSet(select))
+        window.experimentDock()->selectPath(parser.value(select));
+    if (parser.isSet(browse)) {
+        const QString name = parser.value(browse);
+        omnilab::DatasetsDock* datasets = window.datasetsDock();
+        QObject::connect(datasets, &omnilab::DatasetsDock::summariesReady, datasets, [datasets, name] {
+            for (int d = 0; d < datasets->datasetCount(); ++d)
+                if (datasets->datasetName(d) == name)
+                    datasets->showSplit(d, QStringLiteral("train"));
+        });
+        datasets->openDemoData();
+        datasets->raise();
+    }
+    if (parser.isSet(embeddings)) {
+        window.embeddingsDock()->computeHashSeparation({"seven", "tiger", "river", "apple", "house"}, {"image", "speech", "text", "handwriting"});
+        window.embeddingsDock()->setRun(parser.value(embeddings));
+        window.embeddingsDock()->computePca();
+        window.embeddingsDock()->raise();
+    }
     raisePanel();
     if (parser.isSet(shot)) {
         const QString png = parser.value(shot);
@@ -87,7 +123,16 @@ int main(int argc, char** argv)
         // query's answer, the inspected run's view; else after a moment.
         if (opened && parser.isSet(train))
             QObject::connect(window.bridge(), &omnilab::EngineBridge::runFinished, &window, [grab] { QTimer::singleShot(200, grab); });
-        else if (parser.isSet(inspect) && parser.isSet(zeroShot)) {
+        else if (parser.isSet(browse)) {
+            QObject::connect(window.datasetsDock(), &omnilab::DatasetsDock::previewsReady, &window, [&window, grab] {
+                window.datasetsDock()->selectSample(0);
+                grab();
+            });
+            QObject::connect(window.datasetsDock(), &omnilab::DatasetsDock::loadFailed, &window, grab);
+        } else if (parser.isSet(embeddings)) {
+            QObject::connect(window.embeddingsDock(), &omnilab::EmbeddingsDock::pcaReady, &window, grab);
+            QObject::connect(window.embeddingsDock(), &omnilab::EmbeddingsDock::failed, &window, grab);
+        } else if (parser.isSet(inspect) && parser.isSet(zeroShot)) {
             QObject::connect(window.queryConsoleDock(), &omnilab::QueryConsoleDock::answered, &window, grab);
             QObject::connect(window.queryConsoleDock(), &omnilab::QueryConsoleDock::failed, &window, grab);
         } else if (parser.isSet(inspect)) {

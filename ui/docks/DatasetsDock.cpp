@@ -160,6 +160,7 @@ DatasetsDock::DatasetsDock(QWidget* parent) : QDockWidget(tr("Datasets"), parent
     samplesSplit->addWidget(detailScroll);
     samplesSplit->setStretchFactor(0, 3);
     samplesSplit->setStretchFactor(1, 2);
+    samplesSplit->setSizes({600, 400});
     samplesLayout->addWidget(samplesSplit, 1);
 
     histogram_ = new QCustomPlot(body);
@@ -437,6 +438,16 @@ void DatasetsDock::showSplit(int dataset, const QString& split, qint64 first)
         first_->setValue(static_cast<int>(std::clamp<int64_t>(first, 0, std::max<int64_t>(0, size - 1))));
     }
     first = std::clamp<qint64>(first, 0, std::max<int64_t>(0, size - 1));
+    // The list shows which split this is, also when it was chosen from code.
+    for (int t = 0; t < tree_->topLevelItemCount(); ++t)
+        for (int c = 0; c < tree_->topLevelItem(t)->childCount(); ++c) {
+            QTreeWidgetItem* item = tree_->topLevelItem(t)->child(c);
+            if (item->data(0, Qt::UserRole).toInt() == dataset && item->data(0, Qt::UserRole + 1).toString() == split && tree_->currentItem() != item) {
+                const QSignalBlocker block(tree_);
+                tree_->setCurrentItem(item);
+                tree_->scrollToItem(item);
+            }
+        }
     const int generation = ++pageGeneration_;
     status_->setText(tr("Previewing %1 — %2, samples %3 to %4 of %5…").arg(e.name, split).arg(first).arg(std::min<int64_t>(size, first + kPage) - 1).arg(size));
     std::shared_ptr<DatasetBrowser> browser = e.browser;
@@ -511,7 +522,8 @@ void DatasetsDock::showDetail(const SamplePreview& p)
         for (size_t i = 0; i < p.frames.size(); ++i)
             painter.drawImage(static_cast<int>(i) * (w + 2), 0, toQImage(p.frames[i]));
         painter.end();
-        strip_->setPixmap(QPixmap::fromImage(strip));
+        // At most as wide as the big frame above it, so the pane never needs to scroll sideways.
+        strip_->setPixmap(QPixmap::fromImage(strip.width() > 3 * w ? strip.scaledToWidth(3 * w, Qt::SmoothTransformation) : strip));
         const QSignalBlocker block(scrubber_);
         scrubber_->setRange(0, static_cast<int>(p.frames.size()) - 1);
         scrubber_->setValue(static_cast<int>(p.frames.size()) / 2);

@@ -56,7 +56,7 @@ void scatter(QCustomPlot* plot, QCPAxisRect* rect, const QMap<QString, QVector<Q
             x << p.x();
             y << p.y();
         }
-        g->setData(x, y, true);
+        g->setData(x, y); // sorted by x inside: a graph draws only the keys in view, found by bisection
         g->removeFromLegend();
         if (legend)
             g->addToLegend(legend);
@@ -134,8 +134,11 @@ EmbeddingsDock::EmbeddingsDock(QWidget* parent) : QDockWidget(tr("Embeddings"), 
     pcaPlot_ = new QCustomPlot(pcaBox);
     pcaPlot_->setObjectName(QStringLiteral("activationPcaPlot"));
     pcaPlot_->setMinimumHeight(220);
+    // The legend beside the points, never over them.
     pcaPlot_->legend->setVisible(true);
-    pcaPlot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    pcaPlot_->axisRect()->insetLayout()->take(pcaPlot_->legend);
+    pcaPlot_->plotLayout()->addElement(0, 1, pcaPlot_->legend);
+    pcaPlot_->plotLayout()->setColumnStretchFactor(1, 0.001);
     pcaLayout->addWidget(pcaPlot_, 1);
 
     auto* split = new QSplitter(Qt::Vertical, body);
@@ -201,7 +204,13 @@ bool EmbeddingsDock::computeHashSeparation(const QStringList& words, const QStri
     const Panel panels[] = {{tr("no discriminator"), &djb2, 0, djb2.plainSpread},
                             {tr("concatenation"), &concat, half, concat.discriminatedSpread},
                             {tr("DJB2"), &djb2, half, djb2.discriminatedSpread}};
+    // The modalities' colours, once, in a row under the three panels. A legend made apart
+    // from the plot must belong to it (and have a layer) before graphs join it.
     auto* legend = new QCPLegend;
+    hashPlot_->plotLayout()->addElement(2, 0, legend);
+    legend->setLayer(QStringLiteral("legend"));
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setWrap(2); // narrow enough to leave the first panel as wide as the others
     for (int c = 0; c < 3; ++c) {
         const Panel& p = panels[c];
         hashPlot_->plotLayout()->addElement(0, c, new QCPTextElement(hashPlot_, tr("%1 (spread %2)").arg(p.title).arg(p.spread, 0, 'f', 2)));
@@ -216,11 +225,9 @@ bool EmbeddingsDock::computeHashSeparation(const QStringList& words, const QStri
         }
         scatter(hashPlot_, rect, groups, c == 0 ? legend : nullptr);
     }
-    hashPlot_->plotLayout()->addElement(2, 0, legend);
-    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    legend->setWrap(8);
-    hashPlot_->plotLayout()->setRowStretchFactor(2, 0.001);
     hashPlot_->plotLayout()->setRowStretchFactor(0, 0.001);
+    hashPlot_->plotLayout()->setRowStretchFactor(2, 0.001);
+    hashPlot_->plotLayout()->setColumnStretchFactors({1, 1, 1});
     hashPlot_->replot();
     status_->setText(tr("Hash separation of %1 word(s) × %2 modality(ies): the senses of a word coincide without a discriminator (spread %3) "
                         "and move apart with one (concatenation %4, DJB2 %5).")

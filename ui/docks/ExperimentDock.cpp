@@ -216,6 +216,10 @@ ExperimentDock::ExperimentDock(QWidget* parent) : QDockWidget(tr("Experiment"), 
                 box->addItem(QString::fromStdString(info.name));
                 box->setItemData(box->count() - 1, QString::fromStdString(info.description), Qt::ToolTipRole);
             }
+    for (QComboBox* box : {body_, weighting_, sampler_}) {
+        box->setCurrentIndex(-1);
+        box->setEnabled(false);
+    }
     parameterLabel_ = new QLabel(tr("—"), body);
     parameterLabel_->setObjectName(QStringLiteral("parameterCount"));
     parameterLabel_->setToolTip(tr("Trainable parameters of the model this experiment builds, counted in the background after each edit"));
@@ -575,11 +579,14 @@ void ExperimentDock::syncPickers()
     pick(body_, "/model/body", "type");
     pick(weighting_, "/training/loss_weighting", "type");
     pick(sampler_, "/training/sampler", "type");
-    if (weighting_->currentIndex() < 0) {
+    const bool open = doc_.is_object();
+    for (QComboBox* box : {body_, weighting_, sampler_})
+        box->setEnabled(open);
+    if (weighting_->currentIndex() < 0 && open) {
         const QSignalBlocker block(weighting_);
         weighting_->setCurrentIndex(weighting_->findText(QStringLiteral("equal")));
     }
-    if (sampler_->currentIndex() < 0) {
+    if (sampler_->currentIndex() < 0 && open) {
         const QSignalBlocker block(sampler_);
         sampler_->setCurrentIndex(sampler_->findText(QStringLiteral("round-robin")));
     }
