@@ -446,6 +446,27 @@ private Q_SLOTS:
         QVERIFY(w.trainingDock()->learningRatePointCount() >= 2);
     }
 
+    // A text-only answer's attention in the inspector: a matrix with a row per decoding step
+    // and a column per token read, labelled with the tokens.
+    void attentionInspectorDrawsTheTextMatrix()
+    {
+        const nlohmann::json attention = {
+            {"outputs", {"red", "<eos>"}},
+            {"gate_placement", "after_softmax"},
+            {"inputs", {{{"name", "question"}, {"t", 3}, {"s", 0}, {"temporal_offset", 0}, {"spatial_offset", 0}, {"tokens", {"what", "colour", "is"}}}}},
+            {"layers", {{{"temporal", {{{0.2, 0.5, 0.3}, {0.6, 0.2, 0.2}}}}}}},
+        };
+        AttentionInspectorDock inspector;
+        inspector.show();
+        QVERIFY2(inspector.showAttention(attention, {}), qPrintable(inspector.statusText()));
+        QCOMPARE(inspector.textMatrixRows(), 2);
+        QCOMPARE(inspector.textMatrixCols(), 3);
+        QVERIFY(!inspector.picture().isNull());
+        QVERIFY(inspector.statusText().contains(QStringLiteral("token")));
+        QCOMPARE(inspector.temporal().size(), 0); // no media input
+        QVERIFY(inspector.exportPng(dir_.filePath("text-attention.png")));
+    }
+
     // Embeddings: the hash-separation figure (three panels of words × modalities points, the
     // senses apart only with a discriminator) and the PCA of a trained run's activations,
     // computed when asked, recoloured by class or task, exported as PNG and CSV.

@@ -161,6 +161,7 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
         if (!raw.count(input))
             throw Error(file + ": the dataset reading it gave no " + input);
     }
+    std::map<std::string, std::vector<std::string>> textTokens;
     for (const auto& [input, text] : {std::pair<std::string, std::string>{"text", q.text}, {"question", q.question}}) {
         if (text.empty())
             continue;
@@ -174,6 +175,13 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
             throw Error("no dataset of this run has a " + input + " vocabulary");
         raw[input] = encodeWords(text, pieces, "--" + input);
         raw[input + "_mask"] = torch::ones_like(raw[input], torch::kBool);
+        // The pieces the model read, for the inspector's steps × tokens matrix.
+        auto& labels = textTokens[input];
+        const auto ids = raw[input][0];
+        for (int64_t i = 0; i < ids.size(0); ++i) {
+            const int64_t id = ids[i].item<int64_t>();
+            labels.push_back(id >= 0 && id < static_cast<int64_t>(pieces.size()) ? pieces[static_cast<size_t>(id)] : std::to_string(id));
+        }
     }
 
     // Each given input goes through the peripheral the task binds to it; a video through the
@@ -226,6 +234,9 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
     if (q.attention) {
         auto attention = attentionOf(model, q.task, encoded, masks, tokens[0][0], names);
         attention["gate_placement"] = exp.model["body"].value("gate", std::string("after_softmax"));
+        for (auto& in : attention["inputs"])
+            if (textTokens.count(in.value("name", std::string())))
+                in["tokens"] = textTokens.at(in["name"].get<std::string>());
         result.attentionJson = attention.dump();
         for (const char* input : {"video", "image"})
             if (raw.count(input)) {

@@ -33,7 +33,7 @@ struct QueryResult {
     std::vector<std::string> inputs;  // input names used, e.g. "video (as the image input's peripheral)"
     std::vector<QueryHypothesis> best; // best first
     // With QueryRequest::attention: JSON of the best output's attention, every decoder layer
-    // and head: {"inputs": [{"name", "t", "s", "temporal_offset", "spatial_offset"}],
+    // and head: {"inputs": [{"name", "t", "s", "temporal_offset", "spatial_offset", "tokens" (typed text only)}],
     // "outputs": [words], "layers": [{"temporal": [head][step][key], "spatial": …, "gate": …}]}.
     // Step 0 is the task embedding's (it predicts the first word).
     std::string attentionJson;

@@ -163,10 +163,18 @@ void AttentionInspectorDock::redraw()
     temporalPlot_->yAxis->setRange(0, top > 0 ? top * 1.1 : 1);
     temporalPlot_->replot(QCustomPlot::rpQueuedReplot);
 
+    const QImage matrix = textMatrix();
     if (!media) {
-        picture_ = QImage();
-        view_->clear();
-        status_->setText(tr("No input with spatial cells: only the temporal attention above (text inputs)."));
+        picture_ = matrix;
+        if (matrix.isNull())
+            view_->clear();
+        else
+            view_->setPixmap(QPixmap::fromImage(picture_));
+        status_->setText(matrix.isNull() ? tr("No input with spatial cells: only the temporal attention above.")
+                                         : tr("Text only: the attention of every decoding step (rows) over the %1 token(s) read (columns), layer %2, head %3.")
+                                               .arg(textCols_)
+                                               .arg(layer_->currentIndex() + 1)
+                                               .arg(head_->currentIndex() + 1));
         return;
     }
     const int n = media->frames;
@@ -201,6 +209,15 @@ void AttentionInspectorDock::redraw()
         }
     }
     p.end();
+    if (!matrix.isNull()) { // the question under the picture it is about
+        QImage both(std::max(picture_.width(), matrix.width()), picture_.height() + 8 + matrix.height(), QImage::Format_RGB32);
+        both.fill(Qt::white);
+        QPainter q(&both);
+        q.drawImage(0, 0, picture_);
+        q.drawImage(0, picture_.height() + 8, matrix);
+        q.end();
+        picture_ = both;
+    }
     view_->setPixmap(QPixmap::fromImage(picture_));
     const auto summary = summarizeAttention(attention_);
     status_->setText(tr("%1: %2 frame(s) of %3 × %4 cells; layer %5, head %6, step %7%8")
@@ -212,6 +229,60 @@ void AttentionInspectorDock::redraw()
                          .arg(head_->currentIndex() + 1)
                          .arg(step_->currentText())
                          .arg(summary.gatePlacement == "before_softmax" ? tr(" (gate before the softmax: \"off\" shows the gated map)") : QString()));
+}
+
+QImage AttentionInspectorDock::textMatrix()
+{
+    textRows_ = textCols_ = 0;
+    const auto summary = summarizeAttention(attention_);
+    // The text input: the first without spatial cells that spans more than one position.
+    int index = -1;
+    const auto& inputs = attention_["inputs"];
+    for (size_t i = 0; i < inputs.size() && index < 0; ++i)
+        if (inputs[i].value("s", 0) == 0 && inputs[i].value("t", 0) > 1)
+            index = static_cast<int>(i);
+    if (index < 0 || summary.steps == 0)
+        return {};
+    std::vector<std::vector<double>> rows;
+    for (int step = 0; step < summary.steps; ++step) {
+        const auto maps = attentionMaps(attention_, layer_->currentIndex(), head_->currentIndex(), step);
+        rows.push_back(maps[static_cast<size_t>(index)].temporal);
+    }
+    const auto& input = inputs[static_cast<size_t>(index)];
+    const int cols = static_cast<int>(rows.front().size());
+    QStringList tokens;
+    for (int c = 0; c < cols; ++c)
+        tokens << (input.contains("tokens") && c < static_cast<int>(input["tokens"].size()) ? QString::fromStdString(input["tokens"][static_cast<size_t>(c)].get<std::string>())
+                                                                                              : QString::number(c + 1));
+    textRows_ = static_cast<int>(rows.size());
+    textCols_ = cols;
+    const int cell = 26, left = 110, top = 70;
+    QImage img(std::max(left + cols * cell + 10, 380), top + textRows_ * cell + 24, QImage::Format_RGB32); // room for the title
+    img.fill(Qt::white);
+    QPainter p(&img);
+    p.setPen(Qt::black);
+    p.drawText(QRect(0, 0, img.width(), 18), Qt::AlignLeft, tr("%1: decoding step (rows) × token (columns)").arg(QString::fromStdString(input.value("name", std::string("text")))));
+    for (int c = 0; c < cols; ++c) { // the tokens, written upwards above their column
+        p.save();
+        p.translate(left + c * cell + cell / 2 + 4, top - 4);
+        p.rotate(-60);
+        p.drawText(0, 0, tokens[c].left(14));
+        p.restore();
+    }
+    for (int r = 0; r < textRows_; ++r) {
+        const QString word = r < static_cast<int>(summary.outputs.size()) ? QString::fromStdString(summary.outputs[static_cast<size_t>(r)]) : QString::number(r + 1);
+        p.drawText(QRect(0, top + r * cell, left - 6, cell), Qt::AlignRight | Qt::AlignVCenter, tr("%1 → %2").arg(r + 1).arg(word.left(12)));
+        double most = 0;
+        for (double v : rows[static_cast<size_t>(r)])
+            most = std::max(most, v);
+        for (int c = 0; c < cols; ++c) {
+            const double v = rows[static_cast<size_t>(r)][static_cast<size_t>(c)];
+            QColor colour = heat(most > 0 ? v / most : 0); // each row's strongest token in full colour
+            colour.setAlpha(255);
+            p.fillRect(QRect(left + c * cell, top + r * cell, cell - 1, cell - 1), most > 0 && v > 0 ? colour : QColor(245, 245, 245));
+        }
+    }
+    return img;
 }
 
 bool AttentionInspectorDock::exportPng(const QString& file) const { return !picture_.isNull() && picture_.save(file, "PNG"); }

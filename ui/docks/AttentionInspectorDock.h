@@ -37,15 +37,21 @@ public:
     QVector<double> temporal() const { return temporal_; }
     QImage picture() const { return picture_; }
     QComboBox* stepBox() const { return step_; }
+    // The text input's attention as a matrix under the frames: a row per decoding step (its
+    // output word), a column per token the model read (typed text carries its pieces).
+    int textMatrixRows() const { return textRows_; }
+    int textMatrixCols() const { return textCols_; }
     QString statusText() const;
     bool exportPng(const QString& file) const;
 
 private:
     void redraw();
+    QImage textMatrix();
 
     nlohmann::json attention_;
     std::vector<RgbImage> frames_;
     int rows_ = 0, cols_ = 0;
+    int textRows_ = 0, textCols_ = 0;
     QVector<double> temporal_;
     QImage picture_;
     QLabel* status_ = nullptr;
