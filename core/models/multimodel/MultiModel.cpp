@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "core/engine/Components.h"
+#include "core/engine/Decoding.h"
 #include "core/models/multimodel/Blocks.h"
 
 namespace omnilab {
@@ -357,62 +358,15 @@ struct MultiModelBody : BodyModule {
 
     Generation greedy(TaskParts& p, const Source& s, int64_t maxLength)
     {
-        const int64_t batch = s.x.size(0);
-        const auto device = s.x.device();
-        auto tokens = torch::empty({batch, 0}, torch::TensorOptions().dtype(torch::kLong).device(device));
-        auto score = torch::zeros({batch}, torch::TensorOptions().dtype(torch::kFloat).device(device));
-        auto done = torch::zeros({batch}, torch::TensorOptions().dtype(torch::kBool).device(device));
-        for (int64_t step = 0; step < maxLength; ++step) {
-            const auto logp = nextLogProbs(p, s, tokens);
-            auto [best, next] = logp.max(-1);
-            score = score + torch::where(done, torch::zeros_like(best), best);
-            next = torch::where(done, torch::full_like(next, kIgnore), next);
-            tokens = torch::cat({tokens, next.unsqueeze(1)}, 1);
-            if (p.eos >= 0)
-                done = done | (next == p.eos);
-            if (done.all().item<bool>())
-                break;
-        }
-        return {tokens.unsqueeze(1), score.unsqueeze(1)};
+        return greedyDecode(s.x.size(0), s.x.device(), maxLength, p.eos, [&](const torch::Tensor& tokens) { return nextLogProbs(p, s, tokens); });
     }
 
-    // K hypotheses per sample, batched; a finished one continues with padding at no cost.
-    // Ranked at the end by log-probability / ((5 + length) / 6)^α.
+    // Batched beam search (core/engine/Decoding) over the source repeated K times.
     Generation beamSearch(TaskParts& p, const Source& s, int64_t k, int64_t maxLength, double alpha)
     {
-        const int64_t batch = s.x.size(0);
-        const auto device = s.x.device();
         const Source wide{s.x.repeat_interleave(k, 0), s.valid.repeat_interleave(k, 0)}; // row b·K + j: hypothesis j of sample b
-        const auto longs = torch::TensorOptions().dtype(torch::kLong).device(device);
-        const float inf = std::numeric_limits<float>::infinity();
-        auto tokens = torch::empty({batch * k, 0}, longs);
-        auto scores = torch::full({batch, k}, -inf, torch::TensorOptions().dtype(torch::kFloat).device(device));
-        scores.select(1, 0).fill_(0); // identical hypotheses at the start: keep one
-        auto done = torch::zeros({batch * k}, torch::TensorOptions().dtype(torch::kBool).device(device));
-        auto lengths = torch::zeros({batch * k}, longs);
-        const int64_t classes = p.classes;
-        for (int64_t step = 0; step < maxLength; ++step) {
-            auto logp = nextLogProbs(p, wide, tokens);
-            auto frozen = torch::full_like(logp, -inf);
-            frozen.select(1, 0).fill_(0);
-            logp = torch::where(done.unsqueeze(1), frozen, logp);
-            auto [top, index] = (scores.view({batch * k, 1}) + logp).view({batch, k * classes}).topk(k, 1);
-            const auto from = torch::div(index, classes, "floor");
-            auto next = index.remainder(classes).view({batch * k});
-            const auto rows = (torch::arange(batch, longs).unsqueeze(1) * k + from).view({batch * k});
-            const auto wasDone = done.index_select(0, rows);
-            next = torch::where(wasDone, torch::full_like(next, kIgnore), next);
-            tokens = torch::cat({tokens.index_select(0, rows), next.unsqueeze(1)}, 1);
-            lengths = lengths.index_select(0, rows) + wasDone.logical_not().to(torch::kLong);
-            done = wasDone | (p.eos >= 0 ? next == p.eos : torch::zeros_like(wasDone));
-            scores = top;
-            if (done.all().item<bool>())
-                break;
-        }
-        auto ranked = alpha != 0 ? scores / torch::pow((5.0 + lengths.to(torch::kFloat).view({batch, k})) / 6.0, alpha) : scores;
-        auto [sorted, order] = ranked.sort(1, true);
-        const auto rows = (torch::arange(batch, longs).unsqueeze(1) * k + order).view({batch * k});
-        return {tokens.index_select(0, rows).view({batch, k, -1}), sorted};
+        return beamDecode(s.x.size(0), s.x.device(), k, p.classes, maxLength, alpha, p.eos,
+                          [&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); });
     }
 
     Generation generate(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,

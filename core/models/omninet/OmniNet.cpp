@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/engine/Components.h"
+#include "core/engine/Decoding.h"
 #include "core/models/omninet/Cnp.h"
 #include "core/models/omninet/OmniNet.h"
 
@@ -180,70 +181,21 @@ struct OmniNetBody : BodyModule {
 
     Generation greedy(TaskParts& p, const CnpState& state, int64_t maxLength)
     {
-        const int64_t batch = state.temporal.size(0);
-        const auto device = state.temporal.device();
-        auto tokens = torch::empty({batch, 0}, torch::TensorOptions().dtype(torch::kLong).device(device));
-        auto score = torch::zeros({batch}, torch::TensorOptions().dtype(torch::kFloat).device(device));
-        auto done = torch::zeros({batch}, torch::TensorOptions().dtype(torch::kBool).device(device));
-        for (int64_t step = 0; step < maxLength; ++step) {
-            const auto logp = nextLogProbs(p, state, tokens);
-            auto [best, next] = logp.max(-1);
-            score = score + torch::where(done, torch::zeros_like(best), best);
-            next = torch::where(done, torch::full_like(next, kIgnore), next);
-            tokens = torch::cat({tokens, next.unsqueeze(1)}, 1);
-            if (p.eos >= 0)
-                done = done | (next == p.eos);
-            if (done.all().item<bool>())
-                break;
-        }
-        return {tokens.unsqueeze(1), score.unsqueeze(1)};
+        return greedyDecode(state.temporal.size(0), state.temporal.device(), maxLength, p.eos,
+                            [&](const torch::Tensor& tokens) { return nextLogProbs(p, state, tokens); });
     }
 
-    // Batched beam search: K hypotheses per sample; a finished hypothesis only extends with
-    // padding at no cost. Ranked at the end by log-probability / ((5 + length) / 6)^α.
+    // Batched beam search (core/engine/Decoding) over every cache repeated K times.
     Generation beamSearch(TaskParts& p, const CnpState& state, int64_t k, int64_t maxLength, double alpha)
     {
-        const int64_t batch = state.temporal.size(0);
-        const auto device = state.temporal.device();
-        CnpState wide = state; // every cache repeated K times: row b·K + j is hypothesis j of sample b
+        CnpState wide = state; // row b·K + j is hypothesis j of sample b
         auto repeat = [k](const torch::Tensor& t) { return t.defined() ? t.repeat_interleave(k, 0) : t; };
         wide.temporal = repeat(state.temporal);
         wide.temporalValid = repeat(state.temporalValid);
         wide.spatial = repeat(state.spatial);
         wide.spatialValid = repeat(state.spatialValid);
-        const auto longs = torch::TensorOptions().dtype(torch::kLong).device(device);
-        auto tokens = torch::empty({batch * k, 0}, longs);
-        auto scores = torch::full({batch, k}, -std::numeric_limits<float>::infinity(), torch::TensorOptions().dtype(torch::kFloat).device(device));
-        scores.select(1, 0).fill_(0); // all hypotheses start equal: keep one
-        auto done = torch::zeros({batch * k}, torch::TensorOptions().dtype(torch::kBool).device(device));
-        auto lengths = torch::zeros({batch * k}, longs);
-        const int64_t classes = p.classes;
-        for (int64_t step = 0; step < maxLength; ++step) {
-            auto logp = nextLogProbs(p, wide, tokens); // (B·K) × C
-            // A finished hypothesis continues with exactly one candidate (class 0, read as padding) at no cost.
-            auto frozen = torch::full_like(logp, -std::numeric_limits<float>::infinity());
-            frozen.select(1, 0).fill_(0);
-            logp = torch::where(done.unsqueeze(1), frozen, logp);
-            auto candidates = (scores.view({batch * k, 1}) + logp).view({batch, k * classes});
-            auto [top, index] = candidates.topk(k, 1);
-            const auto from = torch::div(index, classes, "floor");
-            auto next = index.remainder(classes).view({batch * k});
-            const auto rows = (torch::arange(batch, longs).unsqueeze(1) * k + from).view({batch * k});
-            const auto wasDone = done.index_select(0, rows);
-            next = torch::where(wasDone, torch::full_like(next, kIgnore), next);
-            tokens = torch::cat({tokens.index_select(0, rows), next.unsqueeze(1)}, 1);
-            lengths = lengths.index_select(0, rows) + wasDone.logical_not().to(torch::kLong);
-            done = wasDone | (p.eos >= 0 ? next == p.eos : torch::zeros_like(wasDone));
-            scores = top;
-            if (done.all().item<bool>())
-                break;
-        }
-        auto ranked = scores;
-        if (alpha != 0)
-            ranked = scores / torch::pow((5.0 + lengths.to(torch::kFloat).view({batch, k})) / 6.0, alpha);
-        auto [sorted, order] = ranked.sort(1, true);
-        const auto rows = (torch::arange(batch, longs).unsqueeze(1) * k + order).view({batch * k});
-        return {tokens.index_select(0, rows).view({batch, k, -1}), sorted};
+        return beamDecode(state.temporal.size(0), state.temporal.device(), k, p.classes, maxLength, alpha, p.eos,
+                          [&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); });
     }
 
     Generation generate(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,

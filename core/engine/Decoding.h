@@ -1,0 +1,29 @@
+#pragma once
+// Free decoding for any body whose decoder gives the next token's log-probabilities:
+// greedy search and batched beam search with GNMT's length penalty. OmniNet and MultiModel
+// both decode through these. Torch header: include only from engine/model sources.
+#include <functional>
+
+#include "core/engine/Components.h"
+
+namespace omnilab {
+
+// What a decoder says about the token after `tokens` (R × L class ids): R × classes
+// log-probabilities. R is the batch for greedy search and batch × K for beam search, where
+// row b·K + j is hypothesis j of sample b (the caller widens its source the same way).
+using NextLogProbs = std::function<torch::Tensor(const torch::Tensor& tokens)>;
+
+// The class id written after a hypothesis has ended (Generation::tokens).
+inline constexpr int64_t kEndedToken = -100;
+
+// Takes the best class at each step until every sample has produced `eos` (< 0: never) or
+// `maxLength` steps. Tokens B × 1 × L, scores B × 1 (the summed log-probabilities).
+Generation greedyDecode(int64_t batch, torch::Device device, int64_t maxLength, int64_t eos, const NextLogProbs& next);
+
+// K hypotheses per sample, batched; a finished one continues with padding at no cost.
+// Ranked at the end by log-probability / ((5 + length) / 6)^α (α = 0: plain log-probability).
+// Tokens B × K × L and scores B × K, best first.
+Generation beamDecode(int64_t batch, torch::Device device, int64_t k, int64_t classes, int64_t maxLength, double alpha, int64_t eos,
+                      const NextLogProbs& next);
+
+} // namespace omnilab
