@@ -281,6 +281,15 @@ private Q_SLOTS:
         QVERIFY2(r.code == 0 && r.out.count('\n') == 2 && r.out.startsWith(video + "\t"), qPrintable(r.err + r.out));
         r = cli({"query", run, "--task", "pos", "--text", "the red circle moves"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
+        // A sample of the task's own dataset, with the dataset's label beside the answer.
+        r = cli({"query", run, "--task", "activity", "--sample", "0", "--split", "test"});
+        QVERIFY2(r.code == 0 && r.out.contains("the dataset says: "), qPrintable(r.err + r.out));
+        r = cli({"query", run, "--task", "activity", "--sample", "99999"});
+        QVERIFY2(r.code == 2 && r.err.contains("no sample 99999 in the val split"), qPrintable(r.err));
+        r = cli({"query", run, "--task", "activity", "--sample", "first"});
+        QVERIFY2(r.code == 2 && r.err.contains("--sample"), qPrintable(r.err));
+        r = cli({"query", run, "--task", "activity", "--sample", "0", "--video", video});
+        QVERIFY2(r.code == 2 && r.err.contains("not both"), qPrintable(r.err));
 
         // Bad requests: a missing file, a corrupt video, a task the run lacks, a missing input.
         r = cli({"query", run, "--task", "caption", "--image", dir.filePath("none.png")});

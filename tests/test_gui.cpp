@@ -679,6 +679,29 @@ private Q_SLOTS:
         QVERIFY(!inspector.showAttention(nlohmann::json{{"not", "attention"}}, {}));
         QVERIFY(inspector.statusText().contains(QStringLiteral("layers")));
 
+        // A sample of the VQA task's own dataset: the answer, the dataset's answer beside it,
+        // and the question as a steps × tokens matrix under the image in the inspector.
+        answered.clear();
+        dock.setTask(QStringLiteral("vqa"));
+        dock.setSample(QStringLiteral("val"), 0);
+        dock.ask();
+        QVERIFY(answered.wait(120000));
+        QVERIFY2(dock.statusText().contains(QStringLiteral("the dataset says")), qPrintable(dock.statusText()));
+        const auto vqaAttention = nlohmann::json::parse(dock.lastAttentionJson().toStdString());
+        bool tokens = false;
+        for (const auto& in : vqaAttention["inputs"])
+            tokens = tokens || (in["name"] == "question" && in.contains("tokens") && !in["tokens"].empty());
+        QVERIFY(tokens);
+        QVERIFY(inspector.showAttention(vqaAttention, dock.lastFrames()));
+        QVERIFY2(inspector.textMatrixCols() > 0 && inspector.textMatrixRows() > 0, vqaAttention["inputs"].dump().c_str());
+        QVERIFY(inspector.heatmapRows() * inspector.heatmapCols() > 0); // the image too
+        dock.setSample(QStringLiteral("val"), 100000);
+        QSignalSpy sampleFailed(&dock, &QueryConsoleDock::failed);
+        dock.ask();
+        QVERIFY(sampleFailed.wait(60000));
+        QVERIFY(sampleFailed.first().at(0).toString().contains(QStringLiteral("no sample 100000")));
+        dock.setSample(QStringLiteral("val"), -1);
+
         QSignalSpy failed(&dock, &QueryConsoleDock::failed);
         dock.setFile(dir.filePath("missing.png"));
         dock.ask();

@@ -66,10 +66,12 @@ const char* kUsage =
     "                            evaluate a multi-task run and the single-task runs of its tasks; prints\n"
     "                            every metric, the relative multi-task improvement Δm and parameter counts\n"
     "  query RUN_DIR --task NAME [--image F] [--video F] [--audio F] [--text S] [--question S]\n"
-    "        [--beam K] [--length-penalty A] [--max-length N] [--attention FILE.json]\n"
+    "        [--sample N [--split val|test|train]] [--beam K] [--length-penalty A] [--max-length N]\n"
+    "        [--attention FILE.json]\n"
     "                            decode a trained run's answer (with --beam K: the K best with scores); a\n"
     "                            --video to an image task is zero-shot (caption a video with image captioning);\n"
     "                            several --image or --video files: a line \"FILE<TAB>answer\" each;\n"
+    "                            --sample N asks about sample N of the task's own dataset (and prints its label);\n"
     "                            --attention: every decoder layer's temporal/spatial attention and gate\n"
     "  bleu --refs FILE [--refs FILE ...] --hyps FILE\n"
     "                            corpus BLEU-4 (Papineni; NLTK's corpus_bleu figure) of a sentence a line\n"
@@ -650,8 +652,17 @@ int commandQuery(const Args& a)
         }
     }
     q.attention = a.flag("attention");
-    if (q.image.empty() && q.video.empty() && q.audio.empty() && q.text.empty() && q.question.empty())
-        throw UsageError("query needs an input: --image, --video, --audio, --text or --question");
+    if (a.flag("sample")) {
+        const std::string n = a.get("sample");
+        if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
+            throw UsageError("option --sample: expected a sample index (0, 1, …), got \"" + n + "\"");
+        q.sample = std::stoll(n);
+        q.split = a.get("split", "val");
+        if (q.split != "train" && q.split != "val" && q.split != "test")
+            throw UsageError("option --split: expected train, val or test, got \"" + q.split + "\"");
+    }
+    if (q.sample < 0 && q.image.empty() && q.video.empty() && q.audio.empty() && q.text.empty() && q.question.empty())
+        throw UsageError("query needs an input: --image, --video, --audio, --text, --question or --sample N");
     // Several --image or --video files: one answer line per file ("FILE<TAB>answer"), the run loaded once.
     const size_t images = a.all.count("image") ? a.all.at("image").size() : 0, videos = a.all.count("video") ? a.all.at("video").size() : 0;
     if (images > 1 || videos > 1) {
@@ -691,6 +702,8 @@ int commandQuery(const Args& a)
     for (size_t i = 0; i < r.inputs.size(); ++i)
         std::cout << (i ? ", " : "") << r.inputs[i];
     std::cout << ":\n" << (r.best.empty() ? std::string() : r.best[0].text) << "\n";
+    if (!r.reference.empty())
+        std::cout << "the dataset says: " << r.reference << "\n";
     if (q.beam > 1) {
         std::cout << "\n" << r.best.size() << " best (score = log-probability" << (q.lengthPenalty != 0 ? ", length-penalised" : "") << "):\n";
         for (size_t i = 0; i < r.best.size(); ++i)
@@ -967,7 +980,7 @@ int main(int argc, char** argv)
         if (command == "compare")
             return commandCompare(parseArgs(rest, {"split"}, {"with-loss"}));
         if (command == "query")
-            return commandQuery(parseArgs(rest, {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty", "attention"}, {}));
+            return commandQuery(parseArgs(rest, {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty", "attention", "sample", "split"}, {}));
         if (command == "bleu")
             return commandBleu(parseArgs(rest, {"refs", "hyps"}, {}));
         if (command == "single-task")

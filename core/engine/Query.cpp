@@ -120,6 +120,31 @@ std::vector<RgbImage> framesOf(const torch::Tensor& sample)
     return frames;
 }
 
+// A dataset sample's target in words: its class, or its sequence (the first reference of
+// several) without padding and markers.
+std::string referenceText(torch::Tensor target, const std::vector<std::string>& names)
+{
+    target = target.to(torch::kCPU).to(torch::kLong);
+    if (target.dim() == 2)
+        target = target[0];
+    auto word = [&](int64_t id) { return id >= 0 && id < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(id)] : std::to_string(id); };
+    if (target.dim() == 0)
+        return word(target.item<int64_t>());
+    std::string out;
+    for (int64_t i = 0; i < target.size(0); ++i) {
+        const int64_t id = target[i].item<int64_t>();
+        if (id < 0)
+            continue;
+        const std::string w = word(id);
+        if (w == "<eos>")
+            break;
+        if (w == "<bos>" || w == "<pad>")
+            continue;
+        out += (out.empty() ? "" : " ") + w;
+    }
+    return out;
+}
+
 QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& data, MultiTaskModel& model, const TaskSpec* task,
                    const QueryRequest& q)
 {
@@ -162,6 +187,35 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
             throw Error(file + ": the dataset reading it gave no " + input);
     }
     std::map<std::string, std::vector<std::string>> textTokens;
+    if (q.sample >= 0) {
+        // A sample of the task's dataset, exactly as training reads it.
+        if (!q.image.empty() || !q.video.empty() || !q.audio.empty() || !q.text.empty() || !q.question.empty())
+            throw Error("a query asks about a dataset sample or about files and text, not both");
+        auto ds = data.at(task->dataset).split(q.split);
+        if (!ds)
+            throw Error("dataset \"" + task->dataset + "\" has no " + q.split + " split");
+        if (q.sample >= ds->size())
+            throw Error("no sample " + std::to_string(q.sample) + " in the " + q.split + " split of \"" + task->dataset + "\" (it holds " +
+                        std::to_string(ds->size()) + ")");
+        const Batch b = ds->batch({q.sample});
+        for (const auto& [name, tensor] : b.inputs)
+            raw[name] = tensor;
+        for (const char* input : {"text", "question"}) {
+            if (!raw.count(input))
+                continue;
+            const auto pieces = ds->inputVocabulary(input);
+            const auto ids = raw[input][0];
+            const auto mask = raw.count(std::string(input) + "_mask") ? raw[std::string(input) + "_mask"][0] : torch::ones_like(ids, torch::kBool);
+            for (int64_t i = 0; i < ids.size(0); ++i) {
+                if (!mask[i].item<bool>())
+                    continue;
+                const int64_t id = ids[i].item<int64_t>();
+                textTokens[input].push_back(id >= 0 && id < static_cast<int64_t>(pieces.size()) ? pieces[static_cast<size_t>(id)] : std::to_string(id));
+            }
+        }
+        if (b.target.defined() && b.target.dim() >= 1)
+            result.reference = referenceText(b.target[0], ds->classNames());
+    }
     for (const auto& [input, text] : {std::pair<std::string, std::string>{"text", q.text}, {"question", q.question}}) {
         if (text.empty())
             continue;

@@ -16,6 +16,10 @@ struct QueryRequest {
     std::string task;
     std::string image, video, audio; // files
     std::string text, question;      // typed text
+    // Or a sample of the task's own dataset (the attention inspector's "pick a sample"):
+    // split "train" | "val" | "test" and its index; sample < 0 = none.
+    std::string split = "val";
+    int64_t sample = -1;
     int64_t beam = 1;
     int64_t maxLength = 0;           // 0: the task's own
     double lengthPenalty = 0.0;
@@ -32,6 +36,7 @@ struct QueryResult {
     bool zeroShot = false;            // an input the task was not trained on went in
     std::vector<std::string> inputs;  // input names used, e.g. "video (as the image input's peripheral)"
     std::vector<QueryHypothesis> best; // best first
+    std::string reference;            // a dataset sample's own label, in words ("" otherwise)
     // With QueryRequest::attention: JSON of the best output's attention, every decoder layer
     // and head: {"inputs": [{"name", "t", "s", "temporal_offset", "spatial_offset", "tokens" (typed text only)}],
     // "outputs": [words], "layers": [{"temporal": [head][step][key], "spatial": …, "gate": …}]}.

@@ -235,12 +235,16 @@ QImage AttentionInspectorDock::textMatrix()
 {
     textRows_ = textCols_ = 0;
     const auto summary = summarizeAttention(attention_);
-    // The text input: the first without spatial cells that spans more than one position.
+    // The text input: the first that carries its tokens, or has no spatial cache
+    // (spatial_offset < 0, or no cells) and spans more than one position.
     int index = -1;
     const auto& inputs = attention_["inputs"];
-    for (size_t i = 0; i < inputs.size() && index < 0; ++i)
-        if (inputs[i].value("s", 0) == 0 && inputs[i].value("t", 0) > 1)
+    for (size_t i = 0; i < inputs.size() && index < 0; ++i) {
+        const auto& in = inputs[i];
+        const bool noCells = in.value("spatial_offset", 0) < 0 || in.value("s", 0) == 0;
+        if (in.contains("tokens") || (noCells && in.value("t", 0) > 1))
             index = static_cast<int>(i);
+    }
     if (index < 0 || summary.steps == 0)
         return {};
     std::vector<std::vector<double>> rows;

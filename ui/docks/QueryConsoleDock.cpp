@@ -80,6 +80,17 @@ QueryConsoleDock::QueryConsoleDock(QWidget* parent) : QDockWidget(tr("Query"), p
     question_ = new QLineEdit(body);
     question_->setPlaceholderText(tr("a question about the image (VQA)"));
     form->addRow(tr("Question"), question_);
+    auto* sampleRow = new QHBoxLayout;
+    split_ = new QComboBox(body);
+    split_->addItems({QStringLiteral("val"), QStringLiteral("test"), QStringLiteral("train")});
+    sample_ = new QSpinBox(body);
+    sample_->setRange(-1, 1000000);
+    sample_->setValue(-1);
+    sample_->setSpecialValueText(tr("none (use the file and text above)"));
+    sample_->setToolTip(tr("Ask about this sample of the task's own dataset instead; its attention opens in Attention"));
+    sampleRow->addWidget(split_);
+    sampleRow->addWidget(sample_, 1);
+    form->addRow(tr("Dataset sample"), sampleRow);
     beam_ = new QSpinBox(body);
     beam_->setRange(1, 16);
     beam_->setValue(3);
@@ -177,6 +188,12 @@ void QueryConsoleDock::dropEvent(QDropEvent* event)
     }
 }
 
+void QueryConsoleDock::setSample(const QString& split, int index)
+{
+    split_->setCurrentText(split);
+    sample_->setValue(std::max(-1, index));
+}
+
 void QueryConsoleDock::ask()
 {
     if (busy_)
@@ -188,7 +205,8 @@ void QueryConsoleDock::ask()
     }
     QueryRequest q;
     q.task = task_->currentText().toStdString();
-    const QString file = file_->text().trimmed();
+    const bool sample = sample_->value() >= 0;
+    const QString file = sample ? QString() : file_->text().trimmed();
     switch (mediaOf(file)) {
     case Media::Image:
         q.image = file.toStdString();
@@ -206,8 +224,13 @@ void QueryConsoleDock::ask()
             return;
         }
     }
-    q.text = text_->text().toStdString();
-    q.question = question_->text().toStdString();
+    if (sample) {
+        q.split = split_->currentText().toStdString();
+        q.sample = sample_->value();
+    } else {
+        q.text = text_->text().toStdString();
+        q.question = question_->text().toStdString();
+    }
     q.beam = beam_->value();
     q.attention = true;
     busy_ = true;
@@ -244,10 +267,11 @@ void QueryConsoleDock::ask()
                 QStringList inputs;
                 for (const auto& in : result.inputs)
                     inputs << QString::fromStdString(in);
-                self->status_->setText(tr("%1%2 — inputs: %3")
+                self->status_->setText(tr("%1%2 — inputs: %3%4")
                                            .arg(QString::fromStdString(result.task))
                                            .arg(result.zeroShot ? tr(" (zero-shot)") : QString())
-                                           .arg(inputs.join(QStringLiteral(", "))));
+                                           .arg(inputs.join(QStringLiteral(", ")))
+                                           .arg(result.reference.empty() ? QString() : tr(" — the dataset says: %1").arg(QString::fromStdString(result.reference))));
                 self->attentionJson_ = QString::fromStdString(result.attentionJson);
                 self->frames_ = result.frames;
                 if (!self->attentionJson_.isEmpty())

@@ -33,6 +33,8 @@ public:
     void setText(const QString& text);
     void setQuestion(const QString& question);
     void setBeam(int beam);
+    // Ask about a sample of the task's own dataset instead of files and text (index < 0: off).
+    void setSample(const QString& split, int index);
     // Starts the query; answered() or failed() follows.
     void ask();
     // Finds a demo video (demo-data/hmdb beside the run's data or the current folder) and the
@@ -67,6 +69,8 @@ private:
     QLineEdit* text_ = nullptr;
     QLineEdit* question_ = nullptr;
     QSpinBox* beam_ = nullptr;
+    QComboBox* split_ = nullptr;
+    QSpinBox* sample_ = nullptr;
     QPushButton* ask_ = nullptr;
     QTableWidget* answers_ = nullptr;
     bool busy_ = false;
