@@ -719,13 +719,28 @@ void ExperimentDock::scheduleCount()
 
 void ExperimentDock::countNow()
 {
+    // One count at a time: a count loads the datasets, so edits made meanwhile are counted
+    // once it ends, not each on a thread of its own.
+    if (counting_) {
+        recount_ = true;
+        return;
+    }
     const json s = structural(doc_);
     counted_ = s;
     const int generation = ++countGeneration_;
     const json doc = doc_;
+    counting_ = true;
     runBackground(
         this, [doc] { return static_cast<qint64>(countModelParameters(Experiment::fromJson(doc, "composer"))); },
         [this, generation](qint64 count, const QString& error) {
+            counting_ = false;
+            if (recount_) {
+                recount_ = false;
+                if (structural(doc_) != counted_ && issueTexts_.isEmpty()) {
+                    countNow();
+                    return;
+                }
+            }
             if (generation != countGeneration_)
                 return;
             if (!error.isEmpty()) {

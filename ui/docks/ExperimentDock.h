@@ -106,6 +106,7 @@ private:
     bool rebuilding_ = false;
     qint64 parameters_ = -1;
     int countGeneration_ = 0;
+    bool counting_ = false, recount_ = false;
     nlohmann::json counted_; // the structural part of the document last counted
 };
 
