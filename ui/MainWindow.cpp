@@ -257,16 +257,6 @@ void MainWindow::updateTitle()
     setWindowTitle(tr("%1[*] — Omnilab").arg(name));
 }
 
-void MainWindow::forgetExperiment()
-{
-    // A file that failed to open must not leave the previous experiment trainable.
-    experiment_.reset();
-    experimentFile_.clear();
-    shownDatasets_ = nlohmann::json();
-    training_->setCanTrain(false);
-    updateTitle();
-}
-
 void MainWindow::setRunState(const QString& state) { runStateLabel_->setText(tr("run: %1").arg(state)); }
 
 QString MainWindow::runsRoot() const { return runsRoot_; }
@@ -281,8 +271,11 @@ void MainWindow::setRunsRoot(const QString& dir)
 
 bool MainWindow::openExperiment(const QString& file, bool interactive)
 {
+    const nlohmann::json shownBefore = shownDatasets_;
+    shownDatasets_ = nlohmann::json(); // an opened experiment always shows its own datasets
     if (!experimentDock_->openFile(file)) {
         // Like any editor: a file that cannot be read leaves the open experiment as it was.
+        shownDatasets_ = shownBefore;
         statusBar()->showMessage(tr("Cannot open %1 (see the Experiment panel)").arg(file), 10000);
         if (interactive)
             QMessageBox::warning(this, tr("Cannot open experiment"), experimentDock_->issues().join(QLatin1Char('\n')));

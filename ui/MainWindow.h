@@ -67,7 +67,6 @@ private:
     bool saveExperimentAsDialog();
     void updateRecentMenu();
     void updateTitle();
-    void forgetExperiment();
     void setRunState(const QString& state);
     void showAbout();
 
