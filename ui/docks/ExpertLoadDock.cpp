@@ -12,6 +12,7 @@
 #include <QVBoxLayout>
 
 #include "core/engine/RunInspector.h"
+#include "ui/Background.h"
 #include "ui/QCustomPlotInclude.h"
 
 namespace omnilab {
@@ -64,33 +65,19 @@ void ExpertLoadDock::openRun(const QString& runDir)
 {
     status_->setText(tr("Loading %1…").arg(runDir));
     const int generation = ++loadGeneration_;
-    QPointer<ExpertLoadDock> self(this);
-    QThread* thread = QThread::create([self, runDir, generation] {
-        nlohmann::json stats;
-        QString error;
-        try {
-            RunInspector inspector(runDir.toStdString());
-            stats = inspector.statistics();
-        } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
-        }
-        QMetaObject::invokeMethod(
-            qApp,
-            [self, stats, error, generation, runDir] {
-                if (!self || generation != self->loadGeneration_)
-                    return;
-                if (error.isEmpty() && self->showStatistics(stats)) {
-                    Q_EMIT self->loaded();
-                    return;
-                }
-                const QString message = error.isEmpty() ? tr("%1: %2").arg(runDir, self->status_->text()) : error;
-                self->status_->setText(message);
-                Q_EMIT self->failed(message);
-            },
-            Qt::QueuedConnection);
-    });
-    connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-    thread->start();
+    runBackground(
+        this, [runDir] { return RunInspector(runDir.toStdString()).statistics(); },
+        [this, generation, runDir](nlohmann::json stats, const QString& error) {
+            if (generation != loadGeneration_)
+                return;
+            if (error.isEmpty() && showStatistics(stats)) {
+                Q_EMIT loaded();
+                return;
+            }
+            const QString message = error.isEmpty() ? tr("%1: %2").arg(runDir, status_->text()) : error;
+            status_->setText(message);
+            Q_EMIT failed(message);
+        });
 }
 
 bool ExpertLoadDock::showStatistics(const nlohmann::json& statistics)

@@ -18,6 +18,8 @@
 #include <cmath>
 
 #include "core/engine/RunInspector.h"
+#include "core/util/Error.h"
+#include "ui/Background.h"
 #include "ui/QCustomPlotInclude.h"
 
 namespace omnilab {
@@ -146,38 +148,31 @@ void KernelSharingDock::openRun(const QString& runDir)
     runDir_ = runDir;
     status_->setText(tr("Loading %1…").arg(runDir));
     const int generation = ++loadGeneration_;
-    QPointer<KernelSharingDock> self(this);
-    // The run's data and checkpoint load on a thread of their own; the result comes back
-    // to the GUI thread, where it is used only if no later openRun() superseded it.
-    QThread* thread = QThread::create([self, runDir, generation] {
-        std::shared_ptr<RunInspector> inspector;
-        QString error;
-        try {
-            inspector = std::make_shared<RunInspector>(runDir.toStdString());
+    // The run's data and checkpoint load on a thread of their own; the result is used only
+    // if no later openRun() superseded it.
+    runBackground(
+        this,
+        [runDir] {
+            auto inspector = std::make_shared<RunInspector>(runDir.toStdString());
             if (inspector->bodyType() != "mtal")
-                error = QObject::tr("%1: the body is \"%2\"; the kernel-sharing view needs an mtal run").arg(runDir, QString::fromStdString(inspector->bodyType()));
-        } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
-        }
-        QMetaObject::invokeMethod(
-            qApp,
-            [self, inspector, error, generation] {
-                if (!self || generation != self->loadGeneration_)
-                    return;
-                if (!error.isEmpty()) {
-                    self->inspector_.reset();
-                    self->status_->setText(error);
-                    Q_EMIT self->failed(error);
-                    return;
-                }
-                self->inspector_ = inspector;
-                self->setDelta(self->delta());
-                Q_EMIT self->loaded();
-            },
-            Qt::QueuedConnection);
-    });
-    connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-    thread->start();
+                throw Error(QObject::tr("%1: the body is \"%2\"; the kernel-sharing view needs an mtal run")
+                                .arg(runDir, QString::fromStdString(inspector->bodyType()))
+                                .toStdString());
+            return inspector;
+        },
+        [this, generation](std::shared_ptr<RunInspector> inspector, const QString& error) {
+            if (generation != loadGeneration_)
+                return;
+            if (!error.isEmpty()) {
+                inspector_.reset();
+                status_->setText(error);
+                Q_EMIT failed(error);
+                return;
+            }
+            inspector_ = inspector;
+            setDelta(delta());
+            Q_EMIT loaded();
+        });
 }
 
 

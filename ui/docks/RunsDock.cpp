@@ -21,6 +21,7 @@
 #include "core/engine/Trainer.h"
 #include "core/mtl/DeltaM.h"
 #include "core/store/RunStore.h"
+#include "ui/Background.h"
 #include "ui/QCustomPlotInclude.h"
 
 namespace omnilab {
@@ -277,41 +278,28 @@ void RunsDock::showConfusion(qint64 run)
     }
     location_->setText(tr("Evaluating run %1 for its confusion matrix…").arg(run));
     const int generation = ++confusionGeneration_;
-    QPointer<RunsDock> self(this);
-    QThread* thread = QThread::create([self, dir, generation, run] {
-        auto evaluation = std::make_shared<RunEvaluation>();
-        QString error;
-        try {
-            *evaluation = evaluateRunDetailed(dir.toStdString(), "test");
-        } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
-        }
-        QMetaObject::invokeMethod(
-            qApp,
-            [self, evaluation, error, generation, run] {
-                if (!self || generation != self->confusionGeneration_)
-                    return;
-                if (!error.isEmpty() || evaluation->confusion.empty()) {
-                    const QString message = error.isEmpty() ? tr("run %1 has no classification task to draw a confusion matrix of").arg(run) : error;
-                    self->location_->setText(message);
-                    Q_EMIT self->failed(message);
-                    return;
-                }
-                self->evaluation_ = evaluation;
-                {
-                    const QSignalBlocker block(self->confusionTask_);
-                    self->confusionTask_->clear();
-                    for (const auto& [task, m] : evaluation->confusion)
-                        self->confusionTask_->addItem(QString::fromStdString(task));
-                }
-                self->drawConfusion();
-                self->refresh();
-                Q_EMIT self->confusionReady(self->confusionTask_->currentText());
-            },
-            Qt::QueuedConnection);
-    });
-    connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-    thread->start();
+    runBackground(
+        this, [dir] { return std::make_shared<RunEvaluation>(evaluateRunDetailed(dir.toStdString(), "test")); },
+        [this, generation, run](std::shared_ptr<RunEvaluation> evaluation, const QString& error) {
+            if (generation != confusionGeneration_)
+                return;
+            if (!error.isEmpty() || evaluation->confusion.empty()) {
+                const QString message = error.isEmpty() ? tr("run %1 has no classification task to draw a confusion matrix of").arg(run) : error;
+                location_->setText(message);
+                Q_EMIT failed(message);
+                return;
+            }
+            evaluation_ = evaluation;
+            {
+                const QSignalBlocker block(confusionTask_);
+                confusionTask_->clear();
+                for (const auto& [task, m] : evaluation->confusion)
+                    confusionTask_->addItem(QString::fromStdString(task));
+            }
+            drawConfusion();
+            refresh();
+            Q_EMIT confusionReady(confusionTask_->currentText());
+        });
 }
 
 void RunsDock::drawConfusion()
