@@ -2,6 +2,8 @@
 // PHOC output layer, `phoc` heads that decode to the nearest label of their own dictionary,
 // two tasks through the sensory layer trained in one run and scored by accuracy, and a label
 // with a character outside the alphabet named in the error.
+#include <QDir>
+#include <QImage>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -12,6 +14,8 @@
 #include "core/models/common/ResNet.h"
 #include "core/models/onemodel/Discriminator.h"
 #include "core/models/onemodel/Phoc.h"
+#include "tests/support/ErrorOf.h"
+#include "tests/support/LoadFormat.h"
 #include "tests/support/TestData.h"
 
 using namespace omnilab;
@@ -113,6 +117,41 @@ private Q_SLOTS:
         TrainOptions bad;
         bad.runDir = dir.filePath("bad").toStdString();
         QVERIFY_THROWS_EXCEPTION(Error, Trainer(Experiment::fromJson(doc, "mem"), bad).run());
+    }
+
+    // "The" and "the" would get one PHOC row, and one of them could never be predicted: the
+    // head refuses such labels, naming both, and word-images folds case when asked.
+    void duplicatePhocLabelsAreRefused()
+    {
+        nlohmann::json o = {{"type", "phoc"}, {"modality", "handwriting"}, {"discriminator", "djb2"}, {"alphabet", "latin+digits"}, {"levels", "1,2"}};
+        o = heads().info("phoc").options.withDefaults(o);
+        o["dataset_classes"] = std::vector<std::string>{"The", "cat", "the"};
+        const int64_t width = static_cast<int64_t>(Phoc(Phoc::namedAlphabet("latin+digits"), {1, 2}).size());
+        bool refused = false;
+        try {
+            heads().factory("phoc")(o, {width});
+        } catch (const Error& e) {
+            refused = std::string(e.what()).find("labels \"The\" and \"the\" map to the same PHOC label") != std::string::npos;
+        }
+        QVERIFY(refused);
+        o["lowercase"] = false; // kept apart: two rows
+        QCOMPARE(heads().factory("phoc")(o, {width})->labelEmbeddings().size(0), int64_t(3));
+
+        QTemporaryDir dir;
+        QVERIFY(QDir().mkpath(dir.filePath("words")));
+        for (const char* name : {"a.png", "b.png", "c.png"}) {
+            QImage img(20, 10, QImage::Format_Grayscale8);
+            img.fill(200);
+            QVERIFY(img.save(dir.filePath(QString("words/") + name)));
+        }
+        testing::writeBytes(dir.filePath("words.tsv"), "words/a.png\tThe\ttrain\nwords/b.png\tthe\ttrain\nwords/c.png\tCat\ttest\n");
+        const auto kept = testing::loadFormat("word-images", {{"path", dir.filePath("words.tsv").toStdString()}});
+        QCOMPARE(kept.train->classNames(), (std::vector<std::string>{"Cat", "The", "the"}));
+        const auto folded = testing::loadFormat("word-images", {{"path", dir.filePath("words.tsv").toStdString()}, {"case", "fold"}});
+        QCOMPARE(folded.train->classNames(), (std::vector<std::string>{"cat", "the"}));
+        QCOMPARE(folded.train->batch({0, 1}).target.to(torch::kLong).sum().item<int64_t>(), int64_t(2)); // both "the" (id 1)
+        QVERIFY(errorOf([&] { testing::loadFormat("word-images", {{"path", dir.filePath("words.tsv").toStdString()}, {"case", "upper"}}); }).find("case") !=
+                std::string::npos);
     }
 
     void wordSpottingMetricsMatchTheRanking()

@@ -98,6 +98,11 @@ DatasetSplits makeSplits(const nlohmann::json& o)
     if (entries.empty())
         throw Error(listFile.string() + ": lists no word images");
 
+    if (o.at("case") == "fold")
+        for (auto& e : entries)
+            for (auto& c : e.word)
+                if (c >= 'A' && c <= 'Z')
+                    c = static_cast<char>(c - 'A' + 'a');
     std::set<std::string> lexiconSet;
     for (const auto& e : entries)
         lexiconSet.insert(e.word);
@@ -141,6 +146,9 @@ Schema wordSchema()
     s.field("validation_fraction", FieldType::Number, "share for val of the images the list does not assign").defaults(0.1).range(0, 0.9);
     s.field("test_fraction", FieldType::Number, "share for test of the images the list does not assign").defaults(0.2).range(0, 0.9);
     s.field("split_seed", FieldType::Integer, "seed of that split").defaults(0).range(0, std::nullopt);
+    s.field("case", FieldType::Enum, "keep: \"The\" and \"the\" are two words; fold: A–Z lower-cased, one word (as PHOC labels are)")
+        .oneOf({"keep", "fold"})
+        .defaults("keep");
     s.field("on_error", FieldType::Enum, "an undecodable image: skip it with a warning, or fail").oneOf({"skip", "fail"}).defaults("skip");
     return s;
 }

@@ -3,6 +3,7 @@
 // (none | concat | djb2 mod P) and embedded as PHOCs; the loss is binary cross-entropy with
 // logits against the target label's PHOC; a prediction is the label whose PHOC is nearest
 // (cosine) to the sigmoid of the output, within this task's dictionary only.
+#include <map>
 #include <algorithm>
 #include <cctype>
 
@@ -39,6 +40,15 @@ struct PhocHead : HeadModule {
         const std::string modality = o.at("modality");
         const bool lower = o.at("lowercase");
         codes_ = discriminatedLabels(labels, kind, modality, modulus, lower);
+        // Two labels with one code would get identical dictionary rows, and one of them could
+        // never be predicted: refuse them, naming both.
+        std::map<std::string, size_t> first;
+        for (size_t i = 0; i < codes_.size(); ++i) {
+            auto [it, fresh] = first.emplace(codes_[i], i);
+            if (!fresh)
+                throw Error("head \"phoc\": labels \"" + labels[it->second] + "\" and \"" + labels[i] + "\" map to the same PHOC label \"" + codes_[i] +
+                            "\", so one could never be predicted; fold the dataset's case (word-images: \"case\": \"fold\") or set \"lowercase\": false");
+        }
         std::vector<float> rows;
         for (const auto& code : codes_) {
             const auto v = phoc.encode(code);
