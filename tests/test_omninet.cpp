@@ -7,10 +7,14 @@
 #include <QtTest>
 #include <cmath>
 
+#include "core/config/Experiment.h"
 #include "core/engine/Components.h"
+#include "core/engine/Model.h"
+#include "core/engine/Trainer.h"
 #include "core/models/omninet/Cnp.h"
 #include "core/models/omninet/OmniNet.h"
 #include "core/mtl/Bleu.h"
+#include "tests/support/TestData.h"
 
 using namespace omnilab;
 
@@ -132,6 +136,80 @@ private Q_SLOTS:
         for (size_t layer = 0; layer < 2; ++layer) {
             const auto expected = capture.temporal[layer].repeat_interleave(4, -1);
             QVERIFY(sameTensor(capture.gate[layer], expected));
+        }
+    }
+
+    // The per-input gate: Eq. 1 exactly within a one-frame input, and a t-frame input keeps
+    // its spatial mass (spread over frames by temporal attention) instead of shrinking ~1/t.
+    void perInputGate()
+    {
+        // By hand: keys 0-1 are an image (frame = temporal key 0), keys 2-3 a two-frame clip of
+        // one cell per frame (temporal keys 1 and 2).
+        const auto q = torch::tensor({1.0f, 0.5f}).view({1, 1, 1, 2});
+        const auto k = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f, -1.0f, 0.5f, 0.5f, 0.5f}).view({1, 1, 4, 2});
+        const auto v = torch::eye(4).narrow(1, 0, 4).view({1, 1, 4, 4});
+        const auto temporal = torch::tensor({0.2f, 0.5f, 0.3f}).view({1, 1, 1, 3});
+        const auto gate = torch::tensor({0.2f, 0.2f, 0.5f, 0.3f}).view({1, 1, 1, 4});
+        const std::vector<GateSegment> segments{{0, 2, 0, 1}, {2, 2, 1, 2}};
+        torch::Tensor plain, p;
+        gatedAttention(q, k, v, {}, false, {}, GatePlacement::AfterSoftmax, &plain);
+        const auto out = gatedAttention(q, k, v, {}, false, gate, GatePlacement::AfterSoftmaxPerInput, &p, temporal, &segments);
+        const auto s = plain.flatten();
+        const double p2 = s[2].item<double>(), p3 = s[3].item<double>();
+        const double w2 = p2 * 0.5, w3 = p3 * 0.3, clipMass = (p2 + p3) * 0.8;
+        const auto expected = torch::tensor({float(s[0].item<double>() * 0.2), float(s[1].item<double>() * 0.2), float(w2 / (w2 + w3) * clipMass),
+                                             float(w3 / (w2 + w3) * clipMass)});
+        QVERIFY(sameTensor(p.flatten(), expected));
+        QVERIFY(sameTensor(out.flatten(), expected)); // V = identity: the output is p
+        // No temporal attention on a clip's frames (it went to a question's tokens): that clip
+        // reads nothing, and the values and their gradients stay finite (dividing by Σ p·a
+        // made a MULT-4 run NaN at step 2209).
+        {
+            const auto logitsQ = q.clone().requires_grad_(true);
+            const auto none = torch::tensor({1.0f, 0.0f, 0.0f}).view({1, 1, 1, 3});
+            const auto zeroGate = torch::tensor({1.0f, 1.0f, 0.0f, 0.0f}).view({1, 1, 1, 4});
+            torch::Tensor pz;
+            const auto o = gatedAttention(logitsQ, k, v, {}, false, zeroGate, GatePlacement::AfterSoftmaxPerInput, &pz, none, &segments);
+            QVERIFY(torch::isfinite(o).all().item<bool>());
+            QCOMPARE(pz.flatten()[2].item<double>(), 0.0);
+            o.sum().backward();
+            QVERIFY(torch::isfinite(logitsQ.grad()).all().item<bool>());
+        }
+        // Without the temporal attention or the segments it refuses, rather than guessing.
+        QVERIFY_THROWS_EXCEPTION(Error, gatedAttention(q, k, v, {}, false, gate, GatePlacement::AfterSoftmaxPerInput, &p));
+
+        // In the CNP: for one-frame inputs (an image; an image and a question) the decoder's
+        // output is Eq. 1's, so captions and VQA train exactly as with after_softmax.
+        auto options = tinyOptions();
+        torch::manual_seed(11);
+        Cnp paper(options);
+        options.gate = GatePlacement::AfterSoftmaxPerInput;
+        torch::manual_seed(11);
+        Cnp perInput(options);
+        paper->eval();
+        perInput->eval();
+        const auto image = torch::randn({2, 1, 5, 16}), question = torch::randn({2, 4, 1, 16}), y = torch::randn({2, 3, 16});
+        for (bool withQuestion : {false, true}) {
+            CnpState a, b;
+            paper->encode(a, image, 0);
+            perInput->encode(b, image, 0);
+            if (withQuestion) {
+                paper->encode(a, question, 2);
+                perInput->encode(b, question, 2);
+            }
+            QVERIFY(sameTensor(paper->decode(a, y), perInput->decode(b, y), 1e-5));
+        }
+        // A six-frame clip alone: Eq. 1 reads about 1/6 of the spatial mass, the per-input gate all of it.
+        const auto clip = torch::randn({1, 6, 5, 16});
+        CnpState a, b;
+        paper->encode(a, clip, 0);
+        perInput->encode(b, clip, 0);
+        CnpAttention ca, cb;
+        paper->decode(a, y.narrow(0, 0, 1), {}, &ca);
+        perInput->decode(b, y.narrow(0, 0, 1), {}, &cb);
+        for (size_t layer = 0; layer < 2; ++layer) {
+            QVERIFY(ca.spatial[layer].sum(-1).max().item<double>() < 0.6);
+            QVERIFY(sameTensor(cb.spatial[layer].sum(-1), torch::ones_like(cb.spatial[layer].sum(-1)), 1e-5));
         }
     }
 
@@ -333,6 +411,75 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, language->forward(torch::tensor({9}, torch::kLong).view({1, 1}))); // outside the vocabulary
         QVERIFY_THROWS_EXCEPTION(Error, make("omninet-language", {{"embedding", 3}, {"input_vocabulary", vocabulary}, {"word_vectors", dir.filePath("vectors.txt").toStdString()}}));
         QVERIFY_THROWS_EXCEPTION(Error, make("omninet-language", {})); // no vocabulary bound
+    }
+
+    // init_from: a new run's vision peripheral starts from another run's (the pre-trained
+    // vision network of the MULT-4 demo); a resume and a query read the run's own weights;
+    // a missing checkpoint or one of another size is named in the error.
+    void peripheralStartsFromAnotherRun()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 60, 20);
+        auto omninetBars = [&](const nlohmann::json& vision, double lr) {
+            auto doc = omnilab::testing::barsExperiment(dir.filePath("data"), 3);
+            doc["model"] = {{"peripherals", {{"vision", vision}}},
+                            {"body", {{"type", "omninet"}, {"d_model", 16}, {"heads", 2}, {"feed_forward", 16}, {"encoder_layers", 1}, {"decoder_layers", 1},
+                                      {"control_dim", 4}, {"output_embedding", 8}}}};
+            doc["tasks"][0]["head"] = {{"type", "omninet"}, {"decode", "class"}};
+            doc["training"].update({{"eval_every", 0}, {"checkpoint_every", 0}});
+            doc["training"]["optimizer"]["lr"] = lr;
+            return Experiment::fromJson(doc, "mem");
+        };
+        const nlohmann::json vision = {{"type", "omninet-vision"}, {"channels", {4, 8}}, {"in_channels", 1}, {"d_model", 16}};
+        auto train = [&](const Experiment& exp, const QString& run) {
+            TrainOptions o;
+            o.runDir = dir.filePath(run).toStdString();
+            return Trainer(exp, o).run();
+        };
+        QCOMPARE(train(omninetBars(vision, 0.01), "pre").status, std::string("finished"));
+        auto started = vision;
+        started["init_from"] = dir.filePath("pre").toStdString();
+        // lr 0: the peripheral's parameters stay what they started from.
+        const Experiment from = omninetBars(started, 0.0);
+        QCOMPARE(train(from, "from").status, std::string("finished"));
+        QCOMPARE(train(omninetBars(vision, 0.0), "fresh").status, std::string("finished"));
+        auto data = loadDatasets(from);
+        auto peripheralOf = [&](const QString& run) {
+            auto model = std::make_shared<MultiTaskModel>(from, data);
+            loadModelCheckpoint(*model, dir.filePath(run + "/checkpoint.pt").toStdString(), torch::kCPU);
+            std::vector<torch::Tensor> params;
+            for (const auto& p : model->peripheral("vision").parameters())
+                params.push_back(p.detach().clone());
+            return params;
+        };
+        const auto pre = peripheralOf("pre"), after = peripheralOf("from"), fresh = peripheralOf("fresh");
+        QCOMPARE(pre.size(), after.size());
+        bool freshDiffers = false;
+        for (size_t i = 0; i < pre.size(); ++i) {
+            QVERIFY(torch::equal(pre[i], after[i]));
+            freshDiffers = freshDiffers || !torch::equal(pre[i], fresh[i]);
+        }
+        QVERIFY(freshDiffers);
+        // A missing checkpoint and a peripheral of another size are refused, naming the field.
+        auto missing = vision;
+        missing["init_from"] = dir.filePath("nowhere").toStdString();
+        std::string e;
+        try {
+            train(omninetBars(missing, 0.01), "bad1");
+        } catch (const Error& error) {
+            e = error.what();
+        }
+        QVERIFY2(e.find("model/peripherals/vision/init_from") != std::string::npos && e.find("nowhere/checkpoint.pt: no such checkpoint") != std::string::npos,
+                 e.c_str());
+        auto wider = started;
+        wider["channels"] = {4, 16};
+        e.clear();
+        try {
+            train(omninetBars(wider, 0.01), "bad2");
+        } catch (const Error& error) {
+            e = error.what();
+        }
+        QVERIFY2(e.find("does not fit this one") != std::string::npos, e.c_str());
     }
 
     void bleuByHand()

@@ -19,7 +19,8 @@ torch::Tensor sinusoidalPositions(int64_t length, int64_t d)
 }
 
 torch::Tensor gatedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& keyValid, bool causal,
-                             const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities)
+                             const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP,
+                             const std::vector<GateSegment>* segments)
 {
     // A large negative number rather than −∞: a query whose keys are all padding gets a
     // uniform (and harmless) distribution instead of NaN.
@@ -36,6 +37,27 @@ torch::Tensor gatedAttention(const torch::Tensor& q, const torch::Tensor& k, con
     auto p = torch::softmax(logits, -1);
     if (gate.defined() && placement == GatePlacement::AfterSoftmax)
         p = p * gate;
+    if (gate.defined() && placement == GatePlacement::AfterSoftmaxPerInput) {
+        if (!segments || !temporalP.defined())
+            throw Error("the per-input gate needs the temporal attention and the inputs' segments");
+        std::vector<torch::Tensor> parts;
+        int64_t covered = 0;
+        for (const auto& seg : *segments) {
+            if (seg.spatialStart != covered)
+                throw Error("the per-input gate's segments do not tile the spatial keys");
+            // p_j·a_j / Σ p·a within the segment is a softmax of logit_j + log a_j: computed
+            // that way it stays finite (and so do its gradients) when the temporal attention
+            // on the input's frames is close to 0, where dividing by Σ p·a made NaNs.
+            const auto pk = p.narrow(-1, seg.spatialStart, seg.spatialLength);
+            const auto mass = pk.sum(-1, true) * temporalP.narrow(-1, seg.temporalStart, seg.frames).sum(-1, true);
+            const auto logGate = gate.narrow(-1, seg.spatialStart, seg.spatialLength).clamp_min(1e-30).log();
+            parts.push_back(torch::softmax(logits.narrow(-1, seg.spatialStart, seg.spatialLength) + logGate, -1) * mass);
+            covered += seg.spatialLength;
+        }
+        if (covered != p.size(-1))
+            throw Error("the per-input gate's segments do not tile the spatial keys");
+        p = parts.size() == 1 ? parts.front() : torch::cat(parts, -1);
+    }
     if (probabilities)
         *probabilities = p;
     return torch::matmul(p, v);
@@ -54,10 +76,11 @@ struct CnpImpl::Attention : nn::Module {
     // B × L × d -> B × heads × L × d/heads
     torch::Tensor split(const torch::Tensor& x) const { return x.view({x.size(0), x.size(1), heads_, -1}).transpose(1, 2); }
     torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& memory, const torch::Tensor& keyValid, bool causal, const torch::Tensor& gate,
-                          GatePlacement placement, torch::Tensor* probabilities)
+                          GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP = {},
+                          const std::vector<GateSegment>* segments = nullptr)
     {
         auto context = gatedAttention(split(q_->forward(query)), split(k_->forward(memory)), split(v_->forward(memory)), keyValid, causal, gate,
-                                      placement, probabilities);
+                                      placement, probabilities, temporalP, segments);
         context = context.transpose(1, 2).contiguous().view({query.size(0), query.size(1), -1});
         return out_->forward(context);
     }
@@ -125,8 +148,14 @@ struct CnpImpl::DecoderLayer : nn::Module {
             torch::Tensor gate;
             if (options_.linkArray)
                 gate = temporalP.index_select(-1, state.spatialToTemporal);
+            std::vector<GateSegment> segments;
+            if (options_.gate == GatePlacement::AfterSoftmaxPerInput)
+                for (const auto& link : state.links)
+                    if (link.spatialOffset >= 0)
+                        segments.push_back({link.spatialOffset, link.t * link.s, link.temporalOffset, link.t});
             torch::Tensor spatialP;
-            y = norms_[2]->forward(y + dropout_->forward(spatial_->forward(y, state.spatial, state.spatialValid, false, gate, options_.gate, &spatialP)));
+            y = norms_[2]->forward(y + dropout_->forward(
+                                           spatial_->forward(y, state.spatial, state.spatialValid, false, gate, options_.gate, &spatialP, temporalP, &segments)));
             if (capture) {
                 capture->spatial.push_back(spatialP.detach());
                 capture->gate.push_back(gate.defined() ? gate.detach() : torch::ones_like(spatialP));

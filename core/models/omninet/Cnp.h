@@ -23,6 +23,19 @@ namespace omnilab {
 enum class GatePlacement {
     AfterSoftmax,  // paper, Eq. 1: (G ⊙ softmax(QKᵀ/√d)) V
     BeforeSoftmax, // reference code: softmax(G ⊙ QKᵀ/√d) V
+    // Eq. 1 with each input's spatial mass kept: within the keys of one input (one encode
+    // call, t frames × s cells) the gated weights p_j·G_j are rescaled to sum to P_k·A_k, the
+    // input's softmax mass times the temporal attention on its frames. For a one-frame input
+    // (an image) that is exactly Eq. 1 (p_j·A_k); for a t-frame clip the read-out is spread
+    // over frames by temporal attention instead of shrinking by about 1/t.
+    AfterSoftmaxPerInput,
+};
+
+// The spatial keys and temporal keys of each input that has spatial positions, for the
+// per-input gate: keys [spatialStart, spatialStart + spatialLength) belong to input k, whose
+// frames are temporal keys [temporalStart, temporalStart + frames).
+struct GateSegment {
+    int64_t spatialStart = 0, spatialLength = 0, temporalStart = 0, frames = 0;
 };
 
 struct CnpOptions {
@@ -87,8 +100,11 @@ TORCH_MODULE(Cnp);
 
 // Multi-head scaled dot-product attention returning its probabilities. keyValid: B × K
 // (bool) or undefined; causal masks future keys; gate: B × heads × Q × K or undefined.
+// AfterSoftmaxPerInput also needs the temporal probabilities (B × heads × Q × Kt) and the
+// segments.
 torch::Tensor gatedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& keyValid, bool causal,
-                             const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities = nullptr);
+                             const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities = nullptr,
+                             const torch::Tensor& temporalP = {}, const std::vector<GateSegment>* segments = nullptr);
 
 // The sinusoidal position table (Vaswani et al.): length × d.
 torch::Tensor sinusoidalPositions(int64_t length, int64_t d);

@@ -52,7 +52,9 @@ struct OmniNetBody : BodyModule {
         c.domains = static_cast<int64_t>(domainNames().size());
         c.maxLength = o.at("max_length");
         c.dropout = o.at("dropout");
-        c.gate = o.at("gate") == "before_softmax" ? GatePlacement::BeforeSoftmax : GatePlacement::AfterSoftmax;
+        c.gate = o.at("gate") == "before_softmax"            ? GatePlacement::BeforeSoftmax
+                 : o.at("gate") == "after_softmax_per_input" ? GatePlacement::AfterSoftmaxPerInput
+                                                             : GatePlacement::AfterSoftmax;
         c.spatialCache = o.at("spatial_cache") == "on";
         c.linkArray = o.at("link_array") == "on";
         cnp_ = register_module("cnp", Cnp(c));
@@ -286,8 +288,10 @@ Schema bodySchema()
     s.field("output_embedding", FieldType::PositiveInteger, "output (class) embedding width").defaults(300);
     s.field("max_length", FieldType::PositiveInteger, "longest input or output sequence (sinusoid table)").defaults(500);
     s.field("dropout", FieldType::Number, "dropout in the CNP").defaults(0.1).range(0, 0.95);
-    s.field("gate", FieldType::Enum, "where the link-array gate acts: after_softmax (paper Eq. 1) or before_softmax (reference code)")
-        .oneOf({"after_softmax", "before_softmax"})
+    s.field("gate", FieldType::Enum,
+            "where the link-array gate acts: after_softmax (paper Eq. 1), before_softmax (reference code) or after_softmax_per_input "
+            "(Eq. 1 with each input's spatial mass kept: the same for images, not diluted ~1/t for a t-frame clip)")
+        .oneOf({"after_softmax", "before_softmax", "after_softmax_per_input"})
         .defaults("after_softmax");
     s.field("spatial_cache", FieldType::Enum, "ablation: off drops the spatial cache and its attention").oneOf({"on", "off"}).defaults("on");
     s.field("link_array", FieldType::Enum, "ablation: off leaves the spatial attention ungated").oneOf({"on", "off"}).defaults("on");
