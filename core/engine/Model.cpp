@@ -1,6 +1,7 @@
 #include "core/engine/Model.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/engine/BatchLoader.h"
 
@@ -256,6 +257,39 @@ int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint
     } catch (const std::exception& e) {
         throw Error(checkpoint + ": cannot load the model: " + e.what());
     }
+}
+
+std::vector<std::string> initPeripheralsFrom(const Experiment& experiment, MultiTaskModel& model, torch::Device device)
+{
+    std::vector<std::string> lines;
+    const auto& peripheralSpecs = experiment.model.value("peripherals", nlohmann::json::object());
+    for (auto it = peripheralSpecs.begin(); it != peripheralSpecs.end(); ++it) {
+        const std::string source = it.value().value("init_from", std::string());
+        if (source.empty())
+            continue;
+        const std::string file = std::filesystem::is_directory(source) ? (std::filesystem::path(source) / "checkpoint.pt").string() : source;
+        const std::string field = "field \"model/peripherals/" + it.key() + "/init_from\": ";
+        if (!std::filesystem::is_regular_file(file))
+            throw Error(field + file + ": no such checkpoint");
+        int64_t step = 0;
+        try {
+            torch::serialize::InputArchive archive, modelArchive, peripheralArchive;
+            archive.load_from(file, device);
+            archive.read("model", modelArchive);
+            if (!modelArchive.try_read("peripheral_" + it.key(), peripheralArchive))
+                throw Error("it holds no peripheral \"" + it.key() + "\"");
+            model.peripheral(it.key()).load(peripheralArchive);
+            c10::IValue s;
+            if (archive.try_read("step", s))
+                step = s.toInt();
+        } catch (const Error& e) {
+            throw Error(field + file + ": " + e.what());
+        } catch (const std::exception& e) {
+            throw Error(field + file + ": its peripheral \"" + it.key() + "\" does not fit this one (same type and sizes needed): " + e.what());
+        }
+        lines.push_back("peripheral \"" + it.key() + "\" starts from " + file + " (step " + std::to_string(step) + ")");
+    }
+    return lines;
 }
 
 HeadModule& MultiTaskModel::head(const std::string& task)

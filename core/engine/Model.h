@@ -66,6 +66,12 @@ void applyFold(std::map<std::string, DatasetSplits>& data, int64_t folds, int64_
 // Throws Error naming the file.
 int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint, torch::Device device);
 
+// For a new run: every peripheral whose options name "init_from" (a run directory or a
+// checkpoint file) takes the weights of the peripheral of the same name in that checkpoint.
+// Returns a line per peripheral initialised; throws Error naming the file and peripheral
+// when the checkpoint has no such peripheral or its shapes differ.
+std::vector<std::string> initPeripheralsFrom(const Experiment& experiment, MultiTaskModel& model, torch::Device device);
+
 torch::Device resolveTorchDevice();
 
 } // namespace omnilab

@@ -305,6 +305,8 @@ RunSummary Trainer::Impl::run()
         applyFold(data, options.folds, options.fold, exp.training.seed);
     auto model = std::make_shared<MultiTaskModel>(exp, data);
     model->to(device);
+    // A new run's pre-trained peripherals (a resume reads them from its own checkpoint).
+    const std::vector<std::string> initialised = resuming ? std::vector<std::string>{} : initPeripheralsFrom(exp, *model, device);
     auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
     weighting->setTaskCount(exp.tasks.size());
     // UW's log-variances learn with the model.
@@ -490,6 +492,8 @@ RunSummary Trainer::Impl::run()
     log(LogLevel::Info, std::string(resuming ? "resumed" : "started") + " run " + std::to_string(runId) + " of \"" + exp.name + "\" at step " +
                             std::to_string(startStep) + " of " + std::to_string(totalSteps) + " on " + runtime.device + " with " +
                             std::to_string(runtime.threads) + " threads; " + std::to_string(model->parameterCount()) + " parameters");
+    for (const auto& line : initialised)
+        log(LogLevel::Info, line);
 
     using Clock = std::chrono::steady_clock;
     std::deque<double> recentStepSeconds;

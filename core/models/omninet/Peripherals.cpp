@@ -137,6 +137,10 @@ Schema visionSchema()
     s.field("width", FieldType::PositiveInteger, "resnet: channels of its first stage (64 in the paper)").defaults(64);
     s.field("in_channels", FieldType::PositiveInteger, "image channels (3 colour, 1 grey)").defaults(3);
     s.field("freeze", FieldType::Boolean, "keep the trunk's weights fixed (a pre-trained trunk)").defaults(false);
+    s.field("init_from", FieldType::String,
+            "a run directory (or its checkpoint.pt) whose peripheral of the same name gives this one's starting weights when a new run "
+            "starts (\"\" = random); with freeze: the paper's pre-trained, frozen vision network")
+        .defaults("");
     s.field("mean", FieldType::Number, "subtracted after scaling bytes to [0, 1]").defaults(0.5);
     s.field("std", FieldType::Number, "divisor after subtracting the mean").defaults(0.5).range(1e-6, std::nullopt);
     return s;
