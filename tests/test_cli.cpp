@@ -281,6 +281,60 @@ private Q_SLOTS:
         QVERIFY2(r.code == 0 && r.out.count('\n') == 2 && r.out.startsWith(video + "\t"), qPrintable(r.err + r.out));
         r = cli({"query", run, "--task", "pos", "--text", "the red circle moves"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
+
+        // zero-shot: every test clip of the ground-truth table captioned and scored, the
+        // totals the sum of the per-clip checks, and the in-domain single-shape test images.
+        r = cli({"zero-shot", run, "--videos", dir.filePath("demo/hmdb"), "--beam", "2", "--questions", "--images", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        {
+            const auto report = nlohmann::json::parse(r.out.toStdString());
+            int64_t testClips = 0;
+            QDir splits(dir.filePath("demo/hmdb/splits"));
+            for (const auto& name : splits.entryList({"*_test_split1.txt"}, QDir::Files)) {
+                QFile f(splits.filePath(name));
+                QVERIFY(f.open(QIODevice::ReadOnly));
+                for (const auto& line : f.readAll().split('\n'))
+                    testClips += line.trimmed().endsWith(" 2");
+            }
+            QVERIFY(testClips > 0);
+            QCOMPARE(report["clips"].size(), size_t(testClips));
+            QCOMPARE(report["total"]["items"].get<int64_t>(), testClips);
+            int64_t both = 0, colourAnswers = 0, perAction = 0;
+            for (const auto& c : report["clips"]) {
+                both += c["right_colour"].get<bool>() && c["right_shape"].get<bool>();
+                colourAnswers += c["colour_answer"] == c["colour"];
+                QCOMPARE(c["alternatives"].size(), size_t(1)); // beam 2: the second hypothesis
+            }
+            for (const auto& [action, tally] : report["per_action"].items())
+                perAction += tally["items"].get<int64_t>();
+            QCOMPARE(report["total"]["both"].get<int64_t>(), both);
+            QCOMPARE(report["total"]["colour_answers"].get<int64_t>(), colourAnswers);
+            QCOMPARE(perAction, testClips);
+            QVERIFY(report["images"]["looked_at"].get<int64_t>() > 0);
+            QVERIFY(report["images"]["items"].size() > 0); // the tiny set has single-shape test images
+            for (const auto& i : report["images"]["items"])
+                QVERIFY(!i["colour"].get<std::string>().empty() && !i["shape"].get<std::string>().empty());
+        }
+        r = cli({"zero-shot", run, "--videos", dir.filePath("demo/hmdb")});
+        QVERIFY2(r.code == 0 && r.out.contains("all clips") && r.out.contains("(greedy)"), qPrintable(r.err + r.out));
+        // Bad input names the option, folder, file and line.
+        r = cli({"zero-shot", run});
+        QVERIFY2(r.code == 2 && r.err.contains("--videos"), qPrintable(r.err));
+        r = cli({"zero-shot", run, "--videos", dir.filePath("nowhere")});
+        QVERIFY2(r.code == 2 && r.err.contains("nowhere: no such folder"), qPrintable(r.err));
+        r = cli({"zero-shot", run, "--videos", dir.filePath("demo/hmdb"), "--split", "val"});
+        QVERIFY2(r.code == 2 && r.err.contains("--split"), qPrintable(r.err));
+        r = cli({"zero-shot", run, "--videos", dir.filePath("demo/hmdb"), "--task", "translate"});
+        QVERIFY2(r.code == 2 && r.err.contains("no task \"translate\""), qPrintable(r.err));
+        r = cli({"zero-shot", run, "--videos", dir.filePath("demo/coco")});
+        QVERIFY2(r.code == 2 && r.err.contains("ground_truth.tsv: no such file"), qPrintable(r.err));
+        {
+            QDir().mkpath(dir.filePath("badtruth/splits"));
+            omnilab::testing::writeBytes(dir.filePath("badtruth/splits/grow_test_split1.txt"), "grow_0001.mp4 2\n");
+            omnilab::testing::writeBytes(dir.filePath("badtruth/ground_truth.tsv"), "grow/grow_0001.mp4\tgrow\tred\n");
+            r = cli({"zero-shot", run, "--videos", dir.filePath("badtruth")});
+            QVERIFY2(r.code == 2 && r.err.contains("ground_truth.tsv:1: expected 5 tab-separated fields"), qPrintable(r.err));
+        }
         // A sample of the task's own dataset, with the dataset's label beside the answer.
         r = cli({"query", run, "--task", "activity", "--sample", "0", "--split", "test"});
         QVERIFY2(r.code == 0 && r.out.contains("the dataset says: "), qPrintable(r.err + r.out));

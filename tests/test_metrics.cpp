@@ -7,6 +7,7 @@
 #include "core/mtl/Confusion.h"
 #include "core/mtl/DeltaM.h"
 #include "core/mtl/Resampling.h"
+#include "core/engine/ZeroShot.h"
 
 using namespace omnilab;
 
@@ -31,6 +32,47 @@ bool near(double a, double b) { return std::abs(a - b) < 1e-9; }
 class TestMetrics : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // The zero-shot check is strict: the caption's colour words must be exactly the truth's
+    // colour and its shape words exactly the truth's shape (plurals count as the shape).
+    void zeroShotCaptionCheck()
+    {
+        const std::vector<ClipTruth> truth{{"", "", "grow", "red", "circle", ""}, {"", "", "rotate", "blue", "square", ""}};
+        const GroundingWords words = groundingWords(truth);
+        auto check = [&](const std::string& caption, const std::string& colour, const std::string& shape) {
+            return checkCaption(caption, colour, shape, words);
+        };
+        auto c = check("A red circle on a light background.", "red", "circle");
+        QVERIFY(c.colour && c.shape && c.both && !c.empty && !c.degenerate);
+        c = check("a red circle and a blue square", "red", "circle"); // names another colour and shape too
+        QVERIFY(!c.colour && !c.shape && !c.both);
+        c = check("two red circles", "red", "circle");
+        QVERIFY(c.both);
+        c = check("a blue circle", "red", "circle");
+        QVERIFY(!c.colour && c.shape && !c.both);
+        c = check("", "red", "circle");
+        QVERIFY(c.empty && !c.colour && !c.both);
+        c = check("shapes on a light shapes on a shapes on", "red", "circle");
+        QVERIFY(c.degenerate && !c.both);
+        c = check("a red red circle", "red", "circle"); // twice is not degenerate
+        QVERIFY(!c.degenerate && c.both);
+        c = check("a red a red a red", "red", "circle"); // a content word three times
+        QVERIFY(c.degenerate);
+        c = check("on on on", "red", "circle"); // any word three times in a row
+        QVERIFY(c.degenerate);
+        c = check("there are a red circle and a red circle on a light background", "red", "circle"); // a template: "a" four times
+        QVERIFY(!c.degenerate && c.both);
+        // The truth of a test image from its references: single-shape only when every reference
+        // names the same one colour and one shape.
+        std::string colour, shape;
+        QVERIFY(singleShapeTruth({"A red circle.", "There is a red circle on a light background.", "The circle is red."}, words, &colour, &shape));
+        QCOMPARE(colour, std::string("red"));
+        QCOMPARE(shape, std::string("circle"));
+        QVERIFY(!singleShapeTruth({"A red circle.", "There are two shapes in the picture."}, words, &colour, &shape));
+        QVERIFY(!singleShapeTruth({"Two red circles."}, words, &colour, &shape));
+        QVERIFY(!singleShapeTruth({"A red circle.", "A blue square."}, words, &colour, &shape));
+        QVERIFY(!singleShapeTruth({}, words, &colour, &shape));
+    }
+
     void confusionScores()
     {
         // truth 0 0 1 1 2, predicted 0 1 1 1 0.

@@ -28,6 +28,7 @@
 #include "core/models/onemodel/Phoc.h"
 #include "core/engine/Protocol.h"
 #include "core/engine/Query.h"
+#include "core/engine/ZeroShot.h"
 #include "core/engine/RunInspector.h"
 #include "core/engine/Sweep.h"
 #include "core/engine/Trainer.h"
@@ -73,6 +74,14 @@ const char* kUsage =
     "                            several --image or --video files: a line \"FILE<TAB>answer\" each;\n"
     "                            --sample N asks about sample N of the task's own dataset (and prints its label);\n"
     "                            --attention: every decoder layer's temporal/spatial attention and gate\n"
+    "  zero-shot RUN_DIR --videos DIR [--split test|train|all] [--task NAME] [--beam K] [--questions]\n"
+    "            [--vqa-task NAME] [--images] [--middle-frame] [--json]\n"
+    "                            caption every clip of a video folder whose ground_truth.tsv names colour\n"
+    "                            and shape with an image-captioning task (default caption) and score each\n"
+    "                            caption: right colour, right shape, both, empty, a loop (a word thrice); per\n"
+    "                            action. --questions: also ask the VQA task (default vqa) the colour and\n"
+    "                            shape; --images: also caption the task's single-shape test images\n"
+    "                            (in-domain); --middle-frame: each clip's middle frame as an image\n"
     "  bleu --refs FILE [--refs FILE ...] --hyps FILE\n"
     "                            corpus BLEU-4 (Papineni; NLTK's corpus_bleu figure) of a sentence a line\n"
     "  single-task FILE --task NAME [--out FILE]\n"
@@ -712,6 +721,50 @@ int commandQuery(const Args& a)
     return 0;
 }
 
+int commandZeroShot(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("zero-shot needs exactly one RUN_DIR");
+    ZeroShotOptions o;
+    o.videos = a.get("videos");
+    if (o.videos.empty())
+        throw UsageError("zero-shot needs --videos DIR (a video folder with ground_truth.tsv)");
+    o.split = a.get("split", "test");
+    if (o.split != "train" && o.split != "test" && o.split != "all")
+        throw UsageError("option --split: expected train, test or all, got \"" + o.split + "\"");
+    o.task = a.get("task", "caption");
+    o.vqaTask = a.get("vqa-task", "vqa");
+    if (a.flag("beam"))
+        o.beam = parsePositive(a.get("beam"), "beam");
+    o.questions = a.flag("questions");
+    o.images = a.flag("images");
+    o.middleFrame = a.flag("middle-frame");
+    ZeroShotReport report;
+    try {
+        report = runZeroShot(a.positional[0], o, [&](int64_t done, int64_t total) {
+            if (isatty(STDERR_FILENO))
+                std::cerr << "\r" << done << "/" << total << std::flush;
+        });
+        if (isatty(STDERR_FILENO))
+            std::cerr << "\n";
+    } catch (const Error& e) {
+        std::cerr << "omnilab-cli: zero-shot: " << e.what() << "\n";
+        return 2;
+    }
+    if (a.flag("json")) {
+        std::cout << report.toJson().dump(2) << "\n";
+        return 0;
+    }
+    std::cout << formatZeroShot(report, o);
+    std::cout << "\nfirst captions:\n";
+    for (size_t i = 0; i < std::min<size_t>(8, report.clips.size()); ++i) {
+        const auto& c = report.clips[i];
+        std::cout << "  " << fs::path(c.file).filename().string() << " (" << c.colour << " " << c.shape << ", " << c.action << "): \"" << c.caption << "\""
+                  << (c.check.both ? "  ✓" : "") << "\n";
+    }
+    return 0;
+}
+
 // bleu: corpus BLEU-4 of a hypothesis file against one or more reference files, a sentence a line.
 int commandBleu(const Args& a)
 {
@@ -981,6 +1034,8 @@ int main(int argc, char** argv)
             return commandCompare(parseArgs(rest, {"split"}, {"with-loss"}));
         if (command == "query")
             return commandQuery(parseArgs(rest, {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty", "attention", "sample", "split"}, {}));
+        if (command == "zero-shot")
+            return commandZeroShot(parseArgs(rest, {"videos", "split", "task", "vqa-task", "beam"}, {"questions", "images", "middle-frame", "json"}));
         if (command == "bleu")
             return commandBleu(parseArgs(rest, {"refs", "hyps"}, {}));
         if (command == "single-task")

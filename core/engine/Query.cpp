@@ -169,6 +169,19 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
     for (const auto& [input, file] : {std::pair<std::string, std::string>{"image", q.image}, {"video", q.video}, {"audio", q.audio}}) {
         if (file.empty())
             continue;
+        if (input == "video" && q.middleFrame) {
+            // The clip's middle frame as an image, at the size the task's images have (t = 1,
+            // the image domain: what separates appearance from the temporal path).
+            if (!fs::is_regular_file(file))
+                throw Error(file + ": no such file");
+            if (!q.image.empty())
+                throw Error("a query gives an image or a video's middle frame, not both");
+            const auto& o = exp.dataset(task->dataset).options;
+            const auto size = o.contains("image_size") ? o["image_size"].get<std::vector<int>>() : std::vector<int>{224, 224};
+            const auto frames = decodeVideoFrames(file, {probeVideo(file).frameCount / 2}, size.at(0), size.at(1));
+            raw["image"] = frames[0].unsqueeze(0);
+            continue;
+        }
         if (!fs::is_regular_file(file))
             throw Error(file + ": no such file");
         if (input == "video" && std::none_of(exp.datasets.begin(), exp.datasets.end(), [](const DatasetSpec& d) { return provides(d, "video"); })) {
@@ -213,8 +226,15 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
                 textTokens[input].push_back(id >= 0 && id < static_cast<int64_t>(pieces.size()) ? pieces[static_cast<size_t>(id)] : std::to_string(id));
             }
         }
-        if (b.target.defined() && b.target.dim() >= 1)
+        if (b.target.defined() && b.target.dim() >= 1) {
             result.reference = referenceText(b.target[0], ds->classNames());
+            if (b.target.dim() == 3) // B × R × T: every reference
+                for (int64_t r = 0; r < b.target.size(1); ++r) {
+                    std::string text = referenceText(b.target[0][r], ds->classNames());
+                    if (!text.empty())
+                        result.references.push_back(std::move(text));
+                }
+        }
     }
     for (const auto& [input, text] : {std::pair<std::string, std::string>{"text", q.text}, {"question", q.question}}) {
         if (text.empty())
@@ -241,6 +261,7 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
     // Each given input goes through the peripheral the task binds to it; a video through the
     // image peripheral (and an image through the video one) is the zero-shot case.
     std::map<std::string, torch::Tensor> encoded, masks;
+    std::map<std::string, std::string> givenAs; // the task's input -> the input given for it ("image" -> "video" zero-shot)
     std::string expected;
     for (const auto& [input, peripheral] : task->inputs)
         expected += (expected.empty() ? "" : ", ") + input;
@@ -256,9 +277,15 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
             bound = other;
             result.zeroShot = true;
         }
-        encoded[input] = model.peripheral(task->inputs.at(bound)).forward(raw.at(input).to(device));
+        // Keyed by the task's own input: a clip sent to an image task is encoded in the
+        // domain that input has (the image domain its captions trained in), whatever
+        // domain videos have for the run's video tasks.
+        if (encoded.count(bound))
+            throw Error("task \"" + q.task + "\" takes one " + bound + " input; give --image or --video, not both");
+        givenAs[bound] = input;
+        encoded[bound] = model.peripheral(task->inputs.at(bound)).forward(raw.at(input).to(device));
         if (raw.count(std::string(input) + "_mask"))
-            masks[std::string(input) + "_mask"] = raw.at(std::string(input) + "_mask").to(device);
+            masks[bound + "_mask"] = raw.at(std::string(input) + "_mask").to(device);
         result.inputs.push_back(bound == input ? std::string(input) : std::string(input) + " (through the " + bound + " input's peripheral)");
     }
     for (const auto& [input, peripheral] : task->inputs) {
@@ -289,45 +316,105 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
         auto attention = attentionOf(model, q.task, encoded, masks, tokens[0][0], names);
         attention["gate_placement"] = exp.model["body"].value("gate", std::string("after_softmax"));
         for (auto& in : attention["inputs"])
+            if (givenAs.count(in.value("name", std::string())))
+                in["name"] = givenAs.at(in["name"].get<std::string>()); // what the user gave: "video"
+        for (auto& in : attention["inputs"])
             if (textTokens.count(in.value("name", std::string())))
                 in["tokens"] = textTokens.at(in["name"].get<std::string>());
         result.attentionJson = attention.dump();
+    }
+    if (q.attention || q.frames)
         for (const char* input : {"video", "image"})
             if (raw.count(input)) {
                 result.frames = framesOf(raw.at(input)[0]);
                 break;
             }
-    }
     return result;
 }
 
 } // namespace
 
-std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector<QueryRequest>& requests)
+namespace {
+
+const TaskSpec& findTask(const Experiment& exp, const std::string& name)
+{
+    auto t = std::find_if(exp.tasks.begin(), exp.tasks.end(), [&](const TaskSpec& spec) { return spec.name == name; });
+    if (t == exp.tasks.end()) {
+        std::string taskNames;
+        for (const auto& spec : exp.tasks)
+            taskNames += (taskNames.empty() ? "" : ", ") + spec.name;
+        throw Error("the run has no task \"" + name + "\" (tasks: " + taskNames + ")");
+    }
+    return *t;
+}
+
+} // namespace
+
+struct QuerySession::Impl {
+    Experiment exp;
+    std::map<std::string, DatasetSplits> data;
+    std::unique_ptr<MultiTaskModel> model;
+    int64_t step = 0;
+
+    const TaskSpec& task(const std::string& name) const { return findTask(exp, name); }
+};
+
+namespace {
+
+Experiment loadRunExperiment(const std::string& runDir)
 {
     RunPaths paths(runDir);
     if (!fs::is_regular_file(paths.config))
         throw Error(runDir + ": not a run directory (no config.json)");
-    const Experiment exp = Experiment::load(paths.config);
+    return Experiment::load(paths.config);
+}
+
+} // namespace
+
+QuerySession::QuerySession(const std::string& runDir) : impl_(std::make_unique<Impl>())
+{
+    RunPaths paths(runDir);
+    impl_->exp = loadRunExperiment(runDir);
+    impl_->data = loadDatasets(impl_->exp, (fs::path(paths.dir) / "tokenizers").string());
+    torch::manual_seed(impl_->exp.training.seed);
+    impl_->model = std::make_unique<MultiTaskModel>(impl_->exp, impl_->data);
+    impl_->step = loadModelCheckpoint(*impl_->model, paths.checkpoint, resolveTorchDevice());
+    impl_->model->eval();
+}
+
+QuerySession::~QuerySession() = default;
+
+QueryResult QuerySession::ask(const QueryRequest& request)
+{
+    return answer(impl_->exp, impl_->data, *impl_->model, &impl_->task(request.task), request);
+}
+
+int64_t QuerySession::splitSize(const std::string& task, const std::string& split) const
+{
+    const auto ds = impl_->data.at(impl_->task(task).dataset).split(split);
+    return ds ? ds->size() : 0;
+}
+
+int64_t QuerySession::step() const { return impl_->step; }
+
+std::vector<std::string> QuerySession::taskNames() const
+{
+    std::vector<std::string> names;
+    for (const auto& t : impl_->exp.tasks)
+        names.push_back(t.name);
+    return names;
+}
+
+std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector<QueryRequest>& requests)
+{
     // Every request's task is found before the (slow) model load, so a typo fails at once.
-    std::string taskNames;
-    for (const auto& t : exp.tasks)
-        taskNames += (taskNames.empty() ? "" : ", ") + t.name;
-    std::vector<const TaskSpec*> tasks;
-    for (const auto& q : requests) {
-        auto t = std::find_if(exp.tasks.begin(), exp.tasks.end(), [&](const TaskSpec& spec) { return spec.name == q.task; });
-        if (t == exp.tasks.end())
-            throw Error("the run has no task \"" + q.task + "\" (tasks: " + taskNames + ")");
-        tasks.push_back(&*t);
-    }
-    auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
-    torch::manual_seed(exp.training.seed);
-    MultiTaskModel model(exp, data);
-    loadModelCheckpoint(model, paths.checkpoint, resolveTorchDevice());
-    model.eval();
+    const Experiment exp = loadRunExperiment(runDir);
+    for (const auto& q : requests)
+        findTask(exp, q.task);
+    QuerySession session(runDir);
     std::vector<QueryResult> results;
-    for (size_t i = 0; i < requests.size(); ++i)
-        results.push_back(answer(exp, data, model, tasks[i], requests[i]));
+    for (const auto& q : requests)
+        results.push_back(session.ask(q));
     return results;
 }
 

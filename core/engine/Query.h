@@ -5,6 +5,7 @@
 // task trained on images goes through that task's vision peripheral as a video (OmniNet's
 // zero-shot video captioning), and an image to a video task as one frame. Free of torch headers.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct QueryRequest {
     std::string task;
     std::string image, video, audio; // files
     std::string text, question;      // typed text
+    bool middleFrame = false;        // with video: only the clip's middle frame, given as an image
     // Or a sample of the task's own dataset (the attention inspector's "pick a sample"):
     // split "train" | "val" | "test" and its index; sample < 0 = none.
     std::string split = "val";
@@ -24,6 +26,7 @@ struct QueryRequest {
     int64_t maxLength = 0;           // 0: the task's own
     double lengthPenalty = 0.0;
     bool attention = false;          // also capture the attention of the best output
+    bool frames = false;             // also return the image or video frames as the model saw them
 };
 
 struct QueryHypothesis {
@@ -37,14 +40,37 @@ struct QueryResult {
     std::vector<std::string> inputs;  // input names used, e.g. "video (as the image input's peripheral)"
     std::vector<QueryHypothesis> best; // best first
     std::string reference;            // a dataset sample's own label, in words ("" otherwise)
+    std::vector<std::string> references; // every reference of a sample with several (captions in val and test)
     // With QueryRequest::attention: JSON of the best output's attention, every decoder layer
     // and head: {"inputs": [{"name", "t", "s", "temporal_offset", "spatial_offset", "tokens" (typed text only)}],
     // "outputs": [words], "layers": [{"temporal": [head][step][key], "spatial": …, "gate": …}]}.
     // Step 0 is the task embedding's (it predicts the first word).
     std::string attentionJson;
-    // With QueryRequest::attention: the image or video frames as the model saw them (after
-    // the dataset's resizing and frame sampling), for drawing the attention over them.
+    // With QueryRequest::attention or ::frames: the image or video frames as the model saw
+    // them (after the dataset's resizing and frame sampling), for drawing the attention over them.
     std::vector<RgbImage> frames;
+};
+
+// A run opened once for many queries: experiment, datasets and model with its checkpoint.
+// Not thread-safe; one session per thread.
+class QuerySession {
+public:
+    explicit QuerySession(const std::string& runDir); // throws Error naming the run
+    ~QuerySession();
+    QuerySession(const QuerySession&) = delete;
+    QuerySession& operator=(const QuerySession&) = delete;
+
+    // Throws Error naming the file, the task or the missing input for bad requests.
+    QueryResult ask(const QueryRequest& request);
+    // Samples in a split of a task's dataset (0 when the dataset has no such split).
+    int64_t splitSize(const std::string& task, const std::string& split) const;
+    std::vector<std::string> taskNames() const;
+    // The training step the loaded checkpoint holds.
+    int64_t step() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 // Throws Error naming the file, the task or the missing input for bad requests.
