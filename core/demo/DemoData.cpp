@@ -16,10 +16,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // Bumped whenever the generator's output changes, so an older set is regenerated, not reused.
-constexpr int kGeneratorVersion = 3; // 2: aclImdb/vectors-50d.txt; 3: shapes/
+constexpr int kGeneratorVersion = 4; // 2: aclImdb/vectors-50d.txt; 3: shapes/; 4: varied lone shapes, generic VQA questions, shapes_colour/
 const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 // Everything the set puts into DIR; nothing else there is touched.
-const char* kEntries[] = { "coco", "vqa", "hmdb", "speech_commands", "conll", "aclImdb", "iam", "arabic", "shapes", "README.txt" };
+const char* kEntries[] = { "coco", "vqa", "hmdb", "speech_commands", "conll", "aclImdb", "iam", "arabic", "shapes", "shapes_colour", "README.txt" };
 
 DemoSizes sizesFor(DemoScale scale)
 {
@@ -117,7 +117,8 @@ std::string readme(const DemoOptions& options, bool fashionMnist)
          "  words.tsv  \"<image><TAB><word><TAB><train|val|test>\", image relative to arabic/;\n"
          "  words/<writer>/<writer>-<nnnn>.png  grey PNG, KACST and Arabeyes fonts, right to left.\n\n"
          "shapes/  one shape per 64x64 PNG, image-folder layout (format image-folder)\n"
-         "  {train,val,test}/<shape>/<shape>_<nnnnn>.png  the six shapes in random colours and sizes.\n\n"
+         "  {train,val,test}/<shape>/<shape>_<nnnnn>.png  the six shapes in random colours and sizes.\n"
+         "shapes_colour/  the same images filed by colour: {train,val,test}/<colour>/<shape>_<nnnnn>.png.\n\n"
          "Fashion-MNIST (format mnist-idx) is not copied: ";
     if (fashionMnist)
         r << "it is in " << kFashionMnistDir << " (Debian package dataset-fashion-mnist).\n";

@@ -1,5 +1,5 @@
 // shapes/: one shape per 64 × 64 image, filed by shape in the image-folder layout
-// (train/ val/ test/ of <shape>/ folders). A plain image-classification set for the models
+// (train/ val/ test/ of <shape>/ folders); shapes_colour/: the same images filed by colour. A plain image-classification set for the models
 // that compare single-image classifiers across tasks (MTAL's heterogeneous task groups:
 // colour 64 × 64 here next to grey 28 × 28 Fashion-MNIST and grey handwriting).
 #include <string>
@@ -19,6 +19,7 @@ GeneratedParts makeShapesGallery(const PartContext& context)
 {
     DemoRandom rng = DemoRandom::forPart(context.seed, "shapes-gallery");
     const fs::path root = context.root / "shapes";
+    const fs::path byColour = context.root / "shapes_colour";
     std::map<std::string, int> counts;
     const int perClass = context.sizes.galleryPerShape;
     for (int shape = 0; shape < kShapeCount; ++shape) {
@@ -37,7 +38,10 @@ GeneratedParts makeShapesGallery(const PartContext& context)
             cv::Mat image = lightBackground(kGallerySize, kGallerySize, rng);
             drawShape(image, s, jitteredColour(s.colour, rng));
             addNoise(image, rng.uniform(2, 4.5), rng);
-            writeImage(root / split / name / (name + "_" + zeroPadded(static_cast<uint64_t>(i), 5) + ".png"), image);
+            const std::string file = name + "_" + zeroPadded(static_cast<uint64_t>(i), 5) + ".png";
+            writeImage(root / split / name / file, image);
+            // The same picture filed by its colour: a second labelling of one gallery.
+            writeImage(byColour / split / shapeColours()[static_cast<size_t>(s.colour)].name / file, image);
             ++counts[split];
         }
     }
@@ -46,6 +50,9 @@ GeneratedParts makeShapesGallery(const PartContext& context)
         + std::to_string(counts["train"]) + ", val " + std::to_string(counts["val"]) + ", test " + std::to_string(counts["test"]) + ")";
     made.parts.push_back({ "shapes", "image-folder", "shapes",
         { { "classes", kShapeCount }, { "splits", { { "train", counts["train"] }, { "val", counts["val"] }, { "test", counts["test"] } } } } });
+    made.parts.push_back({ "shapes_colour", "image-folder", "shapes_colour",
+        { { "classes", static_cast<int>(shapeColours().size()) },
+            { "splits", { { "train", counts["train"] }, { "val", counts["val"] }, { "test", counts["test"] } } } } });
     return made;
 }
 

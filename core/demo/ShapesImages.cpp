@@ -40,11 +40,17 @@ Scene sampleScene(DemoRandom& rng)
         }
         s.large = rng.chance(0.5);
         s.angleDegrees = rng.uniform(-8, 8); // small: a square turned by 45° would read as a diamond
+        // A lone shape now and then comes in a wider range of sizes and, when turning cannot
+        // make it another kind (not a square or a diamond), of angles: the variety a camera
+        // would give, so that a shape is known by its form and not by one size.
+        const bool varied = wanted == 1 && rng.chance(0.5);
+        if (varied && s.shape != Shape::Square && s.shape != Shape::Diamond)
+            s.angleDegrees = rng.uniform(-30, 30);
         bool placed = false;
         for (int attempt = 0; attempt < 200 && !placed; ++attempt) {
             if (attempt == 100)
                 s.large = false; // crowded: try a small one
-            s.radius = s.large ? rng.uniform(17, 23) : rng.uniform(9, 13);
+            s.radius = varied && s.large ? rng.uniform(17, 38) : s.large ? rng.uniform(17, 23) : rng.uniform(9, 13);
             const double margin = s.extent() + 3;
             s.centre = { rng.uniform(margin, kImageSize - margin), rng.uniform(margin, kImageSize - margin) };
             placed = std::all_of(scene.sprites.begin(), scene.sprites.end(),
@@ -273,6 +279,11 @@ std::vector<std::vector<Question>> candidateQuestions(const Scene& scene, DemoRa
     const auto& sprites = scene.sprites;
     const auto groups = groupsOf(scene);
     std::vector<Question> colour, shape, count, position, yesno;
+    if (sprites.size() == 1) {
+        // A lone shape can be asked about without naming it.
+        colour.push_back({ "What color is the shape?", "what color is the", "other", shapeColours()[static_cast<size_t>(sprites[0].colour)].name, "colour" });
+        shape.push_back({ rng.pick({ "What shape is it?", "What shape is this?" }), "what shape is", "other", shapeName(sprites[0].shape), "shape" });
+    }
     // Colour of a kind, when every sprite of that kind has one colour.
     for (int k = 0; k < kShapeCount; ++k) {
         std::set<int> colours;
