@@ -36,6 +36,7 @@
 #include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/RunsDock.h"
 #include "ui/docks/TrainingDock.h"
+#include "ui/docks/ZeroShotDock.h"
 #include "ui/models/SampleGridModel.h"
 
 using namespace omnilab;
@@ -81,7 +82,7 @@ private Q_SLOTS:
         QStringList docks;
         for (auto* d : w.findChildren<QDockWidget*>())
             docks << d->windowTitle();
-        for (const char* name : {"Datasets", "Experiment", "Training", "Runs", "Kernel sharing", "Experts", "Query", "Attention", "Embeddings"})
+        for (const char* name : {"Datasets", "Experiment", "Training", "Runs", "Kernel sharing", "Experts", "Query", "Attention", "Embeddings", "Zero-shot"})
             QVERIFY2(docks.contains(QLatin1String(name)), name);
         QStringList menus;
         for (auto* a : w.menuBar()->actions())
@@ -634,6 +635,70 @@ private Q_SLOTS:
     // The query console against a tiny OmniNet trained on the tiny demo data: the zero-shot
     // video-captioning preset answers with three beam alternatives and the attention; a run
     // whose body does not decode, and a bad file, fail with the reason, and nothing hangs.
+    // The live zero-shot demo: a MULT-4 run trained from the window has its held-out clips
+    // captioned from each checkpoint's weights while it trains, with beam alternatives, the
+    // frames, a tick against the ground truth and the captions of earlier checkpoints.
+    void zeroShotViewCaptionsAtEachCheckpoint()
+    {
+        QTemporaryDir dir;
+        QVERIFY(!tinyDemo().isEmpty());
+        QVERIFY(QFile::link(tinyDemo(), dir.filePath("demo-data")));
+        torch::manual_seed(5);
+        auto doc = testing::tinyOmniNetExperiment(dir.filePath("demo-data"));
+        doc["training"].update({{"steps", 45}, {"batch_size", 4}, {"eval_every", 0}, {"checkpoint_every", 15}});
+        const QString file = dir.filePath("mult4.json");
+        testing::writeBytes(file, QByteArray::fromStdString(doc.dump(2)));
+        MainWindow w;
+        w.setRunsRoot(dir.filePath("runs"));
+        w.show();
+        QVERIFY(w.openExperiment(file, false));
+        ZeroShotDock* z = w.zeroShotDock();
+        QSignalSpy captioned(z, &ZeroShotDock::captioned);
+        QSignalSpy failed(z, &ZeroShotDock::failed);
+        QSignalSpy finished(w.bridge(), &EngineBridge::runFinished);
+        // The run waits at its first checkpoint until those captions are in, so the view
+        // shows two checkpoints at least whatever the machine's speed.
+        bool first = true;
+        connect(w.bridge(), &EngineBridge::checkpointWritten, z, [&] {
+            if (std::exchange(first, false))
+                w.bridge()->setPaused(true);
+        });
+        connect(z, &ZeroShotDock::captioned, z, [&] { w.bridge()->setPaused(false); });
+        w.startTraining();
+        QVERIFY(finished.wait(180000));
+        QCOMPARE(finished.first().at(0).toString(), QStringLiteral("finished"));
+        QTRY_VERIFY_WITH_TIMEOUT(!z->busy() && !z->steps().isEmpty() && z->steps().last() == 45, 180000);
+        QCOMPARE(failed.count(), 0);
+        QVERIFY2(z->steps().size() >= 2, qPrintable(z->summaryText()));
+        QCOMPARE(z->steps().first(), qint64(15));
+        QVERIFY(z->task() == QStringLiteral("caption"));
+        QVERIFY(z->clipCount() > 0 && z->clipCount() <= 8);
+        QCOMPARE(z->table()->rowCount(), z->clipCount());
+        const auto truth = loadClipTruth(dir.filePath("demo-data/hmdb").toStdString(), "test");
+        const auto shown = clipsAcrossActions(truth, 8);
+        const GroundingWords words = groundingWords(truth);
+        for (qint64 step : z->steps())
+            for (int c = 0; c < z->clipCount(); ++c) {
+                QCOMPARE(z->alternativesAt(step, c).size(), 2); // beam 3: the two others
+                const auto check = checkCaption(z->captionAt(step, c).toStdString(), shown[static_cast<size_t>(c)].colour, shown[static_cast<size_t>(c)].shape, words);
+                QCOMPARE(z->rightAt(step, c), check.both);
+            }
+        QVERIFY(!z->table()->item(0, 0)->icon().isNull());                          // the frames
+        QVERIFY(z->table()->item(0, 4)->text().startsWith(QStringLiteral("15: ")) || // earlier captions
+                z->table()->item(0, 4)->text().contains(QStringLiteral("\n15: ")));
+        QVERIFY(z->summaryText().contains(QStringLiteral("step 15: ")) && z->summaryText().contains(QStringLiteral("step 45: ")));
+        QVERIFY(z->statusText().startsWith(QStringLiteral("Step 45: ")));
+
+        // Bad input: a folder without ground truth, a run with no captioning task.
+        QVERIFY(!z->setVideoFolder(dir.filePath("nowhere")));
+        QVERIFY2(z->statusText().contains(QStringLiteral("nowhere: no such folder")), qPrintable(z->statusText()));
+        QVERIFY(!z->setVideoFolder(dir.filePath("demo-data/coco")));
+        QVERIFY2(z->statusText().contains(QStringLiteral("ground_truth.tsv: no such file")), qPrintable(z->statusText()));
+        QCOMPARE(z->clipCount(), z->table()->rowCount()); // the clips shown are kept
+        QVERIFY(!z->followRun(dir.filePath("runs/none")));
+        QVERIFY(z->statusText().contains(QStringLiteral("config.json")));
+    }
+
     void queryConsoleCaptionsAVideoZeroShot()
     {
         QTemporaryDir dir;

@@ -41,6 +41,8 @@ public:
     void onCheckpoint(const CheckpointEvent& e) override
     {
         onLog(LogLevel::Info, "checkpoint written at step " + std::to_string(e.step));
+        auto path = QString::fromStdString(e.path);
+        QMetaObject::invokeMethod(bridge_, [b = bridge_, step = e.step, path] { Q_EMIT b->checkpointWritten(step, path); }, Qt::QueuedConnection);
     }
 
 private:

@@ -39,6 +39,7 @@ Q_SIGNALS:
                       double learningRate);
     void evalReported(qint64 step, const QString& split, const QString& task, const QVariantMap& metrics);
     void logReported(int level, const QString& message); // 0 info, 1 warning, 2 error
+    void checkpointWritten(qint64 step, const QString& path); // the run's checkpoint now holds this step's weights
     void runFinished(const QString& status, const QString& error, qint64 step);
     void pausedChanged(bool paused);
 

@@ -29,6 +29,7 @@
 #include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/RunsDock.h"
 #include "ui/docks/TrainingDock.h"
+#include "ui/docks/ZeroShotDock.h"
 
 namespace omnilab {
 
@@ -51,6 +52,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     query_ = new QueryConsoleDock(this);
     attention_ = new AttentionInspectorDock(this);
     embeddings_ = new EmbeddingsDock(this);
+    zeroShot_ = new ZeroShotDock(this);
     addDockWidget(Qt::LeftDockWidgetArea, experimentDock_);
     addDockWidget(Qt::RightDockWidgetArea, training_);
     addDockWidget(Qt::RightDockWidgetArea, runs_);
@@ -61,6 +63,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     tabifyDockWidget(training_, attention_);
     tabifyDockWidget(training_, embeddings_);
     tabifyDockWidget(runs_, query_);
+    tabifyDockWidget(runs_, zeroShot_);
     runs_->raise();
     training_->raise();
     resizeDocks({experimentDock_, training_}, {380, 820}, Qt::Horizontal);
@@ -92,6 +95,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         runs_->refresh();
     });
     connect(bridge_, &EngineBridge::pausedChanged, this, [this](bool p) { setRunState(p ? tr("paused") : tr("training")); });
+    // The live zero-shot demo: a run with an image-captioning task and a video folder with
+    // ground truth has its held-out clips captioned at every checkpoint, in view beside the curves.
+    connect(bridge_, &EngineBridge::runStarted, zeroShot_, [this](qint64, const QString& runDir) {
+        if (zeroShot_->followRun(runDir)) {
+            zeroShot_->raise();
+            resizeDocks({training_, zeroShot_}, {430, 330}, Qt::Vertical);
+        }
+    });
+    connect(bridge_, &EngineBridge::checkpointWritten, zeroShot_, &ZeroShotDock::checkpointWritten);
+    connect(runs_, &RunsDock::runActivated, zeroShot_, [this](const QString& runDir) { zeroShot_->followRun(runDir); });
     connect(bridge_, &EngineBridge::evalReported, runs_, [this] { runs_->refresh(); });
     connect(bridge_, &EngineBridge::runFinished, this, [this](const QString& status, const QString& error, qint64) {
         setRunState(status);

@@ -21,6 +21,7 @@ class KernelSharingDock;
 class QueryConsoleDock;
 class RunsDock;
 class TrainingDock;
+class ZeroShotDock;
 struct Experiment;
 
 class MainWindow : public QMainWindow {
@@ -48,6 +49,7 @@ public:
     QueryConsoleDock* queryConsoleDock() const { return query_; }
     AttentionInspectorDock* attentionDock() const { return attention_; }
     EmbeddingsDock* embeddingsDock() const { return embeddings_; }
+    ZeroShotDock* zeroShotDock() const { return zeroShot_; }
 
 public Q_SLOTS:
     void startTraining();
@@ -78,6 +80,7 @@ private:
     ExpertLoadDock* experts_ = nullptr;
     QueryConsoleDock* query_ = nullptr;
     AttentionInspectorDock* attention_ = nullptr;
+    ZeroShotDock* zeroShot_ = nullptr;
     EmbeddingsDock* embeddings_ = nullptr;
     QString lastRunDir_;
     EngineBridge* bridge_ = nullptr;

@@ -18,6 +18,7 @@
 #include "ui/docks/KernelSharingDock.h"
 #include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/TrainingDock.h"
+#include "ui/docks/ZeroShotDock.h"
 
 int main(int argc, char** argv)
 {
@@ -82,6 +83,9 @@ int main(int argc, char** argv)
         window.queryConsoleDock()->setRun(parser.value(inspect));
         if (parser.isSet(zeroShot))
             QTimer::singleShot(300, &window, [&window] { window.queryConsoleDock()->zeroShotVideoCaption(); });
+        // The Zero-shot view captions its clips with the run's last checkpoint when it is the panel asked for.
+        if (window.zeroShotDock()->followRun(parser.value(inspect)) && parser.value(panel) == QLatin1String("Zero-shot"))
+            window.zeroShotDock()->captionNow();
     }
     auto raisePanel = [&window, &parser, &panel] {
         if (!parser.isSet(panel))
@@ -132,6 +136,9 @@ int main(int argc, char** argv)
         } else if (parser.isSet(embeddings)) {
             QObject::connect(window.embeddingsDock(), &omnilab::EmbeddingsDock::pcaReady, &window, grab);
             QObject::connect(window.embeddingsDock(), &omnilab::EmbeddingsDock::failed, &window, grab);
+        } else if (parser.isSet(inspect) && parser.value(panel) == QLatin1String("Zero-shot")) {
+            QObject::connect(window.zeroShotDock(), &omnilab::ZeroShotDock::captioned, &window, grab);
+            QObject::connect(window.zeroShotDock(), &omnilab::ZeroShotDock::failed, &window, grab);
         } else if (parser.isSet(inspect) && parser.isSet(zeroShot)) {
             QObject::connect(window.queryConsoleDock(), &omnilab::QueryConsoleDock::answered, &window, grab);
             QObject::connect(window.queryConsoleDock(), &omnilab::QueryConsoleDock::failed, &window, grab);
