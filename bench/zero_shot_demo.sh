@@ -7,15 +7,18 @@
 # captioning task's single-shape test images (in-domain); `eval` gives the activity accuracy.
 # Writes the zero-shot section of docs/REPRODUCTION.md: mean ± std over the seeds, per action.
 #
-#   bench/zero_shot_demo.sh [SEED ...]     (default 1 2 3)
+#   bench/zero_shot_demo.sh [SEED ...]              (default 1 2 3)
+#   bench/zero_shot_demo.sh --report DIR [SEED ...] (the section again from an earlier run's DIR)
 # Needs the build and the demo data (scripts/omnilab demo). Runs from the repository root.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cli="${OMNILAB_BUILD_DIR:-$root/build}/bin/omnilab-cli"
+report_only=""
+if [ "${1:-}" = "--report" ]; then report_only="$2"; shift 2; fi
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
-out="$(mktemp -d /tmp/omnilab-zero-shot.XXXX)"
+out="${report_only:-$(mktemp -d /tmp/omnilab-zero-shot.XXXX)}"
 [ -d demo-data/hmdb ] || "$cli" make-demo-data --out demo-data --scale small
 
 # OMNILAB_BENCH_JOBS=2 trains two seeds at a time with one thread each (on 2 cores that is
@@ -48,7 +51,7 @@ PY
   echo "seed $seed done ($((end - start)) s of training)" >&2
 }
 running=0
-for seed in "${seeds[@]}"; do
+[ -n "$report_only" ] || for seed in "${seeds[@]}"; do
   run_seed "$seed" &
   running=$((running + 1))
   if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
@@ -75,7 +78,8 @@ print(("Seeds trained two at a time, one thread each. " if jobs > 1 else "Seeds 
       "Each seed: `resources/experiments/shapes-vision.json` pre-trains the vision network on the shapes gallery "
       f"({statistics.mean(t[0] for t in times.values()):.0f} s), then `resources/experiments/omninet-4task.json` trains MULT-4 "
       f"with its default steps ({statistics.mean(t[1] for t in times.values()):.0f} s), starting its vision peripheral from it "
-      "(`init_from`), with videos in the image domain and the gate `after_softmax_per_input`. "
+      "(`init_from`) and keeping it frozen; activity trains in the video domain, a clip sent to the captioning task is encoded "
+      "in the domain of that task's image input, and the gate is `after_softmax_per_input`. "
       "No video caption, video answer or clip colour/shape label is used in training; the last checkpoint is scored; every test clip is scored.\n")
 print("A caption is right on colour (shape) when the colour (shape) words it holds are exactly the clip's one colour (shape); "
       "degenerate = a loop (a word three times in a row, or a word other than a, an, the, and, on, in, of, is, to, with, at, there, are, one three times). Greedy decoding. In-domain: the captioning task's own test images "
@@ -95,7 +99,9 @@ print()
 print("| MULT-4 task (test split) | metric | value |\n|---|---|---|")
 for task, metric in [("activity", "accuracy"), ("caption", "bleu"), ("caption", "perplexity"), ("vqa", "vqa-accuracy"), ("pos", "accuracy")]:
     scale, unit = (100.0, " %") if metric in ("accuracy", "vqa-accuracy") else (1.0, "")
-    print(f"| {task} | {metric} | {ms([ev[s][task][metric] for s in seeds], scale, unit)} |")
+    v = [scale * ev[s][task][metric] for s in seeds]
+    text = f"{statistics.mean(v):.3f}" + (f" ± {statistics.stdev(v):.3f}" if len(v) > 1 else "") if unit == "" else ms([ev[s][task][metric] for s in seeds], scale, unit)
+    print(f"| {task} | {metric} | {text} |")
 print()
 print("Per action, zero-shot captions right on both (mean over the seeds):\n")
 actions = sorted(z[seeds[0]]["per_action"])

@@ -469,7 +469,7 @@ private Q_SLOTS:
         } catch (const Error& error) {
             e = error.what();
         }
-        QVERIFY2(e.find("model/peripherals/vision/init_from") != std::string::npos && e.find("nowhere/checkpoint.pt: no such checkpoint") != std::string::npos,
+        QVERIFY2(e.find("model/peripherals/vision/init_from") != std::string::npos && e.find("nowhere: no such checkpoint") != std::string::npos,
                  e.c_str());
         auto wider = started;
         wider["channels"] = {4, 16};

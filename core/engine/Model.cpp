@@ -278,7 +278,23 @@ std::vector<std::string> initPeripheralsFrom(const Experiment& experiment, Multi
             archive.read("model", modelArchive);
             if (!modelArchive.try_read("peripheral_" + it.key(), peripheralArchive))
                 throw Error("it holds no peripheral \"" + it.key() + "\"");
-            model.peripheral(it.key()).load(peripheralArchive);
+            // Module::load replaces tensors whatever their shape: compare them after it.
+            auto& peripheral = model.peripheral(it.key());
+            std::map<std::string, std::vector<int64_t>> before;
+            for (const auto& p : peripheral.named_parameters())
+                before[p.key()] = p.value().sizes().vec();
+            for (const auto& b : peripheral.named_buffers())
+                before[b.key()] = b.value().sizes().vec();
+            peripheral.load(peripheralArchive);
+            auto check = [&](const std::string& name, const torch::Tensor& t) {
+                if (before.at(name) != t.sizes().vec())
+                    throw Error("its peripheral \"" + it.key() + "\" does not fit this one (same type and sizes needed): " + name + " is " +
+                                c10::str(t.sizes()) + ", here " + c10::str(c10::IntArrayRef(before.at(name))));
+            };
+            for (const auto& p : peripheral.named_parameters())
+                check(p.key(), p.value());
+            for (const auto& b : peripheral.named_buffers())
+                check(b.key(), b.value());
             c10::IValue s;
             if (archive.try_read("step", s))
                 step = s.toInt();

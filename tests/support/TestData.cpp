@@ -138,8 +138,12 @@ nlohmann::json tinyOmniNetExperiment(const QString& demoDir)
     for (auto& [name, p] : doc["model"]["peripherals"].items())
         p["d_model"] = 32;
     doc["model"]["peripherals"]["vision"]["channels"] = {8, 8, 8};
-    // Another size than the demo's pre-trained vision network: the tiny model starts from scratch.
+    // Another size than the demo's pre-trained vision network: the tiny model starts from
+    // scratch, trains its vision network and takes the callers' batch size for every task.
     doc["model"]["peripherals"]["vision"].erase("init_from");
+    doc["model"]["peripherals"]["vision"].erase("freeze");
+    for (auto& task : doc["tasks"])
+        task.erase("batch_size");
     doc["datasets"][1]["image_size"] = {32, 32};
     doc["datasets"][2]["image_size"] = {32, 32};
     doc["datasets"][3]["frame_size"] = {32, 32};
