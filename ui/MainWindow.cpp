@@ -98,10 +98,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     // The live zero-shot demo: a run with an image-captioning task and a video folder with
     // ground truth has its held-out clips captioned at every checkpoint, in view beside the curves.
     connect(bridge_, &EngineBridge::runStarted, zeroShot_, [this](qint64, const QString& runDir) {
-        if (zeroShot_->followRun(runDir)) {
-            zeroShot_->raise();
-            resizeDocks({training_, zeroShot_}, {430, 330}, Qt::Vertical);
-        }
+        if (zeroShot_->followRun(runDir))
+            showZeroShot();
     });
     connect(bridge_, &EngineBridge::checkpointWritten, zeroShot_, &ZeroShotDock::checkpointWritten);
     connect(runs_, &RunsDock::runActivated, zeroShot_, [this](const QString& runDir) { zeroShot_->followRun(runDir); });
@@ -394,6 +392,13 @@ bool MainWindow::resumeRun(const QString& runDir)
     setRunState(tr("resuming"));
     training_->raise();
     return true;
+}
+
+void MainWindow::showZeroShot()
+{
+    zeroShot_->raise();
+    // The bottom tab group (Runs, Query, Zero-shot) gets the larger share of the right side.
+    resizeDocks({training_, runs_}, {330, 560}, Qt::Vertical);
 }
 
 void MainWindow::stopTraining()

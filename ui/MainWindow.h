@@ -57,6 +57,8 @@ public Q_SLOTS:
     // load for multimodel); says so in the status bar when there is none.
     void inspectRun(const QString& runDir);
     void stopTraining();
+    // Brings the Zero-shot view to the front with room for its rows.
+    void showZeroShot();
     // Continues a stopped run from its checkpoint (the Runs panel's Resume).
     bool resumeRun(const QString& runDir);
 

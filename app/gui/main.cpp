@@ -84,8 +84,10 @@ int main(int argc, char** argv)
         if (parser.isSet(zeroShot))
             QTimer::singleShot(300, &window, [&window] { window.queryConsoleDock()->zeroShotVideoCaption(); });
         // The Zero-shot view captions its clips with the run's last checkpoint when it is the panel asked for.
-        if (window.zeroShotDock()->followRun(parser.value(inspect)) && parser.value(panel) == QLatin1String("Zero-shot"))
+        if (window.zeroShotDock()->followRun(parser.value(inspect)) && parser.value(panel) == QLatin1String("Zero-shot")) {
+            QTimer::singleShot(0, &window, [&window] { window.showZeroShot(); }); // once the window is laid out
             window.zeroShotDock()->captionNow();
+        }
     }
     auto raisePanel = [&window, &parser, &panel] {
         if (!parser.isSet(panel))

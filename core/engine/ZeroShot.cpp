@@ -230,6 +230,14 @@ void captionInto(QuerySession& session, QueryRequest q, const GroundingWords& wo
         (k == 0 ? item.caption : item.alternatives.emplace_back()) = r.best[k].text;
     item.check = checkCaption(item.caption, item.colour, item.shape, words);
     item.frames = r.frames;
+    if (o.alternativesBeam > 1) {
+        q.beam = o.alternativesBeam;
+        q.frames = false;
+        item.alternatives.clear();
+        for (const auto& h : session.ask(q).best)
+            if (h.text != item.caption)
+                item.alternatives.push_back(h.text);
+    }
 }
 
 std::string askAbout(QuerySession& session, QueryRequest q, const ZeroShotOptions& o, const std::string& question)

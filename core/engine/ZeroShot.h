@@ -56,6 +56,9 @@ struct ZeroShotOptions {
     std::string task = "caption";   // an image-captioning task of the run
     std::string vqaTask = "vqa";    // with questions: an image VQA task of the run
     int64_t beam = 1;
+    // > 1: the caption stays the beam-`beam` one, and a search of this width lists its
+    // hypotheses as alternatives (the live view shows the greedy caption and the beam's).
+    int64_t alternativesBeam = 0;
     bool questions = false;         // also ask "what color is the shape?" and "what shape is it?"
     bool images = false;            // also caption the task's own single-shape test images
     bool middleFrame = false;       // give each clip's middle frame as an image instead of the clip

@@ -78,7 +78,7 @@ ZeroShotDock::ZeroShotDock(QWidget* parent) : QDockWidget(tr("Zero-shot"), paren
     beam_ = new QSpinBox(body);
     beam_->setRange(1, 5);
     beam_->setValue(3);
-    beam_->setToolTip(tr("Beam width; the other hypotheses are listed beside the caption"));
+    beam_->setToolTip(tr("Beam width of the alternatives listed beside the greedy caption"));
     controls->addWidget(beam_);
     now_ = new QPushButton(tr("Caption now"), body);
     now_->setToolTip(tr("Caption the clips with the run's last checkpoint"));
@@ -94,7 +94,9 @@ ZeroShotDock::ZeroShotDock(QWidget* parent) : QDockWidget(tr("Zero-shot"), paren
     table_->setIconSize(QSize(4 * 50, 48));
     table_->verticalHeader()->setDefaultSectionSize(52);
     table_->horizontalHeader()->setSectionResizeMode(FramesColumn, QHeaderView::ResizeToContents);
-    table_->horizontalHeader()->setSectionResizeMode(CaptionColumn, QHeaderView::Stretch);
+    table_->setColumnWidth(CaptionColumn, 250);
+    table_->setColumnWidth(AlternativesColumn, 250);
+    table_->horizontalHeader()->setSectionResizeMode(EarlierColumn, QHeaderView::Stretch);
     table_->setWordWrap(true);
     layout->addWidget(table_, 1);
     summary_ = new QLabel(body);
@@ -224,7 +226,8 @@ void ZeroShotDock::start()
     const auto clips = clips_;
     ZeroShotOptions options;
     options.task = task_.toStdString();
-    options.beam = beam_->value();
+    options.beam = 1; // the greedy caption: beam search prefers the generic "there are two objects in the picture"
+    options.alternativesBeam = beam_->value();
     status_->setText(tr("Captioning %1 clips with the newest checkpoint…").arg(clips.size()));
     struct Result {
         int64_t step = 0;
@@ -293,12 +296,11 @@ void ZeroShotDock::showStep(qint64 step)
         trail << tr("step %1: %2/%3").arg(it.key()).arg(n).arg(it.value().size());
     }
     summary_->setText(tr("Colour and shape both right — %1").arg(trail.join(QStringLiteral(" · "))));
-    status_->setText(tr("Step %1: %2 of %3 clips captioned with the right colour and shape (task \"%4\", beam %5, never trained on video captions)")
+    status_->setText(tr("Step %1: %2 of %3 clips captioned with the right colour and shape (task \"%4\", greedy; never trained on video captions)")
                          .arg(step)
                          .arg(right)
                          .arg(items.size())
-                         .arg(task_)
-                         .arg(beam_->value()));
+                         .arg(task_));
     table_->resizeColumnToContents(TruthColumn);
 }
 
