@@ -268,8 +268,11 @@ ZeroShotItem captionClip(QuerySession& session, const ClipTruth& t, const Ground
     return item;
 }
 
-void checkTasks(const QuerySession& session, const ZeroShotOptions& o)
+// The options against the open run: a beam width, and the tasks they name.
+void checkOptions(const QuerySession& session, const ZeroShotOptions& o)
 {
+    if (o.beam < 1)
+        throw Error("beam width must be at least 1, got " + std::to_string(o.beam));
     const auto tasks = session.taskNames();
     auto need = [&](const std::string& task, const std::string& option) {
         if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) {
@@ -289,9 +292,7 @@ void checkTasks(const QuerySession& session, const ZeroShotOptions& o)
 std::vector<ZeroShotItem> captionClips(QuerySession& session, const std::vector<ClipTruth>& clips, const GroundingWords& words, const ZeroShotOptions& o,
                                        bool keepFrames)
 {
-    if (o.beam < 1)
-        throw Error("beam width must be at least 1, got " + std::to_string(o.beam));
-    checkTasks(session, o);
+    checkOptions(session, o);
     std::vector<ZeroShotItem> items;
     for (const auto& t : clips)
         items.push_back(captionClip(session, t, words, o, keepFrames));
@@ -305,7 +306,7 @@ ZeroShotReport runZeroShot(const std::string& runDir, const ZeroShotOptions& o, 
     const auto truth = loadClipTruth(o.videos, o.split);
     const GroundingWords words = groundingWords(truth);
     QuerySession session(runDir);
-    checkTasks(session, o);
+    checkOptions(session, o);
     const int64_t imageCount = o.images ? session.splitSize(o.task, "test") : 0;
     if (o.images && imageCount == 0)
         throw Error("--images: the dataset of task \"" + o.task + "\" has no test split");
