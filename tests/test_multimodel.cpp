@@ -208,6 +208,44 @@ private Q_SLOTS:
         }
     }
 
+    // block_dropout_on: "branch" drops only the block's residual branch (the input passes
+    // untouched wherever the branch is dropped); "block" drops the whole output (zeros). With
+    // a rate of 0.9 about nine in ten units show which one ran; evaluation drops nothing.
+    void blockDropoutKeepsTheIdentityPath()
+    {
+        torch::manual_seed(11);
+        torch::NoGradGuard noGrad;
+        ConvBlockOptions o;
+        o.channels = 8;
+        o.largeKernel = 5;
+        o.dilation = 2;
+        o.dropout = 0.9;
+        const auto x = torch::randn({2, 12, 8});
+        auto fraction = [&](const torch::Tensor& mask) { return mask.to(torch::kFloat).mean().item<double>(); };
+
+        o.dropBranchOnly = true;
+        ConvBlock branch(o);
+        branch->train();
+        const auto kept = branch->forward(x);
+        QVERIFY2(fraction(kept == x) > 0.8, "branch: the input must pass where the branch is dropped");
+        QCOMPARE(fraction(kept == 0), 0.0);
+
+        o.dropBranchOnly = false;
+        ConvBlock whole(o);
+        whole->train();
+        const auto dropped = whole->forward(x);
+        QVERIFY2(fraction(dropped == 0) > 0.8, "block: the whole output is dropped");
+        QVERIFY(fraction(dropped == x) < 0.01);
+
+        branch->eval();
+        whole->eval();
+        QVERIFY(fraction(branch->forward(x) == x) < 0.01);
+        QCOMPARE(fraction(whole->forward(x) == 0), 0.0);
+
+        // The body's field picks the placement; the default is the authors' code's.
+        QCOMPARE(bodies().info("multimodel").options.withDefaults({{"type", "multimodel"}})["block_dropout_on"].get<std::string>(), std::string("branch"));
+    }
+
     void expertsRouteAndBalance()
     {
         MoEOptions o;
@@ -450,11 +488,12 @@ private Q_SLOTS:
         nlohmann::json e = testing::barsExperiment(dir.path(), 1);
         e["tasks"][0]["head"] = {{"type", "multimodel"}, {"decode", "tree"}};
         e["model"]["peripherals"]["vision"] = {{"type", "multimodel-image"}};
-        e["model"]["body"] = {{"type", "multimodel"}, {"moe", "maybe"}, {"attention", "sometimes"}, {"dispatch", "random"}, {"k", 0}};
+        e["model"]["body"] = {{"type", "multimodel"}, {"moe", "maybe"}, {"attention", "sometimes"}, {"dispatch", "random"}, {"k", 0}, {"block_dropout_on", "sideways"}};
         const std::string m = message([&] { Experiment::fromJson(e, "mem"); });
         QVERIFY2(m.find("/model/body/moe: expected one of on, off") != std::string::npos, m.c_str());
         QVERIFY2(m.find("/model/body/attention: expected one of on, off") != std::string::npos, m.c_str());
         QVERIFY2(m.find("/model/body/dispatch") != std::string::npos, m.c_str());
+        QVERIFY2(m.find("/model/body/block_dropout_on: expected one of branch, block") != std::string::npos, m.c_str());
         QVERIFY2(m.find("/model/body/k") != std::string::npos, m.c_str());
         QVERIFY2(m.find("/tasks/0/head/decode") != std::string::npos, m.c_str());
     }

@@ -67,7 +67,7 @@ torch::Tensor ConvResImpl::forward(const torch::Tensor& x)
     return pooled + skip->forward(x);
 }
 
-ConvBlockImpl::ConvBlockImpl(const ConvBlockOptions& o) : dropout(o.dropout)
+ConvBlockImpl::ConvBlockImpl(const ConvBlockOptions& o) : dropout(o.dropout), dropBranchOnly(o.dropBranchOnly)
 {
     h1 = register_module("h1", ConvStep(o.channels, o.channels, o.smallKernel, 1, o.causal));
     h2 = register_module("h2", ConvStep(o.channels, o.channels, o.smallKernel, 1, o.causal));
@@ -80,8 +80,10 @@ torch::Tensor ConvBlockImpl::forward(const torch::Tensor& x, const torch::Tensor
     auto m = [&](const torch::Tensor& t) { return valid.defined() ? t * valid.unsqueeze(-1).to(t.dtype()) : t; };
     const auto in = m(x);
     const auto hidden2 = in + h2->forward(m(h1->forward(in)));
-    const auto hidden4 = in + h4->forward(m(h3->forward(m(hidden2))));
-    return m(torch::dropout(hidden4, dropout, is_training()));
+    const auto branch = h4->forward(m(h3->forward(m(hidden2))));
+    if (dropBranchOnly)
+        return m(in + torch::dropout(branch, dropout, is_training()));
+    return m(torch::dropout(in + branch, dropout, is_training()));
 }
 
 torch::Tensor timingSignal(int64_t length, int64_t depth, torch::Device device)

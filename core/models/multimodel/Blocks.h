@@ -64,6 +64,10 @@ struct ConvBlockOptions {
     int64_t largeKernel = 15;
     int64_t dilation = 8;   // of the fourth step
     double dropout = 0.4;   // at the end of the block, training only
+    // true: the dropout falls on the block's residual branch only, the identity path kept (the
+    // authors' tensor2tensor code); false: on the block's whole output (the paper's formula,
+    // ConvBlock(x) = Dropout(hidden4(x))), which in a deep decoder drops the stream itself.
+    bool dropBranchOnly = true;
     bool causal = false;
 };
 
@@ -75,6 +79,7 @@ struct ConvBlockImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid = {});
     ConvStep h1{nullptr}, h2{nullptr}, h3{nullptr}, h4{nullptr};
     double dropout;
+    bool dropBranchOnly;
 };
 TORCH_MODULE(ConvBlock);
 

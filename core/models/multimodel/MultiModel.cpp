@@ -97,6 +97,7 @@ struct MultiModelBody : BodyModule {
         conv.largeKernel = o.at("large_kernel");
         conv.dilation = o.at("dilation");
         conv.dropout = o.at("block_dropout");
+        conv.dropBranchOnly = o.at("block_dropout_on") == "branch";
         ConvBlockOptions causal = conv;
         causal.causal = true;
 
@@ -485,6 +486,12 @@ Schema bodySchema()
     s.field("large_kernel", FieldType::PositiveInteger, "kernel of the third and fourth step of a conv block (paper 15)").defaults(15);
     s.field("dilation", FieldType::PositiveInteger, "dilation of the fourth step (paper 8)").defaults(8);
     s.field("block_dropout", FieldType::Number, "dropout at the end of every conv block (paper 0.4)").defaults(0.4).range(0, 0.95);
+    s.field("block_dropout_on", FieldType::Enum,
+            "branch: the block dropout falls on the block's residual branch, its input passes untouched (the authors' tensor2tensor code); "
+            "block: on the whole block output, Dropout(hidden4(x)) as the paper writes it, which drops the stream itself at every block "
+            "(a demo-scale decoder of 10 blocks then no longer learns to caption)")
+        .oneOf({"branch", "block"})
+        .defaults("branch");
     s.field("dropout", FieldType::Number, "dropout on attention and expert outputs (reference code 0.1)").defaults(0.1).range(0, 0.95);
     s.field("moe", FieldType::Enum, "ablation: off drops both mixture-of-experts layers").oneOf({"on", "off"}).defaults("on");
     s.field("attention", FieldType::Enum, "ablation: off drops the attention blocks (the inputs reach the decoder as their mean)").oneOf({"on", "off"}).defaults("on");
