@@ -97,13 +97,12 @@ print("The last row is the cause of the caption BLEU of 0.0 measured before: the
 print("which drops the residual stream itself at every block (10 blocks on the target path with attention, 4 without); the")
 print("authors' tensor2tensor code drops the block's branch and keeps its input. `block_dropout_on` selects either; the")
 print("default is the code's.\n")
-print("| variant | parameters | fashion accuracy | caption BLEU-4 | caption perplexity | speech accuracy | POS accuracy | POS perplexity | training s |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| variant | parameters | fashion accuracy | caption BLEU-4 | caption perplexity | speech accuracy | POS accuracy | POS perplexity |")
+print("|---|---|---|---|---|---|---|---|")
 for v, label in variants:
     runs = [ev(v, s) for s in seeds]
     cells = [ms([r["metrics"][t][m] for r in runs], scale, unit) for t, m, scale, unit in columns]
-    secs = statistics.mean(int(open(os.path.join(out, f"{v}-{s}.seconds")).read()) for s in seeds)
-    print(f"| {label} | {runs[0]['parameters']} | " + " | ".join(cells) + f" | {secs:.0f} |")
+    print(f"| {label} | {runs[0]['parameters']} | " + " | ".join(cells) + " |")
 print()
 PY
 
