@@ -227,6 +227,73 @@ private Q_SLOTS:
         QVERIFY(stats["overall"]["parameters_saved"].get<int64_t>() == stats["overall"]["conv_parameters"].get<int64_t>() / 2);
     }
 
+    // warmup_batches: until every task network has trained on that many batches, a task's
+    // output does not depend on the other network's kernels (they train apart from one common
+    // start); from then on Algorithm 1 aggregates the pairs that are still similar.
+    void warmUpTrainsTheNetworksApartFirst()
+    {
+        torch::manual_seed(5);
+        auto body = makeBody("mtal", {task("a", {1, 12, 12}, 10), task("b", {1, 12, 12}, 4)}, {{"init", "shared"}, {"delta", 0.5}, {"warmup_batches", 2}});
+        const std::map<std::string, torch::Tensor> in{{"image", torch::randn({2, 1, 12, 12})}};
+        auto params = body->named_parameters();
+        auto perturbB = [&] {
+            torch::NoGradGuard g;
+            params["task1_conv0"].add_(0.01 * torch::randn_like(params["task1_conv0"]));
+        };
+        auto dependsOnB = [&] {
+            body->eval();
+            torch::NoGradGuard g;
+            const auto before = body->forwardTask("a", in, {}, {});
+            perturbB();
+            return !torch::allclose(before, body->forwardTask("a", in, {}, {}), 0, 0);
+        };
+        QCOMPARE(body->statistics()["warmup"]["active"].get<bool>(), false);
+        QVERIFY(!dependsOnB());
+        body->train();
+        for (int i = 0; i < 2; ++i)
+            body->forwardTask("a", in, {}, {});
+        body->forwardTask("b", in, {}, {});
+        // Task b has trained on one batch only: still apart.
+        QCOMPARE(body->statistics()["warmup"]["trained_batches"], nlohmann::json({2, 1}));
+        QVERIFY(!dependsOnB());
+        body->train();
+        body->forwardTask("b", in, {}, {});
+        QCOMPARE(body->statistics()["warmup"]["active"].get<bool>(), true);
+        QVERIFY(dependsOnB()); // the kernels started as one draw: every pair is still similar
+        // Without a warm-up there is no counter (checkpoints keep their layout) and sharing runs from the start.
+        auto plain = makeBody("mtal", {task("a", {1, 12, 12}, 10), task("b", {1, 12, 12}, 4)}, {{"init", "shared"}});
+        QVERIFY(!plain->named_buffers().contains("trained_batches"));
+        QCOMPARE(plain->statistics()["warmup"]["active"].get<bool>(), true);
+    }
+
+    // phi: per-task-pair keeps one φ per pair of task networks and layer (the paper's φ^l_ij).
+    void phiPerTaskPair()
+    {
+        const std::vector<torch::Tensor> w{kernels({unit(0), unit(1)}), kernels({unit(0), unit(2), unit(1)})};
+        KernelSharing s(std::vector<std::vector<int64_t>>{w[0].sizes().vec(), w[1].sizes().vec()}, 0.9, true, true);
+        QCOMPARE(s->parameters().size(), size_t(1));
+        QCOMPARE(s->parameters()[0].numel(), int64_t(1));
+        {
+            torch::NoGradGuard g;
+            s->parameters()[0].fill_(std::log(3.0)); // φ_01 = 0.75
+        }
+        const auto sum = s->phi(0, 1) + s->phi(1, 0).t();
+        QVERIFY(torch::allclose(sum, torch::ones_like(sum)));
+        // Kernel 0 of task 0 pairs with kernel 0 of task 1 (identical), kernel 1 with kernel 2.
+        const auto e0 = s->effective(0, w);
+        QVERIFY(torch::allclose(e0, w[0]));
+        // A scaled partner: the aggregate is 0.75·own + 0.25·partner.
+        const std::vector<torch::Tensor> scaled{w[0], w[1] * 2};
+        const auto e = s->effective(0, scaled).flatten(1);
+        QVERIFY(torch::allclose(e[0], 0.75 * w[0].flatten(1)[0] + 0.25 * 2 * w[1].flatten(1)[0]));
+        auto body = makeBody("mtal", {task("a", {1, 12, 12}, 10), task("b", {1, 12, 12}, 4)}, {{"phi", "per-task-pair"}});
+        int64_t phis = 0;
+        for (const auto& p : body->named_parameters())
+            if (p.key().find("phi_") != std::string::npos)
+                phis += p.value().numel();
+        QCOMPARE(phis, int64_t(2)); // two conv layers, one task pair
+    }
+
     void crossStitchWithIdentityEqualsSeparateNetworks()
     {
         const std::vector<ShapeContext::TaskLabels> tasks{task("a", {1, 12, 12}, 10), task("b", {1, 12, 12}, 3)};
@@ -273,6 +340,12 @@ private Q_SLOTS:
         doc["model"]["body"] = {{"type", "mtal"}, {"sharing", "sometimes"}};
         issues = Experiment::validate(doc);
         QVERIFY(!issues.empty() && issues[0].path == "/model/body/sharing");
+        doc["model"]["body"] = {{"type", "mtal"}, {"warmup_batches", -3}};
+        issues = Experiment::validate(doc);
+        QVERIFY(!issues.empty() && issues[0].path == "/model/body/warmup_batches");
+        doc["model"]["body"] = {{"type", "mtal"}, {"phi", "per-layer"}};
+        issues = Experiment::validate(doc);
+        QVERIFY(!issues.empty() && issues[0].path == "/model/body/phi");
         const std::string e = testing::errorOf([] { makeBody("mtal", {task("a", {1, 12, 12}, 10)}, {{"blocks", {1, 1}}, {"widths", {4}}}); });
         QVERIFY2(e.find("\"widths\"") != std::string::npos, e.c_str());
         const std::string rank = testing::errorOf([] { makeBody("mtal", {task("a", {12}, 10)}); });

@@ -879,9 +879,17 @@ int commandMtalStats(const Args& a)
             std::cout << bars[most > 0 ? (c * 7 + most - 1) / most : 0];
         if (l["task_pairs"].empty())
             std::cout << "  (no comparable task pair: kernel shapes differ)";
+        for (const auto& pair : l["task_pairs"])
+            if (pair.contains("matched_pairs"))
+                std::cout << "  kernel k of " << pair["tasks"][0].get<int64_t>() << " with k of " << pair["tasks"][1].get<int64_t>() << ": "
+                          << pair["matched_pairs"].get<int64_t>() << " reach delta, mean cosine " << std::setprecision(2)
+                          << pair["matched_mean_similarity"].get<double>();
         std::cout << "\n";
     }
     row("overall", s["overall"]);
+    if (s.contains("warmup") && s["warmup"]["batches"].get<int64_t>() > 0)
+        std::cout << "\nwarm-up: Algorithm 1 starts after " << s["warmup"]["batches"].get<int64_t>() << " batches per task network ("
+                  << (s["warmup"]["active"].get<bool>() ? "started" : "not yet") << "; trained " << s["warmup"]["trained_batches"].dump() << ")";
     std::cout << "\n" << s["overall"]["parameters_saved"].get<int64_t>() << " of " << s["overall"]["body_parameters"].get<int64_t>()
               << " body parameters could be stored once (" << std::fixed << std::setprecision(1)
               << 100.0 * s["overall"]["memory_saved_fraction"].get<double>() << " % of the body's memory, "

@@ -31,7 +31,7 @@ torch::Tensor kernelCosine(const torch::Tensor& a, const torch::Tensor& b)
 
 // ----- kernel sharing ----------------------------------------------------------------------
 
-KernelSharingImpl::KernelSharingImpl(const std::vector<std::vector<int64_t>>& kernelShapes, double delta, bool enabled)
+KernelSharingImpl::KernelSharingImpl(const std::vector<std::vector<int64_t>>& kernelShapes, double delta, bool enabled, bool perTaskPair)
     : shapes_(kernelShapes), delta_(delta), enabled_(enabled)
 {
     if (delta < 0 || delta > 1)
@@ -39,7 +39,8 @@ KernelSharingImpl::KernelSharingImpl(const std::vector<std::vector<int64_t>>& ke
     for (size_t i = 0; i < shapes_.size(); ++i)
         for (size_t j = i + 1; j < shapes_.size(); ++j)
             if (enabled_ && comparable(i, j))
-                logits_[{i, j}] = register_parameter("phi_" + std::to_string(i) + "_" + std::to_string(j), torch::zeros({shapes_[i][0], shapes_[j][0]}));
+                logits_[{i, j}] = register_parameter("phi_" + std::to_string(i) + "_" + std::to_string(j),
+                                                     perTaskPair ? torch::zeros({1, 1}) : torch::zeros({shapes_[i][0], shapes_[j][0]}));
 }
 
 bool KernelSharingImpl::comparable(size_t i, size_t j) const
@@ -129,7 +130,14 @@ nlohmann::json KernelSharingImpl::statistics(const std::vector<torch::Tensor>& w
                 isShared[static_cast<size_t>(a)] = isShared[static_cast<size_t>(b)] = 1;
                 parent[static_cast<size_t>(find(a))] = find(b);
             }
-            pairs.push_back({{"tasks", {i, j}}, {"pairs", idx.size(0)}, {"mean_similarity", sim.mean().item<double>()}});
+            nlohmann::json pair = {{"tasks", {i, j}}, {"pairs", idx.size(0)}, {"mean_similarity", sim.mean().item<double>()}};
+            if (sim.size(0) == sim.size(1)) {
+                // Kernel k against kernel k: what a common start (init shared) keeps after training.
+                const auto diagonal = sim.diagonal();
+                pair["matched_mean_similarity"] = diagonal.mean().item<double>();
+                pair["matched_pairs"] = (diagonal >= delta - 1e-6).sum().item<int64_t>();
+            }
+            pairs.push_back(std::move(pair));
             const auto flat = sim.argmax().item<int64_t>();
             const double value = sim.flatten()[flat].item<double>();
             if (value > best) {
@@ -297,6 +305,15 @@ struct MtalBody : BodyModule {
         nn::Linear dense{nullptr};
     };
 
+    // Algorithm 1 runs once every task network has trained on `warmup_` batches (0: from the
+    // first one). The counts are a buffer, so a resumed run keeps its place.
+    bool sharingActive() const
+    {
+        if (warmup_ == 0)
+            return true;
+        return trainedBatches_.min().item<int64_t>() >= warmup_;
+    }
+
     MtalBody(const nlohmann::json& o, const ShapeContext& ctx)
     {
         specs_ = convSpecs(o, "mtal");
@@ -305,6 +322,8 @@ struct MtalBody : BodyModule {
         const bool batchNorm = o.at("batch_norm");
         const bool sharing = o.at("sharing") == "kernel-pair";
         const bool sameInit = o.at("init") == "shared";
+        const bool perTaskPair = o.at("phi") == "per-task-pair";
+        warmup_ = o.at("warmup_batches");
         const int64_t hidden = o.at("hidden");
         dropout_ = register_module("dropout", nn::Dropout(o.at("dropout").get<double>()));
         if (ctx.tasks.empty())
@@ -333,7 +352,7 @@ struct MtalBody : BodyModule {
             std::vector<std::vector<int64_t>> shapes;
             for (auto& net : nets_)
                 shapes.push_back(net.weights[l].sizes().vec());
-            sharing_.push_back(register_module("sharing" + std::to_string(l), KernelSharing(shapes, delta_, sharing)));
+            sharing_.push_back(register_module("sharing" + std::to_string(l), KernelSharing(shapes, delta_, sharing, perTaskPair)));
             if (sameInit) { // one random draw for every task whose kernels here have the same shape
                 torch::NoGradGuard noGrad;
                 for (size_t t = 1; t < nets_.size(); ++t)
@@ -344,6 +363,9 @@ struct MtalBody : BodyModule {
                         }
             }
         }
+        // Only with a warm-up, so that runs and checkpoints without one keep their layout.
+        if (warmup_ > 0)
+            trainedBatches_ = register_buffer("trained_batches", torch::zeros({static_cast<int64_t>(nets_.size())}, torch::TensorOptions().dtype(torch::kLong)));
     }
 
     TaskNet& net(const std::string& task)
@@ -372,8 +394,13 @@ struct MtalBody : BodyModule {
     {
         TaskNet& n = net(task);
         auto x = checkedInput(encoded, n.input, n.channels, task, "mtal");
+        const bool share = sharingActive();
+        if (warmup_ > 0 && is_training()) {
+            torch::NoGradGuard noGrad;
+            trainedBatches_[static_cast<int64_t>(n.index)] += 1;
+        }
         for (size_t l = 0; l < specs_.size(); ++l) {
-            const auto w = sharing_[l]->effective(n.index, layerWeights(l));
+            const auto w = share ? sharing_[l]->effective(n.index, layerWeights(l)) : n.weights[l];
             x = F::conv2d(x, w, F::Conv2dFuncOptions().bias(n.biases[l]).padding(1));
             if (!n.norms[l].is_empty())
                 x = n.norms[l]->forward(x);
@@ -423,9 +450,15 @@ struct MtalBody : BodyModule {
         std::vector<std::string> tasks(nets_.size());
         for (const auto& [name, index] : taskIndex_)
             tasks[index] = name;
+        nlohmann::json warmup = {{"batches", warmup_}, {"active", sharingActive()}};
+        if (warmup_ > 0) {
+            const auto counts = trainedBatches_.to(torch::kCPU).contiguous();
+            warmup["trained_batches"] = std::vector<int64_t>(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
+        }
         return {{"body", "mtal"},
                 {"delta", delta},
                 {"sharing", sharing_.front()->enabled() ? "kernel-pair" : "off"},
+                {"warmup", warmup},
                 {"tasks", tasks},
                 {"layers", layers},
                 {"overall",
@@ -443,6 +476,8 @@ struct MtalBody : BodyModule {
 
     std::vector<ConvSpec> specs_;
     double delta_ = 0.4, lambda_ = 0;
+    int64_t warmup_ = 0;
+    torch::Tensor trainedBatches_;
     std::vector<TaskNet> nets_;
     std::map<std::string, size_t> taskIndex_;
     std::vector<KernelSharing> sharing_;
@@ -463,6 +498,15 @@ Schema mtalSchema()
     s.field("init", FieldType::Enum, "independent: a random draw per task network (paper); shared: one draw for kernels of the same shape")
         .oneOf({"independent", "shared"})
         .defaults("independent");
+    s.field("warmup_batches", FieldType::Integer,
+            "Algorithm 1 starts once every task network has trained on this many batches; until then the networks train on their own kernels "
+            "(0: from the first batch, as the paper's Algorithm 1). With init shared, a warm-up lets the copies drift apart by what each task needs "
+            "before the threshold decides which stay shared")
+        .defaults(0)
+        .range(0, std::nullopt);
+    s.field("phi", FieldType::Enum, "per-kernel-pair: one learnable φ per pair of kernels; per-task-pair: one φ^l_ij per pair of task networks and layer (the paper's eq. 5)")
+        .oneOf({"per-kernel-pair", "per-task-pair"})
+        .defaults("per-kernel-pair");
     return s;
 }
 

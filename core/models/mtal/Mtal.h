@@ -21,17 +21,18 @@ torch::Tensor kernelCosine(const torch::Tensor& a, const torch::Tensor& b);
 // kernels at this layer hold the same number of weights are comparable; kernel k of task i
 // and kernel k' of task j (i ≠ j) form a shared pair when their cosine similarity is ≥ δ.
 // The pair's aggregate is φ_ij w_ik + φ_ji w_jk' (eq. 5) with φ_ij = σ(θ) and φ_ji = 1 − φ_ij,
-// one learnable θ per pair of kernels; a kernel's effective weight is the mean of the
+// one learnable θ per pair of kernels, or (perTaskPair) one per pair of task networks at this
+// layer, φ^l_ij as the paper indexes it; a kernel's effective weight is the mean of the
 // aggregates of all its pairs (eq. 6), or its own weight when it is in none.
 class KernelSharingImpl : public torch::nn::Module {
 public:
     // kernelShapes[t]: task t's weight shape at this layer (C_out × C_in × kh × kw).
-    KernelSharingImpl(const std::vector<std::vector<int64_t>>& kernelShapes, double delta, bool enabled);
+    KernelSharingImpl(const std::vector<std::vector<int64_t>>& kernelShapes, double delta, bool enabled, bool perTaskPair = false);
 
     // Task t's effective kernels from every task's raw kernels (differentiable in the
     // weights and θ; the pair selection itself is not). One matrix product finds the pairs.
     torch::Tensor effective(size_t task, const std::vector<torch::Tensor>& weights) const;
-    // φ_ij for every kernel pair (C_i × C_j); φ_ij + φ_ji^T = 1 by construction.
+    // φ_ij for every kernel pair (C_i × C_j, or 1 × 1 per task pair); φ_ij + φ_ji^T = 1 by construction.
     torch::Tensor phi(size_t i, size_t j) const;
     bool comparable(size_t i, size_t j) const;
 
