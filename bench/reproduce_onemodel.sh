@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # OneModel at demo scale, as the paper compares it: the six-task model (with the DJB2 sensory
 # discriminator and without any) against six single-task models, per task and as Δm, with
-# parameter counts; word-spotting mAP of the handwriting tasks; and the hash-separation PCA
-# data. Writes the OneModel section of docs/REPRODUCTION.md (replacing an earlier one).
+# parameter counts; word-spotting mAP of the handwriting tasks (the hash-separation figure is
+# bench/hash_separation.sh). Writes the OneModel section of docs/REPRODUCTION.md (replacing an earlier one).
 #
 #   bench/reproduce_onemodel.sh [JOINT_STEPS]     (default 1800; each single task gets JOINT_STEPS / 6,
 #                                                 the updates that task gets in the round-robin joint run)
@@ -36,9 +36,6 @@ PY
 single_task_runs "$experiment" "$single_steps" single "${tasks[@]}"
 "$cli" compare "$out/runs/joint-djb2" "${singles[@]}" > "$out/compare-djb2.txt"
 "$cli" compare "$out/runs/joint-none" "${singles[@]}" > "$out/compare-none.txt"
-for d in none concat djb2; do
-  "$cli" pca-labels --words pay,way,say,day --modalities speech,vision,language,handwriting --discriminator "$d" --out "$out/pca-$d.csv" > "$out/pca-$d.txt"
-done
 elapsed=$(( $(date +%s) - start ))
 
 {
@@ -62,15 +59,7 @@ elapsed=$(( $(date +%s) - start ))
   cat "$out/compare-none.txt"
   echo '```'
   echo
-  echo "### Hash separation (PCA of label PHOCs: pay, way, say, day × speech, vision, language, handwriting)"
-  echo
-  echo "| discriminator | mean distance between the senses of a word, without → with |"
-  echo "|---|---|"
-  for d in none concat djb2; do
-    echo "| $d | $(grep -o 'mean distance.*' "$out/pca-$d.txt" | sed 's/mean distance between the senses of a word: //') |"
-  done
-  echo
-  echo "The points are in the CSV files \`omnilab-cli pca-labels … --out FILE.csv\` writes (the GUI plots them)."
+  echo "The hash-separation figure (Fig. 5) is in its own section, written by bench/hash_separation.sh."
   echo
 } > "$out/section.md"
 

@@ -176,6 +176,16 @@ private Q_SLOTS:
         QCOMPARE(r.plainSpread, 0.0);       // without the discriminator the senses coincide
         QVERIFY(r.discriminatedSpread > 0.0);
         QCOMPARE(r.points[9].label, discriminate(DiscriminatorKind::Djb2, "pay", "speech", 11));
+        QVERIFY(r.discriminatedSenseDistance > 0.0);
+        // The paper's Figure 5 codes (DJB2 mod 1000003): hashing also moves different words
+        // apart, since each word+sense gets its own digits; concatenation appends the same
+        // sense name to every word and moves them closer (the shared suffix dominates).
+        const auto paper = hashSeparation({"pay", "way", "say"}, {"speech", "vision", "language"}, DiscriminatorKind::Djb2, 1000003, {2, 3, 4, 5});
+        QCOMPARE(paper.points[9].label, std::string("pay99881"));
+        QCOMPARE(paper.points[17].label, std::string("say458699"));
+        QVERIFY2(paper.discriminatedWordDistance > paper.plainWordDistance, qPrintable(QStringLiteral("%1 vs %2").arg(paper.discriminatedWordDistance).arg(paper.plainWordDistance)));
+        const auto concat = hashSeparation({"pay", "way", "say"}, {"speech", "vision", "language"}, DiscriminatorKind::Concat, 0, {2, 3, 4, 5});
+        QVERIFY2(concat.discriminatedWordDistance < concat.plainWordDistance, qPrintable(QStringLiteral("%1 vs %2").arg(concat.discriminatedWordDistance).arg(concat.plainWordDistance)));
         const std::string csv = hashSeparationCsv(r);
         QVERIFY(csv.rfind("discriminator,word,modality,label,pc1,pc2\n", 0) == 0);
         QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), std::ptrdiff_t(19));

@@ -614,7 +614,9 @@ int commandPcaLabels(const Args& a)
         throw Error(a.get("out") + ": cannot write: " + out.errorString().toStdString());
     std::cout << "wrote " << result.points.size() << " points to " << a.get("out") << " (discriminator " << discriminatorName(kind) << ", modulus "
               << result.modulus << ")\n"
-              << "mean distance between the senses of a word: " << result.plainSpread << " without, " << result.discriminatedSpread << " with the discriminator\n";
+              << "mean distance between the senses of a word: " << result.plainSpread << " without, " << result.discriminatedSpread << " with the discriminator\n"
+              << "in PHOC space: senses of a word " << result.discriminatedSenseDistance << " apart with the discriminator (0 without); "
+              << "different words of one sense " << result.plainWordDistance << " without, " << result.discriminatedWordDistance << " with\n";
     return 0;
 }
 

@@ -25,6 +25,33 @@ double spread(const std::vector<LabelPoint>& points, size_t from, size_t count, 
     return pairs ? sum / pairs : 0.0;
 }
 
+double distance(const std::vector<double>& a, const std::vector<double>& b)
+{
+    double sum = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+        sum += (a[i] - b[i]) * (a[i] - b[i]);
+    return std::sqrt(sum);
+}
+
+// Mean PHOC-space distance over pairs of points [from, from + count) (word-major, then
+// modality) that share the modality and differ in the word (sameWord false), or share the
+// word and differ in the modality (sameWord true).
+double meanDistance(const std::vector<std::vector<double>>& v, size_t from, size_t count, size_t modalities, bool sameWord)
+{
+    double sum = 0;
+    int pairs = 0;
+    for (size_t i = from; i < from + count; ++i)
+        for (size_t j = i + 1; j < from + count; ++j) {
+            const bool wordEqual = (i - from) / modalities == (j - from) / modalities;
+            const bool senseEqual = (i - from) % modalities == (j - from) % modalities;
+            if (sameWord ? (wordEqual && !senseEqual) : (!wordEqual && senseEqual)) {
+                sum += distance(v[i], v[j]);
+                ++pairs;
+            }
+        }
+    return pairs ? sum / pairs : 0.0;
+}
+
 } // namespace
 
 HashSeparationResult hashSeparation(const std::vector<std::string>& words, const std::vector<std::string>& modalities, DiscriminatorKind kind,
@@ -67,6 +94,9 @@ HashSeparationResult hashSeparation(const std::vector<std::string>& words, const
     const size_t half = r.points.size() / 2;
     r.plainSpread = spread(r.points, 0, half, modalities.size());
     r.discriminatedSpread = spread(r.points, half, half, modalities.size());
+    r.plainWordDistance = meanDistance(vectors, 0, half, modalities.size(), false);
+    r.discriminatedWordDistance = meanDistance(vectors, half, half, modalities.size(), false);
+    r.discriminatedSenseDistance = meanDistance(vectors, half, half, modalities.size(), true);
     return r;
 }
 

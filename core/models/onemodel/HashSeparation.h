@@ -23,6 +23,10 @@ struct HashSeparationResult {
     std::vector<LabelPoint> points; // first the plain labels, then the discriminated ones
     // Mean distance between the senses of one word, per projection (0 for the plain labels).
     double plainSpread = 0, discriminatedSpread = 0;
+    // The paper's other claim for Figure 5, that hashing also moves words apart: the mean
+    // Euclidean distance in PHOC space (not the projection) between two different words of
+    // the same sense, without and with the discriminator; and the senses' distance there.
+    double plainWordDistance = 0, discriminatedWordDistance = 0, discriminatedSenseDistance = 0;
 };
 
 // modulus 0: the first prime above words × modalities. The PHOC alphabet is every character
