@@ -7,12 +7,14 @@
 #   - the sharing ratio per layer at δ 0.4, 0.55 and 0.7 on both groups (equal δ, so that the
 #     groups are compared on relatedness alone), with the mean cosine of kernel k against
 #     kernel k of the other network;
-#   - the warm-up length W ∈ {0, 200, 400} batches (W = 0 is the lock of a common start);
+#   - the warm-up length W ∈ {0, 200, 300} batches (W = 0 is the lock of a common start);
 #   - the δ sweep 0.3 … 0.7 on the related group.
 # Writes the "MTAL relatedness" section of docs/REPRODUCTION.md.
 #
 #   bench/mtal_relatedness.sh [SEED ...]              (default 1 2 3)
 #   bench/mtal_relatedness.sh --report DIR [SEED ...] (the section again from an earlier DIR)
+#   bench/mtal_relatedness.sh --reuse DIR [SEED ...]  (trains only the runs DIR lacks, then the section;
+#                                                      runs are deterministic: one thread, seeded)
 # OMNILAB_BENCH_JOBS=2 trains two runs at a time with one thread each.
 # Needs the build and the demo data (scripts/omnilab demo). Runs from the repository root.
 set -euo pipefail
@@ -20,10 +22,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cli="${OMNILAB_BUILD_DIR:-$root/build}/bin/omnilab-cli"
 report_only=""
+reuse=""
 if [ "${1:-}" = "--report" ]; then report_only="$2"; shift 2; fi
+if [ "${1:-}" = "--reuse" ]; then reuse="$2"; shift 2; fi
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
-out="${report_only:-$(mktemp -d /tmp/omnilab-mtal-relatedness.XXXX)}"
+out="${report_only:-${reuse:-$(mktemp -d /tmp/omnilab-mtal-relatedness.XXXX)}}"
 [ -d demo-data/shapes ] || "$cli" make-demo-data --out demo-data --scale small
 jobs="${OMNILAB_BENCH_JOBS:-1}"
 threads=()
@@ -56,12 +60,14 @@ for seed in "${seeds[@]}"; do
   for group in related unrelated; do
     tasks+=("$group $group-mtal-$seed $seed")
     tasks+=("$group $group-independent-$seed $seed sharing=off")
-    for w in 0 400; do tasks+=("$group $group-w$w-$seed $seed warmup_batches=$w"); done
+    for w in 0 300; do tasks+=("$group $group-w$w-$seed $seed warmup_batches=$w"); done
   done
   for delta in 0.3 0.5 0.6 0.7; do tasks+=("related related-delta$delta-$seed $seed delta=$delta"); done
 done
 running=0
 [ -n "$report_only" ] || for t in "${tasks[@]}"; do
+  name=$(echo "$t" | cut -d' ' -f2)
+  [ -n "$reuse" ] && [ -s "$out/$name.stats-own.json" ] && continue
   # shellcheck disable=SC2086
   run_one $t &
   running=$((running + 1))
@@ -131,7 +137,7 @@ print("| W | related: overall ratio | related: accuracy (colour, grey) | unrelat
 print("|---|---|---|---|---|")
 def wname(g, w, s):
     return f"{g}-mtal-{s}" if w == 200 else f"{g}-w{w}-{s}"
-for w in [0, 200, 400]:
+for w in [0, 200, 300]:
     row = [str(w)]
     for g, ts in groups.items():
         row.append(ms([100 * stats(wname(g, w, s), "own")["overall"]["ratio"] for s in seeds]))

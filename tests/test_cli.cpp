@@ -92,9 +92,31 @@ private Q_SLOTS:
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains(file + QStringLiteral(": /tasks/0/head/classes: expected a positive integer, got \"ten\"")), qPrintable(r.err));
 
-        auto ok = cli({QStringLiteral("validate"), QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments/fashion-mnist.json")});
-        QCOMPARE(ok.code, 0);
+        // Every shipped experiment validates (schema, components and their options).
+        const QDir shipped(QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments"));
+        const QStringList files = shipped.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+        QVERIFY(files.size() >= 7);
+        for (const QString& name : files) {
+            auto ok = cli({QStringLiteral("validate"), shipped.filePath(name)});
+            QVERIFY2(ok.code == 0 && ok.out.contains(QStringLiteral(": valid")), qPrintable(name + QStringLiteral(": ") + ok.out + ok.err));
+        }
+        // Nesting that would overflow the stack is refused before it is parsed, naming the file.
+        const QString deep = dir.filePath("deep.json");
+        omnilab::testing::writeBytes(deep, "{\"name\": \"x\", \"description\": " + QByteArray(100000, '[') + QByteArray(100000, ']') + "}");
+        auto nested = cli({QStringLiteral("validate"), deep});
+        QCOMPARE(nested.code, 2);
+        QVERIFY2(nested.err.contains(deep + QStringLiteral(": /: JSON nested deeper than 512 levels at line 1")), qPrintable(nested.err));
         QCOMPARE(cli({QStringLiteral("frobnicate")}).code, 2);
+        // A plugin folder that does not exist is an error, not silently ignored.
+        auto plugins = cli({QStringLiteral("--plugin-dir"), dir.filePath("no-such-folder"), QStringLiteral("list")});
+        QCOMPARE(plugins.code, 2);
+        QVERIFY2(plugins.err.contains(QStringLiteral("--plugin-dir: ") + dir.filePath("no-such-folder") + QStringLiteral(" is not a folder")), qPrintable(plugins.err));
+        // A length penalty must be a finite number of 0 or more (checked before the run is opened).
+        for (const char* bad : {"nan", "inf", "-1", "0.5x"}) {
+            auto r = cli({QStringLiteral("query"), dir.path(), QStringLiteral("--task"), QStringLiteral("t"), QStringLiteral("--length-penalty"), QString::fromLatin1(bad)});
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains(QStringLiteral("--length-penalty: expected a number of 0 or more")), qPrintable(QString::fromLatin1(bad) + r.err));
+        }
         QCOMPARE(cli({QStringLiteral("train"), file, QStringLiteral("--steps"), QStringLiteral("many")}).code, 2);
     }
 

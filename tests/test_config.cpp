@@ -210,6 +210,36 @@ private Q_SLOTS:
         }
     }
 
+    // Walking, printing and freeing JSON recurse once per level: nesting deeper than 512 is
+    // refused before parsing, naming the file and line; brackets inside strings do not count.
+    void deepNestingIsRefused()
+    {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("deep.json");
+        json doc = valid();
+        doc["description"] = std::string(2000, '[');
+        testing::writeBytes(file, QByteArray::fromStdString(doc.dump()));
+        QCOMPARE(Experiment::load(file.toStdString()).tasks.size(), size_t(1));
+        const std::string text = doc.dump();
+        const std::string nested = "{\n\"deep\": " + std::string(513, '[') + std::string(513, ']') + ",\n" + text.substr(1);
+        testing::writeBytes(file, QByteArray::fromStdString(nested));
+        try {
+            Experiment::load(file.toStdString());
+            QFAIL("expected ConfigError");
+        } catch (const ConfigError& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find(file.toStdString()) != std::string::npos && what.find("deeper than 512 levels at line 2") != std::string::npos, what.c_str());
+        }
+        // 512 levels are fine as JSON (the schema then names the unknown field).
+        const std::string fine = "{\"deep\": " + std::string(511, '[') + std::string(511, ']') + ", " + text.substr(1);
+        QVERIFY(has([&] {
+            std::vector<std::string> out;
+            for (const auto& i : Experiment::validate(parseJsonText(fine, "mem")))
+                out.push_back(i.path + ": " + i.message);
+            return out;
+        }(), "/deep"));
+    }
+
     void missingFileIsAnError()
     {
         QVERIFY_THROWS_EXCEPTION(Error, Experiment::load("/nonexistent/x.json"));

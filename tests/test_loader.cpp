@@ -149,8 +149,11 @@ private Q_SLOTS:
         QCOMPARE(restored.next(4), copy.next(4)); // crosses into epoch 1 identically
         QCOMPARE(copy.epoch, int64_t(1));
         QCOMPARE(firstEpoch.size(), size_t(9)); // no repeats within an epoch
-        for (int i = 0; i < 3; ++i)
-            QCOMPARE(b.next(3), EpochStream(b).next(3)); // copies draw the same
+        for (int i = 0; i < 3; ++i) { // copies draw the same (the copy made before b draws)
+            EpochStream copyOfB = b;
+            const auto expected = copyOfB.next(3);
+            QCOMPARE(b.next(3), expected);
+        }
         EpochStream other(10, 8, 1), same(10, 7, 1);
         QVERIFY(other.next(10) != same.next(10));
         EpochStream tiny(2, 7, 0);

@@ -148,6 +148,51 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, deltaM(multi, {{"z", {{"accuracy", 1.0}}}}));
     }
 
+    // Perplexity = exp(mean token cross-entropy), padding (−100) ignored, the first reference
+    // of a captions target (B × R × T) teacher-forced.
+    void perplexityByHand()
+    {
+        // Token probabilities ½ and ¼ (logits are log-probabilities): exp((ln 2 + ln 4) / 2) = 2^1.5.
+        const auto logp = torch::log(torch::tensor({0.5f, 0.25f, 0.25f}));
+        auto output = logp.view({1, 1, 3}).repeat({1, 3, 1}); // B 1 × T 3 × V 3
+        QVERIFY(std::abs(score("perplexity", output, torch::tensor({0, 1, -100}, torch::kLong).view({1, 3})) - std::pow(2.0, 1.5)) < 1e-5);
+        // Uniform over 4 words: perplexity 4 whatever the targets; only the first reference counts.
+        auto uniform = torch::zeros({2, 2, 4});
+        auto refs = torch::tensor({3, 1, 2, -100, 0, 0, 0, 0}, torch::kLong).view({2, 2, 2}); // B 2 × R 2 × T 2
+        QVERIFY(std::abs(score("perplexity", uniform, refs) - 4.0) < 1e-5);
+        // Accumulates over batches.
+        auto m = metrics().factory("perplexity")(nlohmann::json::object());
+        m->reset();
+        m->update(output, torch::tensor({0, 0, 0}, torch::kLong).view({1, 3})); // three tokens of ln 2
+        m->update(output, torch::tensor({1, -100, -100}, torch::kLong).view({1, 3})); // one of ln 4
+        QVERIFY(std::abs(m->value() - std::exp((3 * std::log(2.0) + std::log(4.0)) / 4)) < 1e-5);
+    }
+
+    // The bleu metric through a head's words: special tokens and padding dropped, every
+    // non-empty reference used. "the cat sat on the cat" against "the cat sat on the mat":
+    // n-gram precisions 5/6, 4/5, 3/4, 2/3, same length, BLEU-4 = (1/3)^(1/4).
+    void bleuMetricByHand()
+    {
+        struct WordsHead : HeadModule {
+            torch::Tensor forward(const torch::Tensor& f) override { return f; }
+            torch::Tensor loss(const torch::Tensor& o, const torch::Tensor&) override { return o.sum(); }
+            torch::Tensor predict(const torch::Tensor& o) override { return o; }
+            std::vector<std::string> labelNames() const override { return {"<pad>", "<bos>", "<eos>", "the", "cat", "sat", "on", "mat"}; }
+        } head;
+        auto bleuOf = [&](const std::vector<int64_t>& generated) {
+            auto m = metrics().factory("bleu")(nlohmann::json::object());
+            m->reset();
+            const auto none = torch::zeros({1});
+            const auto target = torch::tensor({1, 3, 4, 5, 6, 3, 7, 2, -100, -100, -100, -100, -100, -100, -100, -100}, torch::kLong).view({1, 2, 8});
+            EvalBatch batch{none, none, target, torch::tensor(generated, torch::kLong).view({1, -1})};
+            m->updateWithHead(head, batch);
+            return m->value();
+        };
+        QVERIFY(std::abs(bleuOf({3, 4, 5, 6, 3, 7, 2, -100}) - 1.0) < 1e-9);
+        QVERIFY(std::abs(bleuOf({3, 4, 5, 6, 3, 4, 2, -100}) - std::pow(1.0 / 3, 0.25)) < 1e-9);
+        QCOMPARE(bleuOf({2, -100}), 0.0); // nothing generated
+    }
+
     void rmseAndVqa()
     {
         QVERIFY(near(score("rmse", torch::tensor({1.0f, 2.0f, 3.0f}).unsqueeze(1), torch::tensor({1.0f, 2.0f, 5.0f})), std::sqrt(4.0 / 3)));

@@ -258,6 +258,13 @@ private Q_SLOTS:
         QVERIFY(!dependsOnB());
         body->train();
         body->forwardTask("b", in, {}, {});
+        // Both have trained 2 batches: the next training batch shares, but no batch has yet,
+        // so the model is still evaluated unshared (as it was trained).
+        QCOMPARE(body->statistics()["warmup"]["active"].get<bool>(), false);
+        QVERIFY(!dependsOnB());
+        body->train();
+        body->forwardTask("a", in, {}, {}); // a's third batch: shared
+        body->forwardTask("b", in, {}, {});
         QCOMPARE(body->statistics()["warmup"]["active"].get<bool>(), true);
         QVERIFY(dependsOnB()); // the kernels started as one draw: every pair is still similar
         // Without a warm-up there is no counter (checkpoints keep their layout) and sharing runs from the start.

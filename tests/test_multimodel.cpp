@@ -496,6 +496,11 @@ private Q_SLOTS:
         QVERIFY2(m.find("/model/body/block_dropout_on: expected one of branch, block") != std::string::npos, m.c_str());
         QVERIFY2(m.find("/model/body/k") != std::string::npos, m.c_str());
         QVERIFY2(m.find("/tasks/0/head/decode") != std::string::npos, m.c_str());
+        // A length that would decode for ever (2^31 steps) is refused by validation.
+        e["tasks"][0]["head"] = {{"type", "multimodel"}, {"decode", "sequence"}, {"max_length", 2147483648LL}};
+        e["model"]["body"] = {{"type", "multimodel"}};
+        const std::string huge = message([&] { Experiment::fromJson(e, "mem"); });
+        QVERIFY2(huge.find("/tasks/0/head/max_length: must be at most 10000") != std::string::npos, huge.c_str());
     }
 };
 

@@ -3,6 +3,8 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cmath>
+#include <limits>
 #include <atomic>
 #include <thread>
 
@@ -49,6 +51,29 @@ private Q_SLOTS:
         QVERIFY(store.events(id).empty());
         QCOMPARE(store.runs().size(), size_t(1));
         QCOMPARE(store.metrics(other, "train", "loss").size(), size_t(1));
+    }
+
+    // A NaN or infinite metric is recorded as such (SQLite would turn a NaN into NULL, which
+    // the table refuses, and the evaluation or the run would end on it).
+    void nonFiniteMetricsAreKept()
+    {
+        QTemporaryDir dir;
+        RunStore store(dir.filePath("omnilab.sqlite").toStdString());
+        const int64_t id = store.createRun("exp", "/runs/exp-1", "{}");
+        store.addMetric(id, "t", "train", "loss", 1, std::numeric_limits<double>::quiet_NaN());
+        store.addMetric(id, "t", "train", "loss", 2, std::numeric_limits<double>::infinity());
+        store.addMetric(id, "t", "train", "loss", 3, -std::numeric_limits<double>::infinity());
+        store.addMetric(id, "t", "train", "loss", 4, 0.25);
+        const auto m = store.metrics(id, "train", "loss");
+        QCOMPARE(m.size(), size_t(4));
+        QVERIFY(std::isnan(m[0].value));
+        QVERIFY(std::isinf(m[1].value) && m[1].value > 0);
+        QVERIFY(std::isinf(m[2].value) && m[2].value < 0);
+        QCOMPARE(m[3].value, 0.25);
+        store.addMetric(id, "t", "test", "accuracy", 5, std::numeric_limits<double>::quiet_NaN());
+        const auto latest = store.latestMetrics(id, "test");
+        QCOMPARE(latest.size(), size_t(1));
+        QVERIFY(std::isnan(latest[0].value));
     }
 
     void secondProcessReadsWhileWriting()

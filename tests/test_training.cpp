@@ -3,8 +3,11 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <atomic>
+#include <functional>
+#include <random>
 #include <thread>
 
+#include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/runtime/Runtime.h"
 #include "core/store/RunStore.h"
@@ -287,6 +290,58 @@ private Q_SLOTS:
             QVERIFY(std::string(e.what()).find("checkpoint.pt") != std::string::npos);
         }
         QVERIFY_THROWS_EXCEPTION(Error, Trainer::resume(dir.path().toStdString(), TrainOptions{}));
+    }
+
+    // A checkpoint carries a checksum of its contents: 4 KB of random bytes written into its
+    // middle are refused when it is opened (inspect, evaluate, resume), naming the file.
+    // A checkpoint written before checksums (a plain archive) still opens.
+    void damagedCheckpointIsRefused()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 120, 40);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 6), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        QCOMPARE(Trainer(e, o).run().status, std::string("finished"));
+        const QString file = dir.filePath("run/checkpoint.pt");
+        QCOMPARE(inspectCheckpoint(file.toStdString()).step, int64_t(6));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        const qint64 size = f.size();
+        QVERIFY(size > 3 * 4096);
+        std::mt19937 random(7);
+        QByteArray noise(4096, 0);
+        for (auto& c : noise)
+            c = static_cast<char>(random() & 0xff);
+        QVERIFY(f.seek(size / 2 - 2048));
+        QCOMPARE(f.write(noise), qint64(4096));
+        f.close();
+        for (const auto& attempt : std::vector<std::function<void()>>{[&] { inspectCheckpoint(file.toStdString()); },
+                                                                      [&] {
+                                                                          auto data = loadDatasets(e);
+                                                                          MultiTaskModel model(e, data);
+                                                                          loadModelCheckpoint(model, file.toStdString(), torch::kCPU);
+                                                                      },
+                                                                      [&] {
+                                                                          const RunSummary r = Trainer::resume(dir.filePath("run").toStdString(), TrainOptions{})->run();
+                                                                          if (r.status == "failed")
+                                                                              throw Error(r.error);
+                                                                      }}) {
+            try {
+                attempt();
+                QFAIL("a damaged checkpoint was opened");
+            } catch (const Error& err) {
+                const std::string what = err.what();
+                QVERIFY2(what.find(file.toStdString()) != std::string::npos && what.find("damaged") != std::string::npos, what.c_str());
+                QVERIFY2(what.find('\n') == std::string::npos, what.c_str()); // one sentence, no backtrace
+            }
+        }
+        // Written before checksums: one plain archive.
+        torch::serialize::OutputArchive plain;
+        plain.write("step", c10::IValue(int64_t(12)));
+        plain.write("config", c10::IValue(std::string("{}")));
+        plain.save_to(dir.filePath("old.pt").toStdString());
+        QCOMPARE(inspectCheckpoint(dir.filePath("old.pt").toStdString()).step, int64_t(12));
     }
 };
 

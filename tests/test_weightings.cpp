@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/config/Experiment.h"
+#include "core/engine/CheckpointFile.h"
 #include "core/engine/Components.h"
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
@@ -61,7 +62,7 @@ TrainedAndInitial checkpointAndInitialWeights(const Experiment& e, const std::st
     MultiTaskModel initial(e, data);
     MultiTaskModel trained(e, data);
     torch::serialize::InputArchive archive, model;
-    archive.load_from(runDir + "/checkpoint.pt");
+    loadCheckpointArchive(archive, runDir + "/checkpoint.pt");
     archive.read("model", model);
     trained.load(model);
     return {named(trained), named(initial)};
@@ -319,7 +320,7 @@ private Q_SLOTS:
         // Each task walks its own stream with its own batch size: after 3 steps each, task 0
         // is 48 samples into its epoch and task 1 15 (checkpoint cursors).
         torch::serialize::InputArchive archive;
-        archive.load_from(o.runDir + "/checkpoint.pt");
+        loadCheckpointArchive(archive, o.runDir + "/checkpoint.pt");
         c10::IValue cursors;
         archive.read("streams", cursors);
         const auto streams = nlohmann::json::parse(cursors.toStringRef());

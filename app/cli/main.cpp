@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -656,11 +657,16 @@ int commandQuery(const Args& a)
     if (a.flag("max-length"))
         q.maxLength = parsePositive(a.get("max-length"), "max-length");
     if (a.flag("length-penalty")) {
+        const std::string text = a.get("length-penalty");
+        size_t used = 0;
         try {
-            q.lengthPenalty = std::stod(a.get("length-penalty"));
+            q.lengthPenalty = std::stod(text, &used);
         } catch (const std::exception&) {
-            throw UsageError("option --length-penalty: expected a number, got \"" + a.get("length-penalty") + "\"");
+            used = 0;
         }
+        // A finite number, all of the text ("nan", "inf" and "0.5x" are refused).
+        if (used != text.size() || text.empty() || !std::isfinite(q.lengthPenalty) || q.lengthPenalty < 0)
+            throw UsageError("option --length-penalty: expected a number of 0 or more, got \"" + (text.size() > 40 ? text.substr(0, 37) + "..." : text) + "\"");
     }
     q.attention = a.flag("attention");
     if (a.flag("sample")) {
@@ -1004,6 +1010,8 @@ int main(int argc, char** argv)
                     settings.device = v;
                 else if (s == "--threads")
                     settings.threads = v == "0" ? 0 : static_cast<int>(parsePositive(v, "threads"));
+                else if (!std::filesystem::is_directory(v))
+                    throw UsageError("option --plugin-dir: " + v + " is not a folder");
                 else
                     pluginDirs.push_back(v);
             } else if (s == "--help" || s == "-h") {

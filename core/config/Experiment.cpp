@@ -170,8 +170,47 @@ std::vector<ConfigIssue> Experiment::validate(const json& document)
     return issues;
 }
 
+namespace {
+
+// Refuses text nested deeper than kMaxJsonDepth before it is parsed: walking, printing and
+// freeing a JSON value recurse once per level, and 100 000 levels overflow the stack. A scan of
+// the raw text (brackets outside strings) costs one pass and no allocation.
+constexpr int kMaxJsonDepth = 512;
+
+void checkJsonDepth(const std::string& text, const std::string& sourceName)
+{
+    int depth = 0;
+    bool inString = false, escaped = false;
+    size_t line = 1;
+    for (char c : text) {
+        if (c == '\n')
+            ++line;
+        if (inString) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                inString = false;
+            continue;
+        }
+        if (c == '"') {
+            inString = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxJsonDepth)
+                throw ConfigError(sourceName, {{"", "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at line " + std::to_string(line) +
+                                                        " (arrays and objects inside each other); nothing in an experiment or a run needs that"}});
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+}
+
+} // namespace
+
 json parseJsonText(const std::string& text, const std::string& sourceName)
 {
+    checkJsonDepth(text, sourceName);
     try {
         return json::parse(text);
     } catch (const json::parse_error& e) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/engine/CheckpointFile.h"
 #include "core/engine/BatchLoader.h"
 
 #include "core/mtl/Resampling.h"
@@ -247,7 +248,7 @@ int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint
 {
     try {
         torch::serialize::InputArchive archive, modelArchive;
-        archive.load_from(checkpoint, device);
+        loadCheckpointArchive(archive, checkpoint, device);
         archive.read("model", modelArchive);
         model.load(modelArchive);
         c10::IValue s;
@@ -255,7 +256,9 @@ int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint
         model.to(device);
         return s.toInt();
     } catch (const std::exception& e) {
-        throw Error(checkpoint + ": cannot load the model: " + e.what());
+        if (dynamic_cast<const Error*>(&e) && std::string(e.what()).rfind(checkpoint, 0) == 0)
+            throw; // already names the file and says why
+        throw Error(checkpoint + ": cannot load the model: " + reasonOf(e));
     }
 }
 
@@ -274,7 +277,7 @@ std::vector<std::string> initPeripheralsFrom(const Experiment& experiment, Multi
         int64_t step = 0;
         try {
             torch::serialize::InputArchive archive, modelArchive, peripheralArchive;
-            archive.load_from(file, device);
+            loadCheckpointArchive(archive, file, device);
             archive.read("model", modelArchive);
             if (!modelArchive.try_read("peripheral_" + it.key(), peripheralArchive))
                 throw Error("it holds no peripheral \"" + it.key() + "\"");
@@ -301,7 +304,7 @@ std::vector<std::string> initPeripheralsFrom(const Experiment& experiment, Multi
         } catch (const Error& e) {
             throw Error(field + file + ": " + e.what());
         } catch (const std::exception& e) {
-            throw Error(field + file + ": its peripheral \"" + it.key() + "\" does not fit this one (same type and sizes needed): " + e.what());
+            throw Error(field + file + ": its peripheral \"" + it.key() + "\" does not fit this one (same type and sizes needed): " + reasonOf(e));
         }
         lines.push_back("peripheral \"" + it.key() + "\" starts from " + file + " (step " + std::to_string(step) + ")");
     }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <sstream>
 
+#include "core/engine/CheckpointFile.h"
 #include "core/engine/BatchLoader.h"
 #include "core/engine/Model.h"
 #include "core/runtime/Runtime.h"
@@ -333,7 +334,7 @@ RunSummary Trainer::Impl::run()
             dbFile = resolveDbFile(paths, info);
         torch::serialize::InputArchive archive;
         try {
-            archive.load_from(paths.checkpoint, device); // optimiser state follows the model's device
+            loadCheckpointArchive(archive, paths.checkpoint, device); // optimiser state follows the model's device
             torch::serialize::InputArchive modelArchive, optimizerArchive;
             archive.read("model", modelArchive);
             model->load(modelArchive);
@@ -371,7 +372,9 @@ RunSummary Trainer::Impl::run()
                 streams[i].cursor = s[i].at(1);
             }
         } catch (const std::exception& e) {
-            throw Error(paths.checkpoint + ": cannot resume from this checkpoint: " + e.what());
+            if (dynamic_cast<const Error*>(&e) && std::string(e.what()).rfind(paths.checkpoint, 0) == 0)
+                throw; // already names the file and says why
+            throw Error(paths.checkpoint + ": cannot resume from this checkpoint: " + reasonOf(e));
         }
         model->to(device);
         if (startStep >= totalSteps)
@@ -459,7 +462,7 @@ RunSummary Trainer::Impl::run()
         archive.write("streams", c10::IValue(s.dump()));
         const std::string tmp = paths.checkpoint + ".tmp";
         try {
-            archive.save_to(tmp);
+            saveCheckpointArchive(archive, tmp);
             if (options.beforeCheckpointCommit)
                 options.beforeCheckpointCommit(tmp);
             fs::rename(tmp, paths.checkpoint);
@@ -744,7 +747,7 @@ CheckpointInfo inspectCheckpoint(const std::string& file)
         throw Error(file + ": no such checkpoint");
     try {
         torch::serialize::InputArchive archive;
-        archive.load_from(file);
+        loadCheckpointArchive(archive, file);
         c10::IValue step, config;
         archive.read("step", step);
         archive.read("config", config);

@@ -1,6 +1,8 @@
 #include "core/store/RunStore.h"
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <ctime>
 #include <filesystem>
 
@@ -33,7 +35,12 @@ public:
     }
     Statement& bind(int i, double v)
     {
-        sqlite3_bind_double(stmt_, i, v);
+        // SQLite turns a NaN into NULL (which the metrics' NOT NULL refuses, ending the run);
+        // it is kept as the text "nan" and read back as NaN. ±∞ are stored as REAL.
+        if (std::isnan(v))
+            sqlite3_bind_text(stmt_, i, "nan", 3, SQLITE_STATIC);
+        else
+            sqlite3_bind_double(stmt_, i, v);
         return *this;
     }
     bool step()
@@ -51,7 +58,12 @@ public:
         return p ? reinterpret_cast<const char*>(p) : "";
     }
     int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-    double real(int col) const { return sqlite3_column_double(stmt_, col); }
+    double real(int col) const
+    {
+        if (sqlite3_column_type(stmt_, col) == SQLITE_TEXT)
+            return std::numeric_limits<double>::quiet_NaN();
+        return sqlite3_column_double(stmt_, col);
+    }
 
 private:
     sqlite3* db_;

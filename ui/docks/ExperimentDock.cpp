@@ -159,9 +159,11 @@ bool parseAs(const QString& text, const json& like, FieldType type, json& out)
         }
         return false;
     }
-    out = json::parse(t, nullptr, false);
-    if (out.is_discarded())
+    try {
+        out = parseJsonText(t, "value"); // refuses nesting that would overflow the stack
+    } catch (const std::exception&) {
         return false;
+    }
     if ((like.is_number() || type == FieldType::Number || type == FieldType::Integer || type == FieldType::PositiveInteger) && !out.is_number())
         return false;
     return true;

@@ -306,13 +306,18 @@ struct MtalBody : BodyModule {
     };
 
     // Algorithm 1 runs once every task network has trained on `warmup_` batches (0: from the
-    // first one). The counts are a buffer, so a resumed run keeps its place.
+    // first one): in training from batch W + 1 on, in evaluation once a batch has shared (a
+    // model evaluated right after its warm-up is evaluated as it was trained, unshared). The
+    // counts are a buffer, so a resumed run keeps its place.
     bool sharingActive() const
     {
         if (warmup_ == 0)
             return true;
-        return trainedBatches_.min().item<int64_t>() >= warmup_;
+        const int64_t trained = trainedBatches_.min().item<int64_t>();
+        return is_training() ? trained >= warmup_ : trained > warmup_;
     }
+    // Whether a training batch has shared yet (what evaluation and the statistics go by).
+    bool sharingStarted() const { return warmup_ == 0 || trainedBatches_.min().item<int64_t>() > warmup_; }
 
     MtalBody(const nlohmann::json& o, const ShapeContext& ctx)
     {
@@ -450,7 +455,7 @@ struct MtalBody : BodyModule {
         std::vector<std::string> tasks(nets_.size());
         for (const auto& [name, index] : taskIndex_)
             tasks[index] = name;
-        nlohmann::json warmup = {{"batches", warmup_}, {"active", sharingActive()}};
+        nlohmann::json warmup = {{"batches", warmup_}, {"active", sharingStarted()}};
         if (warmup_ > 0) {
             const auto counts = trainedBatches_.to(torch::kCPU).contiguous();
             warmup["trained_batches"] = std::vector<int64_t>(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());

@@ -515,7 +515,7 @@ Schema headSchema()
     s.field("decode", FieldType::Enum, "class: one decoding step through the categorical output flow; sequence: teacher-forced (tags, captions)")
         .oneOf({"class", "sequence"})
         .defaults("class");
-    s.field("max_length", FieldType::PositiveInteger, "sequence: longest generated output").defaults(30);
+    s.field("max_length", FieldType::PositiveInteger, "sequence: longest generated output (at most 10000: each step decodes the whole prefix)").defaults(30).range(1, 10000);
     s.field("label_smoothing", FieldType::Number, "cross-entropy label smoothing (reference code 0.1)").defaults(0.1).range(0, 0.99);
     return s;
 }

@@ -286,7 +286,7 @@ Schema bodySchema()
     s.field("decoder_layers", FieldType::PositiveInteger, "decoder layers").defaults(6);
     s.field("control_dim", FieldType::PositiveInteger, "domain and task embedding width").defaults(32);
     s.field("output_embedding", FieldType::PositiveInteger, "output (class) embedding width").defaults(300);
-    s.field("max_length", FieldType::PositiveInteger, "longest input or output sequence (sinusoid table)").defaults(500);
+    s.field("max_length", FieldType::PositiveInteger, "longest input or output sequence (sinusoid table; at most 65536)").defaults(500).range(1, 65536);
     s.field("dropout", FieldType::Number, "dropout in the CNP").defaults(0.1).range(0, 0.95);
     s.field("gate", FieldType::Enum,
             "where the link-array gate acts: after_softmax (paper Eq. 1), before_softmax (reference code) or after_softmax_per_input "
@@ -306,7 +306,7 @@ Schema headSchema()
     s.field("decode", FieldType::Enum, "class: one decoding step (VQA, video activity); sequence: teacher-forced sequence (tags, captions)")
         .oneOf({"class", "sequence"})
         .defaults("class");
-    s.field("max_length", FieldType::PositiveInteger, "sequence: longest generated output").defaults(30);
+    s.field("max_length", FieldType::PositiveInteger, "sequence: longest generated output (at most 10000: each step decodes the whole prefix)").defaults(30).range(1, 10000);
     return s;
 }
 

@@ -1,0 +1,102 @@
+#include "core/engine/CheckpointFile.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include <c10/util/Exception.h>
+
+#include "core/util/Error.h"
+
+namespace omnilab {
+
+namespace {
+
+constexpr const char* kPayload = "omnilab_checkpoint";
+constexpr const char* kChecksum = "omnilab_checkpoint_fnv1a64";
+
+std::string hex(uint64_t v)
+{
+    char buffer[17];
+    std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(v));
+    return buffer;
+}
+
+std::string firstLine(const std::exception& e) { return reasonOf(e); }
+
+} // namespace
+
+std::string reasonOf(const std::exception& e)
+{
+    std::string what = e.what();
+    if (const auto* c10 = dynamic_cast<const c10::Error*>(&e))
+        what = c10->what_without_backtrace();
+    const auto end = what.find('\n');
+    return end == std::string::npos ? what : what.substr(0, end);
+}
+
+uint64_t fnv1a64(const void* data, size_t size)
+{
+    const auto* p = static_cast<const unsigned char*>(data);
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < size; ++i) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void saveCheckpointArchive(torch::serialize::OutputArchive& archive, const std::string& file)
+{
+    std::ostringstream inner;
+    archive.save_to(inner);
+    const std::string bytes = inner.str();
+    torch::serialize::OutputArchive outer;
+    auto payload = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
+    std::memcpy(payload.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+    outer.write(kPayload, payload);
+    outer.write(kChecksum, c10::IValue(hex(fnv1a64(bytes.data(), bytes.size()))));
+    outer.save_to(file);
+}
+
+void loadCheckpointArchive(torch::serialize::InputArchive& archive, const std::string& file, c10::optional<torch::Device> device)
+{
+    if (!std::filesystem::is_regular_file(file))
+        throw Error(file + ": no such checkpoint");
+    torch::serialize::InputArchive outer;
+    try {
+        outer.load_from(file);
+    } catch (const std::exception& e) {
+        throw Error(file + ": not a readable checkpoint (" + firstLine(e) + ")");
+    }
+    c10::IValue checksum;
+    if (!outer.try_read(kChecksum, checksum)) { // written before checksums: open it as it is
+        try {
+            archive.load_from(file, device);
+        } catch (const std::exception& e) {
+            throw Error(file + ": not a readable checkpoint (" + firstLine(e) + ")");
+        }
+        return;
+    }
+    torch::Tensor payload;
+    try {
+        outer.read(kPayload, payload);
+    } catch (const std::exception& e) {
+        throw Error(file + ": the checkpoint is damaged: its contents cannot be read (" + firstLine(e) + ")");
+    }
+    payload = payload.contiguous();
+    const std::string expected = checksum.isString() ? checksum.toStringRef() : std::string();
+    const std::string actual = hex(fnv1a64(payload.data_ptr<uint8_t>(), static_cast<size_t>(payload.numel())));
+    if (payload.scalar_type() != torch::kUInt8 || actual != expected)
+        throw Error(file + ": the checkpoint is damaged: the checksum of its contents is " + actual + ", it was written as " + expected +
+                    " (the file changed after it was written; use an earlier checkpoint or retrain)");
+    std::istringstream in(std::string(reinterpret_cast<const char*>(payload.data_ptr<uint8_t>()), static_cast<size_t>(payload.numel())));
+    try {
+        archive.load_from(in, device);
+    } catch (const std::exception& e) {
+        throw Error(file + ": not a readable checkpoint (" + firstLine(e) + ")");
+    }
+}
+
+} // namespace omnilab
