@@ -29,9 +29,7 @@ seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
 out="${report_only:-${reuse:-$(mktemp -d /tmp/omnilab-mtal-relatedness.XXXX)}}"
 [ -d demo-data/shapes ] || "$cli" make-demo-data --out demo-data --scale small
-jobs="${OMNILAB_BENCH_JOBS:-1}"
-threads=()
-[ "$jobs" -gt 1 ] && threads=(--threads 1)
+source bench/lib.sh # jobs, threads, in_parallel
 
 # run_one GROUP NAME SEED KEY=VALUE...: the group's experiment with body fields changed.
 run_one() {
@@ -64,14 +62,11 @@ for seed in "${seeds[@]}"; do
   done
   for delta in 0.3 0.5 0.6 0.7; do tasks+=("related related-delta$delta-$seed $seed delta=$delta"); done
 done
-running=0
 [ -n "$report_only" ] || for t in "${tasks[@]}"; do
   name=$(echo "$t" | cut -d' ' -f2)
   [ -n "$reuse" ] && [ -s "$out/$name.stats-own.json" ] && continue
   # shellcheck disable=SC2086
-  run_one $t &
-  running=$((running + 1))
-  if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+  in_parallel run_one $t
 done
 wait
 

@@ -28,9 +28,7 @@ experiment=resources/experiments/multimodel-4task.json
 [ -d demo-data/speech_commands ] || "$cli" make-demo-data --out demo-data --scale small
 variants=(full no-moe no-attention paper-dropout)
 
-jobs="${OMNILAB_BENCH_JOBS:-1}"
-threads=()
-[ "$jobs" -gt 1 ] && threads=(--threads 1)
+source bench/lib.sh # jobs, threads, in_parallel
 
 run_one() { # run_one VARIANT SEED
   local variant="$1" seed="$2" name="$1-$2"
@@ -50,21 +48,13 @@ for ds in d["datasets"]:
 d["evaluation"]["split"] = "val"
 json.dump(d, open(sys.argv[2], "w"), indent=2)
 PY
-  local start
-  start=$(date +%s)
   "$cli" "${threads[@]}" train "$out/$name.json" --run-dir "$out/runs/$name" --steps "$steps" > "$out/$name.log"
-  echo $(( $(date +%s) - start )) > "$out/$name.seconds"
   "$cli" "${threads[@]}" eval "$out/runs/$name" --split val --json > "$out/$name.eval.json"
   echo "$name done" >&2
 }
 
-running=0
 [ -n "$report_only" ] || for seed in "${seeds[@]}"; do
-  for variant in "${variants[@]}"; do
-    run_one "$variant" "$seed" &
-    running=$((running + 1))
-    if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
-  done
+  for variant in "${variants[@]}"; do in_parallel run_one "$variant" "$seed"; done
 done
 wait
 

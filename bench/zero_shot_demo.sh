@@ -21,11 +21,8 @@ seeds=("$@")
 out="${report_only:-$(mktemp -d /tmp/omnilab-zero-shot.XXXX)}"
 [ -d demo-data/hmdb ] || "$cli" make-demo-data --out demo-data --scale small
 
-# OMNILAB_BENCH_JOBS=2 trains two seeds at a time with one thread each (on 2 cores that is
-# about twice the throughput of one run on two threads); the times in the section say so.
-jobs="${OMNILAB_BENCH_JOBS:-1}"
-threads=()
-[ "$jobs" -gt 1 ] && threads=(--threads 1)
+# OMNILAB_BENCH_JOBS=2 trains two seeds at a time (bench/lib.sh); the times in the section say so.
+source bench/lib.sh # jobs, threads, in_parallel
 run_seed() {
   local seed="$1"
   python3 - "$seed" "$out" <<'PY'
@@ -50,12 +47,7 @@ PY
   "$cli" "${threads[@]}" eval "$out/runs/mult4-$seed" --json > "$out/eval-$seed.json"
   echo "seed $seed done ($((end - start)) s of training)" >&2
 }
-running=0
-[ -n "$report_only" ] || for seed in "${seeds[@]}"; do
-  run_seed "$seed" &
-  running=$((running + 1))
-  if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
-done
+[ -n "$report_only" ] || for seed in "${seeds[@]}"; do in_parallel run_seed "$seed"; done
 wait
 
 python3 - "$out" "$(git rev-parse --short HEAD)" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "${seeds[@]}" > "$out/section.md" <<'PY'

@@ -23,8 +23,6 @@ std::string hex(uint64_t v)
     return buffer;
 }
 
-std::string firstLine(const std::exception& e) { return reasonOf(e); }
-
 } // namespace
 
 std::string reasonOf(const std::exception& e)
@@ -68,14 +66,14 @@ void loadCheckpointArchive(torch::serialize::InputArchive& archive, const std::s
     try {
         outer.load_from(file);
     } catch (const std::exception& e) {
-        throw Error(file + ": not a readable checkpoint (" + firstLine(e) + ")");
+        throw Error(file + ": not a readable checkpoint (" + reasonOf(e) + ")");
     }
     c10::IValue checksum;
     if (!outer.try_read(kChecksum, checksum)) { // written before checksums: open it as it is
         try {
             archive.load_from(file, device);
         } catch (const std::exception& e) {
-            throw Error(file + ": not a readable checkpoint (" + firstLine(e) + ")");
+            throw Error(file + ": not a readable checkpoint (" + reasonOf(e) + ")");
         }
         return;
     }
@@ -83,7 +81,7 @@ void loadCheckpointArchive(torch::serialize::InputArchive& archive, const std::s
     try {
         outer.read(kPayload, payload);
     } catch (const std::exception& e) {
-        throw Error(file + ": the checkpoint is damaged: its contents cannot be read (" + firstLine(e) + ")");
+        throw Error(file + ": the checkpoint is damaged: its contents cannot be read (" + reasonOf(e) + ")");
     }
     payload = payload.contiguous();
     const std::string expected = checksum.isString() ? checksum.toStringRef() : std::string();
@@ -95,7 +93,7 @@ void loadCheckpointArchive(torch::serialize::InputArchive& archive, const std::s
     try {
         archive.load_from(in, device);
     } catch (const std::exception& e) {
-        throw Error(file + ": not a readable checkpoint (" + firstLine(e) + ")");
+        throw Error(file + ": not a readable checkpoint (" + reasonOf(e) + ")");
     }
 }
 

@@ -11,20 +11,6 @@ namespace omnilab {
 
 namespace {
 
-// Mean pairwise distance between the points of one word (over all words).
-double spread(const std::vector<LabelPoint>& points, size_t from, size_t count, size_t modalities)
-{
-    double sum = 0;
-    int pairs = 0;
-    for (size_t w = from; w < from + count; w += modalities)
-        for (size_t i = w; i < w + modalities; ++i)
-            for (size_t j = i + 1; j < w + modalities; ++j) {
-                sum += std::hypot(points[i].x - points[j].x, points[i].y - points[j].y);
-                ++pairs;
-            }
-    return pairs ? sum / pairs : 0.0;
-}
-
 double distance(const std::vector<double>& a, const std::vector<double>& b)
 {
     double sum = 0;
@@ -92,8 +78,11 @@ HashSeparationResult hashSeparation(const std::vector<std::string>& words, const
         r.points[i].y = projection.projected[i].size() > 1 ? projection.projected[i][1] : 0.0;
     }
     const size_t half = r.points.size() / 2;
-    r.plainSpread = spread(r.points, 0, half, modalities.size());
-    r.discriminatedSpread = spread(r.points, half, half, modalities.size());
+    std::vector<std::vector<double>> projected;
+    for (const auto& p : r.points)
+        projected.push_back({p.x, p.y});
+    r.plainSpread = meanDistance(projected, 0, half, modalities.size(), true);
+    r.discriminatedSpread = meanDistance(projected, half, half, modalities.size(), true);
     r.plainWordDistance = meanDistance(vectors, 0, half, modalities.size(), false);
     r.discriminatedWordDistance = meanDistance(vectors, half, half, modalities.size(), false);
     r.discriminatedSenseDistance = meanDistance(vectors, half, half, modalities.size(), true);
