@@ -386,6 +386,35 @@ private Q_SLOTS:
         auto vision = make("omninet-vision", {{"d_model", 16}, {"channels", {4, 4, 4}}});
         QCOMPARE(vision->forward(torch::randint(0, 255, {2, 3, 32, 32}, torch::kUInt8)).sizes().vec(), (std::vector<int64_t>{2, 1, 16, 16}));
         QCOMPARE(vision->forward(torch::randint(0, 255, {2, 5, 3, 32, 32}, torch::kUInt8)).sizes().vec(), (std::vector<int64_t>{2, 5, 16, 16}));
+        // "positions": "grid" adds a fixed 2-D sinusoid per cell: the same weights give the same
+        // cells plus a table whose rows differ cell by cell and repeat for every frame; no weight is added.
+        {
+            torch::manual_seed(3);
+            auto plain = make("omninet-vision", {{"d_model", 16}, {"channels", {4, 4, 4}}});
+            torch::manual_seed(3);
+            auto placed = make("omninet-vision", {{"d_model", 16}, {"channels", {4, 4, 4}}, {"positions", "grid"}});
+            QCOMPARE(placed->parameters().size(), plain->parameters().size());
+            plain->eval();
+            placed->eval();
+            const auto clip = torch::randint(0, 255, {2, 3, 3, 32, 32}, torch::kUInt8);
+            const auto added = placed->forward(clip) - plain->forward(clip); // 2 × 3 × 16 cells × 16
+            QVERIFY(torch::allclose(added[0][0], added[1][2], 1e-5, 1e-5));
+            const auto table = added[0][0];
+            // cell (row 0, column 0): sin 0 = 0 and cos 0 = 1 in both halves
+            QVERIFY(torch::allclose(table[0].slice(0, 0, 2), torch::tensor({0.0f, 1.0f}), 1e-5, 1e-5));
+            QVERIFY(torch::allclose(table[0].slice(0, 8, 10), torch::tensor({0.0f, 1.0f}), 1e-5, 1e-5));
+            // cells 1 (row 0, column 1) and 4 (row 1, column 0): same row half / same column half as cell 0
+            QVERIFY(torch::allclose(table[1].slice(0, 0, 8), table[0].slice(0, 0, 8), 1e-5, 1e-5));
+            QVERIFY(!torch::allclose(table[1].slice(0, 8, 16), table[0].slice(0, 8, 16), 1e-3, 1e-3));
+            QVERIFY(torch::allclose(table[4].slice(0, 8, 16), table[0].slice(0, 8, 16), 1e-5, 1e-5));
+            QVERIFY(!torch::allclose(table[4].slice(0, 0, 8), table[0].slice(0, 0, 8), 1e-3, 1e-3));
+            for (int64_t i = 0; i < 16; ++i)
+                for (int64_t j = i + 1; j < 16; ++j)
+                    QVERIFY2((table[i] - table[j]).abs().max().item<float>() > 1e-3, qPrintable(QStringLiteral("cells %1 and %2 look alike").arg(i).arg(j)));
+            std::vector<ConfigIssue> issues;
+            omnilab::peripherals().info("omninet-vision").options.validate({{"positions", "xy"}}, "/model/peripherals/vision", issues);
+            QVERIFY(!issues.empty() && issues[0].path == "/model/peripherals/vision/positions");
+        }
         // A frozen ResNet trunk: only the projection learns.
         auto resnet = make("omninet-vision", {{"d_model", 16}, {"backbone", "resnet"}, {"depth", 18}, {"width", 4}, {"freeze", true}});
         QCOMPARE(resnet->forward(torch::randint(0, 255, {1, 3, 64, 64}, torch::kUInt8)).sizes().vec(), (std::vector<int64_t>{1, 1, 4, 16}));

@@ -383,6 +383,59 @@ private Q_SLOTS:
         QCOMPARE(resumed->run().status, std::string("finished"));
     }
 
+    // "from_step": a task joins the sampler's choice at that step; before it only the other
+    // tasks train, and its stream has not moved.
+    void curriculumTaskJoinsLater()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 20);
+        auto doc = twoTaskExperiment(dir.filePath("data"), {{"type", "equal"}}, 10);
+        doc["training"]["sampler"] = {{"type", "round-robin"}};
+        doc["training"]["log_every"] = 1;
+        doc["tasks"][1]["from_step"] = 6;
+        doc["training"]["batch_size"] = 8;
+        TrainOptions o;
+        o.runDir = dir.filePath("curriculum").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        struct Tasks : TrainerObserver {
+            std::vector<std::string> trained;
+            void onStep(const StepEvent& e) override { trained.push_back(e.task); }
+        } tasks;
+        t.addObserver(&tasks);
+        QCOMPARE(t.run().status, std::string("finished"));
+        // Steps 0-5 train bars alone; from step 6 round-robin takes both in turn.
+        const std::vector<std::string> expected = {"bars", "bars", "bars", "bars", "bars", "bars", "bars", "bars-again", "bars", "bars-again"};
+        QCOMPARE(tasks.trained, expected);
+        torch::serialize::InputArchive archive;
+        loadCheckpointArchive(archive, o.runDir + "/checkpoint.pt");
+        c10::IValue cursors;
+        archive.read("streams", cursors);
+        const auto streams = nlohmann::json::parse(cursors.toStringRef());
+        QCOMPARE(streams[0][1].get<int64_t>(), int64_t(8 * 8));
+        QCOMPARE(streams[1][1].get<int64_t>(), int64_t(2 * 8));
+
+        // Refused, each naming the field: no task at step 0, a start after the last step,
+        // a late start in HogWild mode, a negative step.
+        auto bad = doc;
+        bad["tasks"][0]["from_step"] = 3;
+        auto issues = Experiment::validate(bad);
+        QVERIFY(issues.size() == 1 && issues[0].path == "/tasks");
+        bad = doc;
+        bad["tasks"][1]["from_step"] = 10;
+        issues = Experiment::validate(bad);
+        QVERIFY(issues.size() == 1 && issues[0].path == "/tasks/1/from_step");
+        QVERIFY2(issues[0].message.find("never train") != std::string::npos, issues[0].message.c_str());
+        bad = doc;
+        bad["training"]["mode"] = "hogwild";
+        issues = Experiment::validate(bad);
+        QVERIFY(issues.size() == 1 && issues[0].path == "/tasks/1/from_step");
+        QVERIFY2(issues[0].message.find("hogwild") != std::string::npos, issues[0].message.c_str());
+        bad = doc;
+        bad["tasks"][1]["from_step"] = -1;
+        issues = Experiment::validate(bad);
+        QVERIFY(!issues.empty() && issues[0].path == "/tasks/1/from_step");
+    }
+
     void badOptionsAreNamed()
     {
         QTemporaryDir dir;

@@ -32,6 +32,11 @@ const Schema& Experiment::schema()
                    "parameters too in steps that train this task alone")
             .range(0, std::nullopt);
         task.field("batch_size", FieldType::PositiveInteger, "this task's samples per step (absent: training.batch_size)");
+        task.field("from_step", FieldType::Integer,
+                   "the step at which this task joins training (a curriculum): before it the sampler chooses among the other tasks "
+                   "only; 0 (default): from the start. At least one task starts at 0; not with mode hogwild")
+            .defaults(0)
+            .range(0, std::nullopt);
         task.field("lr_cap", FieldType::Number, "upper bound of the scheduled rate in steps that train this task alone (OmniNet caps some tasks at 1e-4)")
             .range(0, std::nullopt);
 
@@ -97,6 +102,43 @@ const Schema& Experiment::schema()
 namespace {
 
 // Checks that only a whole document can: names referring to each other.
+// Tasks with "from_step": some task must train at step 0, every task must start before the run
+// ends, and HogWild's one worker per task has no shared step at which a task could join.
+void checkCurriculum(const json& doc, std::vector<ConfigIssue>& issues)
+{
+    const json& tasks = doc["tasks"];
+    const json* training = doc.contains("training") && doc["training"].is_object() ? &doc["training"] : nullptr;
+    const bool hogwild = training && training->contains("mode") && (*training)["mode"] == "hogwild";
+    int64_t steps = 1000; // the schema's default
+    if (training && training->contains("steps") && (*training)["steps"].is_number_integer())
+        steps = (*training)["steps"].get<int64_t>();
+    bool someAtZero = false, anyDelayed = false;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        const json& t = tasks[i];
+        if (!t.is_object())
+            continue;
+        const std::string path = "/tasks/" + std::to_string(i) + "/from_step";
+        if (!t.contains("from_step")) {
+            someAtZero = true;
+            continue;
+        }
+        if (!t["from_step"].is_number_integer())
+            continue; // the schema reports it
+        const int64_t from = t["from_step"].get<int64_t>();
+        if (from <= 0) {
+            someAtZero = true;
+            continue;
+        }
+        anyDelayed = true;
+        if (hogwild)
+            issues.push_back({path, "a task cannot join later in mode hogwild (one worker per task from the start); remove from_step or use mode synchronous"});
+        if (steps >= 0 && from >= steps)
+            issues.push_back({path, "the task would never train: from_step " + std::to_string(from) + " is not before training.steps " + std::to_string(steps)});
+    }
+    if (anyDelayed && !someAtZero)
+        issues.push_back({"/tasks", "no task trains at step 0: give at least one task from_step 0 (or leave it out)"});
+}
+
 void crossCheck(const json& doc, std::vector<ConfigIssue>& issues)
 {
     std::map<std::string, std::string> datasetFormats;
@@ -158,6 +200,7 @@ void crossCheck(const json& doc, std::vector<ConfigIssue>& issues)
                 issues.push_back({path, "no peripheral named \"" + it.value().get<std::string>() + "\" in /model/peripherals"});
         }
     }
+    checkCurriculum(doc, issues);
 }
 
 } // namespace
@@ -277,6 +320,7 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
             t.batchSize = item["batch_size"].get<int64_t>();
         if (item.contains("lr_cap"))
             t.learningRateCap = item["lr_cap"].get<double>();
+        t.fromStep = item["from_step"];
         e.tasks.push_back(std::move(t));
     }
     e.model = d["model"];

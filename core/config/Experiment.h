@@ -28,6 +28,7 @@ struct TaskSpec {
     double learningRate = -1; // the task's own "lr"; negative: the optimiser's
     double learningRateCap = -1; // "lr_cap"; negative: none
     int64_t batchSize = 0;       // the task's own "batch_size"; 0: training.batch_size
+    int64_t fromStep = 0;        // "from_step": the first step that may train this task
 };
 
 struct TrainingSpec {

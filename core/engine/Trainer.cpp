@@ -197,6 +197,28 @@ std::string resolveDbFile(const RunPaths& paths, const json& info)
     return db;
 }
 
+// The sampler's choice among the tasks that train at this step: a task with "from_step" joins
+// the curriculum at that step. With every task active the sampler sees exactly what it would
+// without a curriculum.
+std::vector<size_t> chooseTasks(TaskSampler& sampler, const Experiment& exp, int64_t step, const std::vector<int64_t>& trainSizes, std::mt19937_64& rng)
+{
+    std::vector<size_t> active;
+    std::vector<int64_t> sizes;
+    for (size_t ti = 0; ti < exp.tasks.size(); ++ti)
+        if (exp.tasks[ti].fromStep <= step) {
+            active.push_back(ti);
+            sizes.push_back(trainSizes[ti]);
+        }
+    if (active.size() == exp.tasks.size())
+        return sampler.next(step, trainSizes, rng);
+    if (active.empty()) // validation requires a task at step 0; an edited run could still get here
+        throw Error("no task trains at step " + std::to_string(step) + ": every task's from_step is later");
+    std::vector<size_t> chosen = sampler.next(step, sizes, rng);
+    for (auto& c : chosen)
+        c = active.at(c);
+    return chosen;
+}
+
 } // namespace
 
 struct Trainer::Impl {
@@ -497,6 +519,11 @@ RunSummary Trainer::Impl::run()
                             std::to_string(runtime.threads) + " threads; " + std::to_string(model->parameterCount()) + " parameters");
     for (const auto& line : initialised)
         log(LogLevel::Info, line);
+    for (const auto& task : exp.tasks)
+        if (task.fromStep > 0)
+            log(task.fromStep >= totalSteps ? LogLevel::Warning : LogLevel::Info,
+                "task \"" + task.name + "\" joins training at step " + std::to_string(task.fromStep) +
+                    (task.fromStep >= totalSteps ? ", after this run's last step " + std::to_string(totalSteps) + ": it will not train" : ""));
 
     using Clock = std::chrono::steady_clock;
     std::deque<double> recentStepSeconds;
@@ -505,7 +532,7 @@ RunSummary Trainer::Impl::run()
     // One optimiser step over the tasks the sampler picks; reports it to the observers.
     auto trainOneStep = [&] {
         const auto t0 = Clock::now();
-        const auto chosen = sampler->next(step, trainSizes, rng);
+        const auto chosen = chooseTasks(*sampler, exp, step, trainSizes, rng);
         std::vector<torch::Tensor> losses;
         std::vector<double> weights;
         StepEvent ev;

@@ -1,13 +1,17 @@
 // OmniNet's peripherals: each turns one raw input into B × T × S × d_model for the CNP.
 //   omninet-vision    images (T = 1) or videos (T = frames, every frame through the same
 //                     network): a small CNN or a ResNet trunk (18 … 152, optionally frozen),
-//                     its H' × W' cells as S positions, projected to d_model
+//                     its H' × W' cells as S positions, projected to d_model (with
+//                     "positions": "grid", plus a 2-D sinusoid of each cell's place)
 //   omninet-language  token ids: embedding (optionally from a word2vec/GloVe file) → Linear
 //                     → d_model, S = 1
 //   omninet-audio     a spectrogram B × F × T: a CNN over frequency × time, time steps as T,
 //                     frequency cells as S (the paper names speech as future work)
+#include <mutex>
+
 #include "core/engine/Components.h"
 #include "core/models/common/ResNet.h"
+#include "core/models/omninet/Cnp.h"
 #include "core/text/WordVectors.h"
 
 namespace omnilab {
@@ -30,7 +34,8 @@ nn::Sequential strideConvs(int64_t in, const std::vector<int64_t>& channels)
 }
 
 struct VisionPeripheral : PeripheralModule {
-    explicit VisionPeripheral(const nlohmann::json& o) : mean_(o.at("mean")), std_(o.at("std")), frozen_(o.at("freeze"))
+    explicit VisionPeripheral(const nlohmann::json& o)
+        : mean_(o.at("mean")), std_(o.at("std")), frozen_(o.at("freeze")), gridPositions_(o.at("positions") == "grid")
     {
         const int64_t channels = o.at("in_channels");
         int64_t out = 0;
@@ -62,11 +67,32 @@ struct VisionPeripheral : PeripheralModule {
         if (frozen_)
             trunk_->eval(); // a frozen trunk keeps its batch-norm statistics
         auto f = trunk_->forward(x);                       // (B·T) × C' × h × w
+        const int64_t h = f.size(2), w = f.size(3);
         f = f.flatten(2).transpose(1, 2);                   // (B·T) × S × C'
-        return projection_->forward(f).view({b, t, f.size(1), -1});
+        auto cells = projection_->forward(f);
+        if (gridPositions_)
+            cells = cells + gridTable(h, w, cells.size(2)).to(cells.device(), cells.scalar_type()).unsqueeze(0);
+        return cells.view({b, t, f.size(1), -1});
+    }
+    // Where each cell lies: the first half of the channels a sinusoid of its row, the second of
+    // its column (the Transformer's table in two dimensions). Fixed, so it adds no weights and a
+    // checkpoint does not depend on it. Cached for the last grid size seen.
+    torch::Tensor gridTable(int64_t h, int64_t w, int64_t d)
+    {
+        std::lock_guard<std::mutex> lock(tableMutex_);
+        if (!table_.defined() || table_.size(0) != h * w || table_.size(1) != d) {
+            const int64_t half = d / 2;
+            auto rows = sinusoidalPositions(h, half).unsqueeze(1).expand({h, w, half});
+            auto cols = sinusoidalPositions(w, d - half).unsqueeze(0).expand({h, w, d - half});
+            table_ = torch::cat({rows, cols}, 2).reshape({h * w, d});
+        }
+        return table_;
     }
     double mean_, std_;
     bool frozen_;
+    bool gridPositions_;
+    std::mutex tableMutex_;
+    torch::Tensor table_;
     nn::Sequential trunk_{nullptr};
     nn::Linear projection_{nullptr};
 };
@@ -141,6 +167,11 @@ Schema visionSchema()
             "a run directory (or its checkpoint.pt) whose peripheral of the same name gives this one's starting weights when a new run "
             "starts (\"\" = random); with freeze: the paper's pre-trained, frozen vision network")
         .defaults("");
+    s.field("positions", FieldType::Enum,
+            "none: the cells carry no position (the paper: ResNet features go to the spatial cache as they are); grid: a fixed 2-D "
+            "sinusoid of each cell's row and column is added, so the decoder's spatial attention knows where a cell lies")
+        .oneOf({"none", "grid"})
+        .defaults("none");
     s.field("mean", FieldType::Number, "subtracted after scaling bytes to [0, 1]").defaults(0.5);
     s.field("std", FieldType::Number, "divisor after subtracting the mean").defaults(0.5).range(1e-6, std::nullopt);
     return s;
