@@ -45,6 +45,7 @@ PY
   echo "$((middle - start)) $((end - middle)) $jobs" > "$out/time-$seed.txt"
   "$cli" "${threads[@]}" zero-shot "$out/runs/mult4-$seed" --videos demo-data/hmdb --questions --images --json > "$out/zero-shot-$seed.json"
   "$cli" "${threads[@]}" eval "$out/runs/mult4-$seed" --json > "$out/eval-$seed.json"
+  "$cli" "${threads[@]}" eval "$out/runs/shapes-vision-$seed" --json > "$out/eval-pretrain-$seed.json"
   echo "seed $seed done ($((end - start)) s of training)" >&2
 }
 [ -n "$report_only" ] || for seed in "${seeds[@]}"; do in_parallel run_seed "$seed"; done
@@ -56,6 +57,12 @@ out, commit, cores, cpu, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv
 z = {s: json.load(open(os.path.join(out, f"zero-shot-{s}.json"))) for s in seeds}
 ev = {s: json.load(open(os.path.join(out, f"eval-{s}.json")))["metrics"] for s in seeds}
 times = {s: [int(x) for x in open(os.path.join(out, f"time-{s}.txt")).read().split()] for s in seeds}
+pre = {s: json.load(open(os.path.join(out, f"eval-pretrain-{s}.json")))["metrics"] for s in seeds}
+pre_doc = json.load(open(os.path.join(out, f"shapes-vision-{seeds[0]}.json")))
+mult_doc = json.load(open(os.path.join(out, f"mult4-{seeds[0]}.json")))
+vision = mult_doc["model"]["peripherals"]["vision"]
+body = mult_doc["model"]["body"]
+late = [f"{t['name']} from step {t['from_step']}" for t in pre_doc["tasks"] if t.get("from_step", 0) > 0]
 def ms(values, scale=100.0, unit=" %"):
     v = [scale * x for x in values]
     if len(v) == 1:
@@ -68,10 +75,13 @@ print(f"{datetime.date.today()} at commit {commit}, {cores} CPU cores ({cpu}), s
 jobs = int(open(os.path.join(out, f"time-{seeds[0]}.txt")).read().split()[2])
 print(("Seeds trained two at a time, one thread each. " if jobs > 1 else "Seeds trained one at a time on all cores. ") +
       "Each seed: `resources/experiments/shapes-vision.json` pre-trains the vision network on the shapes gallery "
-      f"({statistics.mean(t[0] for t in times.values()):.0f} s), then `resources/experiments/omninet-4task.json` trains MULT-4 "
+      f"({pre_doc['training']['steps']} steps" + (f", {', '.join(late)}" if late else "") + f"; {statistics.mean(t[0] for t in times.values()):.0f} s; "
+      f"test accuracy shape {ms([pre[s]['shape']['accuracy'] for s in seeds])}, colour {ms([pre[s]['colour']['accuracy'] for s in seeds])}), "
+      f"then `resources/experiments/omninet-4task.json` trains MULT-4 "
       f"with its default steps ({statistics.mean(t[1] for t in times.values()):.0f} s), starting its vision peripheral from it "
-      "(`init_from`) and keeping it frozen; activity trains in the video domain, a clip sent to the captioning task is encoded "
-      "in the domain of that task's image input, and the gate is `after_softmax_per_input`. "
+      f"(`init_from`) and keeping it {'frozen' if vision.get('freeze') else 'trainable'}; vision stages {vision.get('channels')}, cell positions "
+      f"`{vision.get('positions', 'none')}`; activity trains in the {body['domains']['video']} domain, a clip sent to the captioning task is encoded "
+      f"in the domain of that task's image input, and the gate is `{body.get('gate')}`. "
       "No video caption, video answer or clip colour/shape label is used in training; the last checkpoint is scored; every test clip is scored.\n")
 print("A caption is right on colour (shape) when the colour (shape) words it holds are exactly the clip's one colour (shape); "
       "degenerate = a loop (a word three times in a row, or a word other than a, an, the, and, on, in, of, is, to, with, at, there, are, one three times). Greedy decoding. In-domain: the captioning task's own test images "
