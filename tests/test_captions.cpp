@@ -299,6 +299,14 @@ private Q_SLOTS:
         writeJson(dir.filePath("v2_mscoco_train2014_annotations.json"), bad);
         e = errorOf([&] { testing::loadFormat("vqa-v2", vqaOptions(dir.path())); });
         QVERIFY2(e.find("/annotations/1/answers/4/answer") != std::string::npos, e.c_str());
+        // An image pattern whose width would build a 1 GB file name, or is not a number: named.
+        writeJson(dir.filePath("v2_mscoco_train2014_annotations.json"), vqaAnnotations({{10, 1, "red", ten("red", 10, "")}, {11, 77, "here", ten("here", 10, "")}}));
+        for (const char* pattern : {"COCO_{subset}_{id:999999999}.jpg", "COCO_{subset}_{id:x}.jpg", "COCO_{subset}_{idx}.jpg"}) {
+            json o = vqaOptions(dir.path());
+            o["image_pattern"] = pattern;
+            e = errorOf([&] { testing::loadFormat("vqa-v2", o); });
+            QVERIFY2(e.find("image_pattern") != std::string::npos && e.find("1 to 99 digits") != std::string::npos && e.size() < 400, e.c_str());
+        }
         // Truncated JSON.
         write(dir.filePath("v2_OpenEnded_mscoco_train2014_questions.json"), "{\"questions\": [");
         e = errorOf([&] { testing::loadFormat("vqa-v2", vqaOptions(dir.path())); });

@@ -283,6 +283,11 @@ private Q_SLOTS:
         QVERIFY2(r.code == 0, qPrintable(r.err));
         QVERIFY2(r.out.startsWith("caption (zero-shot) from video (through the image input's peripheral):"), qPrintable(r.out));
         QVERIFY2(r.out.contains("3 best (score = log-probability):") && r.out.contains("  3. "), qPrintable(r.out));
+        // A beam or a length that would size a huge allocation is refused before any decoding.
+        r = cli({"query", run, "--task", "caption", "--video", video, "--beam", "100000"});
+        QVERIFY2(r.code == 2 && r.err.contains("beam width 100000 is over the limit of 256"), qPrintable(r.err));
+        r = cli({"query", run, "--task", "caption", "--video", video, "--max-length", "1000000"});
+        QVERIFY2(r.code == 2 && r.err.contains("max length 1000000 is over the limit of 10000"), qPrintable(r.err));
         // The attention of the best caption, for the inspector: one layer, a video of 8 frames.
         r = cli({"query", run, "--task", "caption", "--video", video, "--attention", dir.filePath("attention.json")});
         QVERIFY2(r.code == 0, qPrintable(r.err));

@@ -36,6 +36,67 @@ class TestImageFormats : public QObject {
     }
 
 private Q_SLOTS:
+    // A few bytes whose header claims 30000 × 30000 are refused before anything is decoded,
+    // naming the file, the size and the limit; the same header claiming 40 × 30 is not
+    // refused for its size (it then fails to decode, having no pixel data).
+    void hostileImageHeadersAreRefused()
+    {
+        QTemporaryDir dir;
+        auto write = [&](const QString& name, const QByteArray& bytes) {
+            QFile f(dir.filePath(name));
+            if (!f.open(QIODevice::WriteOnly))
+                return QString();
+            f.write(bytes);
+            return f.fileName();
+        };
+        auto be = [](uint32_t v, int n) {
+            QByteArray b;
+            for (int i = n; i-- > 0;)
+                b.append(static_cast<char>((v >> (8 * i)) & 0xFF));
+            return b;
+        };
+        auto le = [](uint32_t v, int n) {
+            QByteArray b;
+            for (int i = 0; i < n; ++i)
+                b.append(static_cast<char>((v >> (8 * i)) & 0xFF));
+            return b;
+        };
+        auto png = [&](uint32_t w, uint32_t h) { return QByteArray("\x89PNG\r\n\x1a\n", 8) + be(13, 4) + "IHDR" + be(w, 4) + be(h, 4) + QByteArray("\x08\x02\0\0\0", 5) + be(0, 4); };
+        // JPEG: SOI, an APP0 segment to walk over, SOF0 (length, precision, height, width, …), EOI.
+        auto jpeg = [&](uint32_t w, uint32_t h) {
+            return QByteArray("\xFF\xD8\xFF\xE0", 4) + be(16, 2) + QByteArray("JFIF\0\x01\x01\0\0\x01\0\x01\0\0", 14) + QByteArray("\xFF\xC0", 2) + be(17, 2) +
+                   QByteArray("\x08", 1) + be(h, 2) + be(w, 2) + QByteArray(10, '\0') + QByteArray("\xFF\xD9", 2);
+        };
+        auto bmp = [&](uint32_t w, uint32_t h) { return QByteArray("BM") + le(0, 4) + le(0, 4) + le(54, 4) + le(40, 4) + le(w, 4) + le(h, 4) + QByteArray(28, '\0'); };
+        auto gif = [&](uint32_t w, uint32_t h) { return QByteArray("GIF89a") + le(w, 2) + le(h, 2) + QByteArray(8, '\0'); };
+        QCOMPARE(imagePixelLimit(), int64_t(50'000'000));
+        const std::vector<std::pair<QString, QByteArray>> hostile = {
+            {"big.png", png(30000, 30000)}, {"big.jpg", jpeg(30000, 30000)}, {"big.bmp", bmp(30000, 30000)}, {"big.gif", gif(30000, 30000)}};
+        for (const auto& [name, bytes] : hostile) {
+            const QString file = write(name, bytes);
+            QVERIFY(!file.isEmpty());
+            try {
+                decodeImage(file.toStdString(), 3);
+                QFAIL(qPrintable(name + ": decoded"));
+            } catch (const Error& e) {
+                const std::string what = e.what();
+                QVERIFY2(what.find(file.toStdString()) != std::string::npos, what.c_str());
+                QVERIFY2(what.find("30000 × 30000") != std::string::npos, what.c_str());
+                QVERIFY2(what.find("50000000") != std::string::npos, what.c_str());
+            }
+        }
+        // The same headers with a small size: not refused for the size (no pixel data, so a decode error).
+        const std::vector<std::pair<QString, QByteArray>> small = {{"small.png", png(40, 30)}, {"small.jpg", jpeg(40, 30)}, {"small.bmp", bmp(40, 30)}, {"small.gif", gif(40, 30)}};
+        for (const auto& [name, bytes] : small) {
+            const QString file = write(name, bytes);
+            try {
+                decodeImage(file.toStdString(), 3);
+            } catch (const Error& e) {
+                QVERIFY2(std::string(e.what()).find("limit") == std::string::npos, e.what());
+            }
+        }
+    }
+
     void matToTensorCopiesEveryChannelCount()
     {
         // A grey image once came back as a view of the Mat's buffer (its permuted shape counts
@@ -362,7 +423,7 @@ private Q_SLOTS:
         // A truncated JPEG (cut in half) and a file that is not an image at all.
         QFile jpeg(dir.filePath("a/1.jpg"));
         QVERIFY(jpeg.resize(jpeg.size() / 2));
-        testing::writeBytes(dir.filePath("a/2.jpg"), "GIF89a garbage");
+        testing::writeBytes(dir.filePath("a/2.jpg"), "garbage, no image header");
         const nlohmann::json noSplit = {{"validation_fraction", 0.0}, {"test_fraction", 0.0}};
 
         DatasetSplits skip = folder(dir.path(), noSplit);

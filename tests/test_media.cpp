@@ -367,6 +367,22 @@ private Q_SLOTS:
         QVERIFY2(peak > 0.3f && peak < 0.45f, qPrintable(QString::number(peak))); // 12000 / 32768
     }
 
+    // maxSamples: decoding stops at the clip's length, and gives exactly the first samples a
+    // full decode gives. A WAV whose header says 1 Hz (4000 s of it in 8 KB) is not resampled
+    // whole to 16 kHz (64 million samples).
+    void decodingStopsAtTheClipLength()
+    {
+        QTemporaryDir dir;
+        writeFile(dir.filePath("tone.wav"), toneWav(16000, 1, 2.0, 440));
+        const auto full = decodeAudio(dir.filePath("tone.wav").toStdString(), 16000);
+        const auto cut = decodeAudio(dir.filePath("tone.wav").toStdString(), 16000, 8000);
+        QCOMPARE(cut.size(), size_t(8000));
+        QVERIFY(std::equal(cut.begin(), cut.end(), full.begin()));
+        writeFile(dir.filePath("slow.wav"), toneWav(1, 1, 4000, 0.1));
+        const auto slow = decodeAudio(dir.filePath("slow.wav").toStdString(), 16000, 16000);
+        QCOMPARE(slow.size(), size_t(16000));
+    }
+
     void spectrogramPeakIsAtTheTone()
     {
         QTemporaryDir dir;

@@ -353,8 +353,15 @@ std::string imageName(const std::string& pattern, const std::string& subset, int
         } else if (pattern.compare(i, 3, "{id") == 0 && pattern.find('}', i) != std::string::npos) {
             const size_t close = pattern.find('}', i);
             std::string digits = std::to_string(id);
-            if (pattern[i + 3] == ':') {
-                const size_t width = std::stoul(pattern.substr(i + 4, close - i - 4));
+            const std::string spec = pattern.substr(i + 3, close - i - 3); // "" or ":N"
+            // {id:N} pads to N digits; N is a number of at most 2 digits (a width of 999999999
+            // once built a 1 GB file name). Anything else is named, not passed to stoul.
+            const bool valid = spec.empty() || (spec[0] == ':' && spec.size() >= 2 && spec.size() <= 3 && spec.find_first_not_of("0123456789", 1) == std::string::npos);
+            if (!valid)
+                throw Error("field \"image_pattern\": \"{id" + (spec.size() > 20 ? spec.substr(0, 17) + "..." : spec) +
+                            "}\" is not {id} or {id:N} with N a width of 1 to 99 digits");
+            if (!spec.empty()) {
+                const size_t width = static_cast<size_t>(std::stoi(spec.substr(1)));
                 if (digits.size() < width)
                     digits.insert(0, width - digits.size(), '0');
             }

@@ -1,6 +1,9 @@
 #include "core/data/ImageOps.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <vector>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -42,11 +45,89 @@ void checkJpegComplete(const std::string& file)
             return;
     throw Error(file + ": truncated JPEG (no end-of-image marker)");
 }
+
+uint32_t bigEndian(const unsigned char* p, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+uint32_t littleEndian(const unsigned char* p, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = bytes; i-- > 0;)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+// Width × height as the header of a PNG, JPEG, BMP or GIF states it, read before anything is
+// decoded; {0, 0} for another format or a header too short to say (OpenCV's decoder then
+// decides, under its own, larger, limit).
+std::pair<int64_t, int64_t> headerSize(const std::string& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    std::vector<unsigned char> head(64 * 1024);
+    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    const auto starts = [&](const char* magic, size_t n) { return head.size() >= n && std::equal(magic, magic + n, head.begin(), [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; }); };
+    if (starts("\x89PNG\r\n\x1a\n", 8) && head.size() >= 24)
+        return {bigEndian(&head[16], 4), bigEndian(&head[20], 4)};
+    if (starts("GIF8", 4) && head.size() >= 10)
+        return {littleEndian(&head[6], 2), littleEndian(&head[8], 2)};
+    if (starts("BM", 2) && head.size() >= 26)
+        return {littleEndian(&head[18], 4), std::abs(static_cast<int64_t>(static_cast<int32_t>(littleEndian(&head[22], 4))))};
+    if (head.size() >= 4 && head[0] == 0xFF && head[1] == 0xD8) {
+        // JPEG: walk the segments to the first start-of-frame (C0–CF but C4, C8, CC).
+        size_t i = 2;
+        while (i + 4 <= head.size()) {
+            if (head[i] != 0xFF) {
+                ++i; // stray fill byte
+                continue;
+            }
+            const unsigned char marker = head[i + 1];
+            if (marker == 0xFF || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+                i += marker == 0xFF ? 1 : 2;
+                continue;
+            }
+            const size_t length = bigEndian(&head[i + 2], 2);
+            if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+                if (i + 9 > head.size())
+                    break;
+                return {bigEndian(&head[i + 7], 2), bigEndian(&head[i + 5], 2)};
+            }
+            if (marker == 0xDA || length < 2)
+                break; // image data before any frame header: malformed
+            i += 2 + length;
+        }
+    }
+    return {0, 0};
+}
 } // namespace
+
+int64_t imagePixelLimit()
+{
+    static const int64_t limit = [] {
+        const char* text = std::getenv("OMNILAB_MAX_IMAGE_PIXELS");
+        if (text && *text) {
+            char* end = nullptr;
+            const long long v = std::strtoll(text, &end, 10);
+            if (end && *end == '\0' && v > 0)
+                return static_cast<int64_t>(v);
+        }
+        return int64_t(50'000'000);
+    }();
+    return limit;
+}
 
 cv::Mat decodeImage(const std::string& file, int channels)
 {
     checkJpegComplete(file);
+    const auto [width, height] = headerSize(file);
+    if (width * height > imagePixelLimit()) // both at most 2^32: no overflow in 64 bits
+        throw Error(file + ": the image is " + std::to_string(width) + " × " + std::to_string(height) + " pixels by its header, over the limit of " +
+                    std::to_string(imagePixelLimit()) + " pixels (the environment variable OMNILAB_MAX_IMAGE_PIXELS raises it)");
     cv::Mat image;
     try {
         image = cv::imread(file, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);

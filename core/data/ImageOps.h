@@ -15,7 +15,13 @@ FitMode fitModeFromName(const std::string& name); // "stretch" | "crop" | "pad"
 // Decodes `file` to RGB (channels 3) or grey (channels 1). Throws Error naming the file when
 // it cannot be read or decoded, or when a JPEG lacks its end-of-image marker (truncated:
 // OpenCV would otherwise return a half-grey image with only a warning).
+// Before decoding, the width × height a PNG, JPEG, BMP or GIF header states is checked against
+// imagePixelLimit(), so a tiny file that claims 30000 × 30000 is refused without allocating.
 cv::Mat decodeImage(const std::string& file, int channels);
+
+// Pixels an image may have: 50 million (150 MB decoded in colour), or the environment
+// variable OMNILAB_MAX_IMAGE_PIXELS (a positive integer), read once.
+int64_t imagePixelLimit();
 
 // Scales `image` to exactly height × width by `mode`; padding is black.
 cv::Mat fitImage(const cv::Mat& image, int height, int width, FitMode mode);

@@ -34,7 +34,7 @@ public:
 protected:
     std::map<std::string, torch::Tensor> load(const std::string& file) const override
     {
-        auto samples = fitSamples(decodeAudio(file, settings_.spectrogram.sampleRate), settings_.clipSamples);
+        auto samples = fitSamples(decodeAudio(file, settings_.spectrogram.sampleRate, settings_.clipSamples), settings_.clipSamples);
         return {{"audio", settings_.waveform ? samples : logSpectrogram(samples, settings_.spectrogram)}};
     }
 

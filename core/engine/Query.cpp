@@ -150,6 +150,13 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
 {
     if (q.beam < 1)
         throw Error("beam width must be at least 1, got " + std::to_string(q.beam));
+    // Each hypothesis carries its own decoding state: 100 000 of them took over 8 GB.
+    constexpr int64_t kMaxBeam = 256;
+    if (q.beam > kMaxBeam)
+        throw Error("beam width " + std::to_string(q.beam) + " is over the limit of " + std::to_string(kMaxBeam) + " (each hypothesis keeps its own decoding state)");
+    constexpr int64_t kMaxLength = 10000; // as the heads' max_length
+    if (q.maxLength > kMaxLength)
+        throw Error("max length " + std::to_string(q.maxLength) + " is over the limit of " + std::to_string(kMaxLength) + " (each step decodes the whole prefix)");
 
     if (!model.generates())
         throw Error("task \"" + q.task + "\": this run's body does not decode outputs (queries need an omninet run)");

@@ -1,5 +1,6 @@
 #include "core/media/Audio.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -10,7 +11,7 @@ namespace omnilab {
 
 using namespace ffmpeg;
 
-std::vector<float> decodeAudio(const std::string& file, int sampleRate)
+std::vector<float> decodeAudio(const std::string& file, int sampleRate, int64_t maxSamples)
 {
     AVFormatContext* raw = nullptr;
     int rc = avformat_open_input(&raw, file.c_str(), nullptr, nullptr);
@@ -45,8 +46,13 @@ std::vector<float> decodeAudio(const std::string& file, int sampleRate)
     std::vector<float> out;
     std::unique_ptr<AVFrame, FrameCloser> frame(av_frame_alloc());
     std::unique_ptr<AVPacket, PacketCloser> packet(av_packet_alloc());
+    // With maxSamples, output stops there: a WAV whose header says 1 Hz is never resampled
+    // whole to 16 kHz (80 KB of it once became 5 GB before the clip was cut).
+    const auto full = [&] { return maxSamples > 0 && static_cast<int64_t>(out.size()) >= maxSamples; };
     auto convert = [&](const uint8_t** in, int inCount) {
-        const int room = swr_get_out_samples(swr.get(), inCount);
+        int room = swr_get_out_samples(swr.get(), inCount);
+        if (maxSamples > 0)
+            room = static_cast<int>(std::min<int64_t>(room, maxSamples - static_cast<int64_t>(out.size())));
         if (room <= 0)
             return;
         const size_t at = out.size();
@@ -61,7 +67,7 @@ std::vector<float> decodeAudio(const std::string& file, int sampleRate)
             av_frame_unref(frame.get());
         }
     };
-    while (av_read_frame(raw, packet.get()) >= 0) {
+    while (!full() && av_read_frame(raw, packet.get()) >= 0) {
         if (packet->stream_index == streamIndex)
             avcodec_send_packet(codec.get(), packet.get()); // a damaged packet only loses its samples
         av_packet_unref(packet.get());

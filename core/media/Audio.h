@@ -1,6 +1,7 @@
 #pragma once
 // Audio through FFmpeg (WAV, FLAC, MP3, OGG, ... anything it decodes), resampled to mono at
 // one rate with libswresample, and the spectral features the papers use, with torch::stft.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -8,9 +9,10 @@
 
 namespace omnilab {
 
-// Mono float samples in [-1, 1] at `sampleRate`. Throws Error naming the file when it cannot
+// Mono float samples in [-1, 1] at `sampleRate`; with maxSamples > 0 at most that many (the
+// first ones: decoding and resampling stop there). Throws Error naming the file when it cannot
 // be opened, has no audio stream, or holds no samples (an empty WAV).
-std::vector<float> decodeAudio(const std::string& file, int sampleRate = 16000);
+std::vector<float> decodeAudio(const std::string& file, int sampleRate = 16000, int64_t maxSamples = 0);
 
 struct SpectrogramOptions {
     int sampleRate = 16000;
