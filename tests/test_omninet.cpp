@@ -408,6 +408,12 @@ private Q_SLOTS:
             QVERIFY(!torch::allclose(table[1].slice(0, 8, 16), table[0].slice(0, 8, 16), 1e-3, 1e-3));
             QVERIFY(torch::allclose(table[4].slice(0, 8, 16), table[0].slice(0, 8, 16), 1e-5, 1e-5));
             QVERIFY(!torch::allclose(table[4].slice(0, 0, 8), table[0].slice(0, 0, 8), 1e-3, 1e-3));
+            // A 16 × 64 image gives 2 × 8 cells, as many as 4 × 4: its own table, not the cached one.
+            const auto wide = torch::randint(0, 255, {1, 3, 16, 64}, torch::kUInt8);
+            const auto wideTable = (placed->forward(wide) - plain->forward(wide))[0][0];
+            QVERIFY(torch::allclose(wideTable[4].slice(0, 0, 8), table[0].slice(0, 0, 8), 1e-5, 1e-5)); // cell (0, 4): row 0
+            QVERIFY(torch::allclose(wideTable[8].slice(0, 0, 8), table[4].slice(0, 0, 8), 1e-5, 1e-5)); // cell (1, 0): row 1
+            QVERIFY(torch::allclose(wideTable[4].slice(0, 8, 16), table[0].slice(0, 8, 16), 1e-5, 1e-5) == false);
             for (int64_t i = 0; i < 16; ++i)
                 for (int64_t j = i + 1; j < 16; ++j)
                     QVERIFY2((table[i] - table[j]).abs().max().item<float>() > 1e-3, qPrintable(QStringLiteral("cells %1 and %2 look alike").arg(i).arg(j)));

@@ -80,7 +80,9 @@ struct VisionPeripheral : PeripheralModule {
     torch::Tensor gridTable(int64_t h, int64_t w, int64_t d)
     {
         std::lock_guard<std::mutex> lock(tableMutex_);
-        if (!table_.defined() || table_.size(0) != h * w || table_.size(1) != d) {
+        if (!table_.defined() || tableH_ != h || tableW_ != w || table_.size(1) != d) {
+            tableH_ = h;
+            tableW_ = w;
             const int64_t half = d / 2;
             auto rows = sinusoidalPositions(h, half).unsqueeze(1).expand({h, w, half});
             auto cols = sinusoidalPositions(w, d - half).unsqueeze(0).expand({h, w, d - half});
@@ -92,7 +94,8 @@ struct VisionPeripheral : PeripheralModule {
     bool frozen_;
     bool gridPositions_;
     std::mutex tableMutex_;
-    torch::Tensor table_;
+    torch::Tensor table_; // for a grid of tableH_ × tableW_ cells (2 × 8 and 4 × 4 both have 16)
+    int64_t tableH_ = 0, tableW_ = 0;
     nn::Sequential trunk_{nullptr};
     nn::Linear projection_{nullptr};
 };
