@@ -132,7 +132,7 @@ void checkCurriculum(const json& doc, std::vector<ConfigIssue>& issues)
         anyDelayed = true;
         if (hogwild)
             issues.push_back({path, "a task cannot join later in mode hogwild (one worker per task from the start); remove from_step or use mode synchronous"});
-        if (steps >= 0 && from >= steps)
+        if (from >= steps)
             issues.push_back({path, "the task would never train: from_step " + std::to_string(from) + " is not before training.steps " + std::to_string(steps)});
     }
     if (anyDelayed && !someAtZero)

@@ -62,15 +62,11 @@ uint32_t littleEndian(const unsigned char* p, int bytes)
     return v;
 }
 
-// Width × height as the header of a PNG, JPEG, BMP or GIF states it, read before anything is
+// Width × height as the header (the file's first bytes) of a PNG, JPEG, BMP or GIF states it, read before anything is
 // decoded; {0, 0} for another format or a header too short to say (OpenCV's decoder then
 // decides, under its own, larger, limit).
-std::pair<int64_t, int64_t> headerSize(const std::string& file)
+std::pair<int64_t, int64_t> headerSize(const std::vector<unsigned char>& head)
 {
-    std::ifstream in(file, std::ios::binary);
-    std::vector<unsigned char> head(64 * 1024);
-    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
     const auto starts = [&](const char* magic, size_t n) { return head.size() >= n && std::equal(magic, magic + n, head.begin(), [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; }); };
     if (starts("\x89PNG\r\n\x1a\n", 8) && head.size() >= 24)
         return {bigEndian(&head[16], 4), bigEndian(&head[20], 4)};
@@ -124,7 +120,13 @@ int64_t imagePixelLimit()
 cv::Mat decodeImage(const std::string& file, int channels)
 {
     checkJpegComplete(file);
-    const auto [width, height] = headerSize(file);
+    std::vector<unsigned char> head(64 * 1024); // room for a JPEG's segments before its frame header
+    {
+        std::ifstream in(file, std::ios::binary);
+        in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    }
+    const auto [width, height] = headerSize(head);
     if (width * height > imagePixelLimit()) // both at most 2^32: no overflow in 64 bits
         throw Error(file + ": the image is " + std::to_string(width) + " × " + std::to_string(height) + " pixels by its header, over the limit of " +
                     std::to_string(imagePixelLimit()) + " pixels (the environment variable OMNILAB_MAX_IMAGE_PIXELS raises it)");

@@ -7,8 +7,6 @@
 //                     → d_model, S = 1
 //   omninet-audio     a spectrogram B × F × T: a CNN over frequency × time, time steps as T,
 //                     frequency cells as S (the paper names speech as future work)
-#include <mutex>
-
 #include "core/engine/Components.h"
 #include "core/models/common/ResNet.h"
 #include "core/models/omninet/Cnp.h"
@@ -76,26 +74,17 @@ struct VisionPeripheral : PeripheralModule {
     }
     // Where each cell lies: the first half of the channels a sinusoid of its row, the second of
     // its column (the Transformer's table in two dimensions). Fixed, so it adds no weights and a
-    // checkpoint does not depend on it. Cached for the last grid size seen.
-    torch::Tensor gridTable(int64_t h, int64_t w, int64_t d)
+    // checkpoint does not depend on it; a few hundred values, built per call.
+    static torch::Tensor gridTable(int64_t h, int64_t w, int64_t d)
     {
-        std::lock_guard<std::mutex> lock(tableMutex_);
-        if (!table_.defined() || tableH_ != h || tableW_ != w || table_.size(1) != d) {
-            tableH_ = h;
-            tableW_ = w;
-            const int64_t half = d / 2;
-            auto rows = sinusoidalPositions(h, half).unsqueeze(1).expand({h, w, half});
-            auto cols = sinusoidalPositions(w, d - half).unsqueeze(0).expand({h, w, d - half});
-            table_ = torch::cat({rows, cols}, 2).reshape({h * w, d});
-        }
-        return table_;
+        const int64_t half = d / 2;
+        auto rows = sinusoidalPositions(h, half).unsqueeze(1).expand({h, w, half});
+        auto cols = sinusoidalPositions(w, d - half).unsqueeze(0).expand({h, w, d - half});
+        return torch::cat({rows, cols}, 2).reshape({h * w, d});
     }
     double mean_, std_;
     bool frozen_;
     bool gridPositions_;
-    std::mutex tableMutex_;
-    torch::Tensor table_; // for a grid of tableH_ × tableW_ cells (2 × 8 and 4 × 4 both have 16)
-    int64_t tableH_ = 0, tableW_ = 0;
     nn::Sequential trunk_{nullptr};
     nn::Linear projection_{nullptr};
 };
