@@ -149,6 +149,44 @@ private Q_SLOTS:
         QVERIFY2(runs.out.contains(QStringLiteral("finished")) && runs.out.contains(QStringLiteral("25")), qPrintable(runs.out));
     }
 
+    // A training process killed mid-run is listed as interrupted (its folder lock died with
+    // it), resumes, and `remove` deletes a run's folder and store rows, but never a folder
+    // that is not a run's.
+    void interruptedRunsAndRemove()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 200, 50);
+        const QString exp = dir.filePath("bars.json");
+        omnilab::testing::writeBytes(exp, QByteArray::fromStdString(omnilab::testing::barsExperiment(dir.filePath("data"), 100000).dump()));
+        const QString run = dir.filePath("runs/long");
+        const QString db = dir.filePath("runs/omnilab.sqlite");
+        QProcess p;
+        p.start(QStringLiteral(OMNILAB_CLI), {QStringLiteral("train"), exp, QStringLiteral("--run-dir"), run});
+        QVERIFY(p.waitForStarted());
+        QByteArray out;
+        QTRY_VERIFY_WITH_TIMEOUT((out += p.readAllStandardOutput()).contains("step 50/"), 120000);
+        auto during = cli({QStringLiteral("runs"), QStringLiteral("--db"), db});
+        QVERIFY2(during.out.contains(QStringLiteral("running")), qPrintable(during.out));
+        auto second = cli({QStringLiteral("train"), QStringLiteral("--resume"), run});
+        QCOMPARE(second.code, 1);
+        QVERIFY2(second.err.contains(QStringLiteral("another process is writing this run: pid %1").arg(p.processId())), qPrintable(second.err));
+        p.kill();
+        QVERIFY(p.waitForFinished());
+        auto after = cli({QStringLiteral("runs"), QStringLiteral("--db"), db});
+        QCOMPARE(after.code, 0);
+        QVERIFY2(after.out.contains(QStringLiteral("interrupted")), qPrintable(after.out));
+
+        auto notARun = cli({QStringLiteral("remove"), dir.filePath("data")});
+        QCOMPARE(notARun.code, 1);
+        QVERIFY2(notARun.err.contains(QStringLiteral("not a run directory")), qPrintable(notARun.err));
+        QVERIFY(QFileInfo::exists(dir.filePath("data")));
+        auto removed = cli({QStringLiteral("remove"), run});
+        QVERIFY2(removed.code == 0, qPrintable(removed.err));
+        QVERIFY(!QFileInfo::exists(run));
+        auto none = cli({QStringLiteral("runs"), QStringLiteral("--db"), db});
+        QVERIFY2(none.out.contains(QStringLiteral("(no runs in")), qPrintable(none.out));
+    }
+
     void badDataExits1AndNamesTheFile()
     {
         QTemporaryDir dir;

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include "core/store/RunStore.h"
 #include "core/util/Error.h"
 #include "tests/support/TestData.h"
@@ -107,6 +109,73 @@ private Q_SLOTS:
         t.join();
         QVERIFY(seenAfter >= seenBefore);
         QCOMPARE(reader.lastStep(id), written.load());
+    }
+
+    // Another connection holding the store's write lock (another process, a long query):
+    // a write waits the busy timeout, then fails naming the file and leaving nothing
+    // half-written; once the lock is gone the same rows go in, all in one transaction.
+    void busyStoreFailsCleanlyAndRecovers()
+    {
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("omnilab.sqlite").toStdString();
+        RunStore store(file);
+        const int64_t id = store.createRun("exp", "/runs/x", "{}");
+        store.setBusyTimeout(50);
+        sqlite3* other = nullptr;
+        QCOMPARE(sqlite3_open(file.c_str(), &other), SQLITE_OK);
+        QCOMPARE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+        std::vector<MetricRecord> rows;
+        for (int64_t step = 1; step <= 3; ++step)
+            rows.push_back({id, "t", "train", "loss", step, 1.0 / static_cast<double>(step), 0});
+        const std::vector<EventRecord> events{{id, "info", "three steps", 0}};
+        try {
+            store.write(rows, events);
+            QFAIL("expected the busy store to refuse the write");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find(file) != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("locked") != std::string::npos, e.what());
+        }
+        QCOMPARE(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(other);
+        QCOMPARE(store.metrics(id).size(), size_t(0));
+        store.write(rows, events);
+        QCOMPARE(store.metrics(id, "train", "loss").size(), size_t(3));
+        QCOMPARE(store.events(id).size(), size_t(1));
+    }
+
+    // Evaluating one checkpoint on one split again replaces its rows instead of adding more.
+    void evaluationIsRecordedOncePerCheckpointAndSplit()
+    {
+        QTemporaryDir dir;
+        RunStore store(dir.filePath("omnilab.sqlite").toStdString());
+        const int64_t id = store.createRun("exp", "/runs/x", "{}");
+        const auto eval = [&](int64_t step, const char* split, double accuracy) {
+            store.recordEvaluation({{id, "t", split, "accuracy", step, accuracy, 0}, {id, "t", split, "loss", step, 1 - accuracy, 0}});
+        };
+        eval(10, "test", 0.5);
+        eval(10, "test", 0.5);
+        eval(10, "test", 0.6);
+        QCOMPARE(store.metrics(id, "test").size(), size_t(2));
+        QCOMPARE(store.metrics(id, "test", "accuracy").at(0).value, 0.6);
+        eval(10, "val", 0.4);  // another split
+        eval(20, "test", 0.7); // another checkpoint
+        QCOMPARE(store.metrics(id, "test").size(), size_t(4));
+        QCOMPARE(store.metrics(id, "val").size(), size_t(2));
+    }
+
+    void busyTimeoutSettingIsChecked()
+    {
+        QTemporaryDir dir;
+        qputenv("OMNILAB_STORE_BUSY_MS", "soon");
+        try {
+            RunStore store(dir.filePath("omnilab.sqlite").toStdString());
+            qunsetenv("OMNILAB_STORE_BUSY_MS");
+            QFAIL("expected a bad OMNILAB_STORE_BUSY_MS to be refused");
+        } catch (const Error& e) {
+            qunsetenv("OMNILAB_STORE_BUSY_MS");
+            QVERIFY2(std::string(e.what()).find("OMNILAB_STORE_BUSY_MS") != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("soon") != std::string::npos, e.what());
+        }
     }
 
     void notAStoreNamesTheFile()

@@ -10,7 +10,11 @@
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/runtime/Runtime.h"
+#include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
 #include "tests/support/TestData.h"
 
 using namespace omnilab;
@@ -247,6 +251,125 @@ private Q_SLOTS:
         QTest::qWait(100);
         QVERIFY(run.stop() < 1000);
         QCOMPARE(run.summary.status, std::string("stopped"));
+    }
+
+    // One writer per run folder: a run holds its folder's lock while it trains, and a
+    // second writer (here the test itself, as another process would) is refused naming the
+    // holder; the folder is left as it was.
+    void oneWriterPerRunFolder()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 100000), "mem");
+        const std::string runDir = dir.filePath("runs/a").toStdString();
+        {
+            BackgroundRun run(e, dir.filePath("runs/a"));
+            QTRY_VERIFY_WITH_TIMEOUT(run.recorder.stepCount.load() > 0, 60000);
+            const auto holder = RunLock::holder(runDir);
+            QVERIFY(holder.has_value());
+            QCOMPARE(holder->pid, static_cast<int64_t>(::getpid()));
+            QCOMPARE(holder->purpose, std::string("train"));
+            try {
+                RunLock second(runDir, "resume");
+                QFAIL("expected the second writer to be refused");
+            } catch (const Error& err) {
+                const std::string m = err.what();
+                QVERIFY2(m.find("another process is writing this run") != std::string::npos, err.what());
+                QVERIFY2(m.find("pid " + std::to_string(::getpid())) != std::string::npos, err.what());
+            }
+            run.stop();
+            QCOMPARE(run.summary.status, std::string("stopped"));
+        }
+        QVERIFY(!RunLock::holder(runDir).has_value()); // released with the run
+
+        // A writer holding the folder (another process) stops a resume before it writes.
+        const int64_t step = inspectCheckpoint(RunPaths(runDir).checkpoint).step;
+        RunLock other(runDir, "branch");
+        auto resumed = Trainer::resume(runDir, TrainOptions{});
+        try {
+            resumed->run();
+            QFAIL("expected the resume to be refused");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("(branch, since") != std::string::npos, err.what());
+        }
+        QCOMPARE(inspectCheckpoint(RunPaths(runDir).checkpoint).step, step);
+    }
+
+    // A run killed after run.json but before its first checkpoint: --resume trains it again
+    // from step 0 in the same store run, and its metrics are not doubled.
+    void runWithoutCheckpointResumesFromStepZero()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 12), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        const RunSummary first = Trainer(e, o).run();
+        QCOMPARE(first.status, std::string("finished"));
+        QVERIFY(QFile::remove(QString::fromStdString(RunPaths(o.runDir).checkpoint)));
+        auto resumed = Trainer::resume(o.runDir, TrainOptions{});
+        Recorder r;
+        resumed->addObserver(&r);
+        const RunSummary again = resumed->run();
+        QCOMPARE(again.status, std::string("finished"));
+        QCOMPARE(again.runId, first.runId);
+        QCOMPARE(r.steps.front().step, int64_t(1));
+        QCOMPARE(r.steps.back().step, int64_t(12));
+        RunStore store(dir.filePath("omnilab.sqlite").toStdString(), true);
+        QCOMPARE(store.metrics(first.runId, "train", "loss").size(), size_t(12));
+        bool said = false;
+        for (const auto& ev : store.events(first.runId))
+            said = said || ev.message.find("has no checkpoint yet") != std::string::npos;
+        QVERIFY(said);
+    }
+
+    // Another connection holds the run store's write lock from step 3 to step 20 (another
+    // process, longer than the busy timeout): training goes on, the rows of those steps wait
+    // and are written once the store is free, and the run ends finished with its checkpoint.
+    void busyStoreDoesNotEndTraining()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 30), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        const std::string db = dir.filePath("omnilab.sqlite").toStdString();
+        qputenv("OMNILAB_STORE_BUSY_MS", "20");
+        struct Blocker : TrainerObserver {
+            std::string db;
+            sqlite3* other = nullptr;
+            bool held = false;
+            void onStep(const StepEvent& ev) override
+            {
+                if (ev.step == 3) {
+                    sqlite3_open(db.c_str(), &other);
+                    held = sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+                } else if (ev.step == 20) {
+                    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+                    sqlite3_close(other);
+                    other = nullptr;
+                }
+            }
+        } blocker;
+        blocker.db = db;
+        Trainer t(e, o);
+        t.addObserver(&blocker);
+        const RunSummary s = t.run();
+        qunsetenv("OMNILAB_STORE_BUSY_MS");
+        QVERIFY(blocker.held);
+        QCOMPARE(s.status, std::string("finished"));
+        QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).checkpoint).step, int64_t(30));
+        RunStore store(db, true);
+        QCOMPARE(store.run(s.runId)->status, std::string("finished"));
+        QCOMPARE(store.metrics(s.runId, "train", "loss").size(), size_t(30));
+        QVERIFY(!store.latestMetrics(s.runId, "test").empty());
+        bool outage = false, recovered = false;
+        for (const auto& ev : store.events(s.runId)) {
+            outage = outage || ev.message.find("cannot record metrics in the run store") != std::string::npos;
+            recovered = recovered || ev.message.find("takes records again") != std::string::npos;
+        }
+        QVERIFY(outage);
+        QVERIFY(recovered);
     }
 
     void badDataFailsBeforeAnythingIsWritten()

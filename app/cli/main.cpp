@@ -36,6 +36,7 @@
 #include "core/plugin/PluginLoader.h"
 #include "core/registry/Registry.h"
 #include "core/runtime/Runtime.h"
+#include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
 
 using namespace omnilab;
@@ -52,14 +53,19 @@ const char* kUsage =
     "  validate FILE             check an experiment file; problems are printed with JSON paths\n"
     "  train FILE [--run-dir DIR] [--db FILE] [--steps N]\n"
     "  train --resume RUN_DIR [--steps N]\n"
-    "                            train; prints progress, evaluates, checkpoints, stores metrics\n"
+    "                            train; prints progress, evaluates, checkpoints, stores metrics (a run\n"
+    "                            stopped before its first checkpoint resumes from step 0); one process\n"
+    "                            writes a run folder at a time, a second one is refused naming the first\n"
     "  eval RUN_DIR [--split test|val|train] [--json] [--confusion]\n"
     "                            evaluate a run's last checkpoint; prints the per-task metric table\n"
     "                            (--confusion: and each classification task's confusion matrix)\n"
     "  eval RUN_DIR|FILE --protocol holdout|kfold|loo [--k 5] [--steps N] [--out DIR] [--json]\n"
     "                            train and evaluate per fold (k-fold and leave-one-out cut each train\n"
     "                            split); prints every fold and mean ± std; folds run in DIR\n"
-    "  runs [--db FILE]          list the runs in a run store (default runs/omnilab.sqlite)\n"
+    "  runs [--db FILE]          list the runs in a run store (default runs/omnilab.sqlite); a run marked\n"
+    "                            running whose process is gone is shown as interrupted\n"
+    "  remove RUN_DIR            delete a run: its folder and its rows in the run store (refused while\n"
+    "                            a process writes it)\n"
     "  make-demo-data --out DIR [--scale tiny|small|full] [--seed N] [--force]\n"
     "                            write synthetic demo data for every data format, in the real datasets'\n"
     "                            layouts (default small, seed 1); an existing set with the same seed and\n"
@@ -412,6 +418,8 @@ int commandEval(const Args& a)
     if (split != "test" && split != "val" && split != "train")
         throw UsageError("option --split: expected test, val or train, got \"" + split + "\"");
     const RunEvaluation r = evaluateRunDetailed(a.positional[0], split);
+    if (!r.notRecorded.empty())
+        std::cerr << "warning: the metrics were not recorded in the run store: " << r.notRecorded << "\n";
     if (a.flag("json")) {
         nlohmann::json out = nlohmann::json::object();
         for (const auto& [task, values] : r.metrics)
@@ -446,14 +454,51 @@ int commandRuns(const Args& a)
 {
     RunStore store(a.get("db", "runs/omnilab.sqlite"), true);
     auto runs = store.runs();
-    std::cout << std::left << std::setw(5) << "id" << std::setw(24) << "name" << std::setw(10) << "status" << std::setw(22) << "started"
+    std::cout << std::left << std::setw(5) << "id" << std::setw(24) << "name" << std::setw(12) << "status" << std::setw(22) << "started"
               << std::setw(10) << "step" << "directory\n";
     for (const auto& r : runs) {
-        std::cout << std::left << std::setw(5) << r.id << std::setw(24) << r.name << std::setw(10) << r.status << std::setw(22) << r.startedAt
+        // The writer's folder lock dies with its process: "running" without it is interrupted.
+        const std::string status = r.status == "running" && !RunLock::holder(r.dir) ? "interrupted" : r.status;
+        std::cout << std::left << std::setw(5) << r.id << std::setw(24) << r.name << std::setw(12) << status << std::setw(22) << r.startedAt
                   << std::setw(10) << store.lastStep(r.id) << r.dir << "\n";
     }
     if (runs.empty())
         std::cout << "(no runs in " << store.file() << ")\n";
+    return 0;
+}
+
+int commandRemove(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("remove needs exactly one RUN_DIR");
+    const std::string dir = a.positional[0];
+    const RunPaths paths(dir);
+    if (!fs::is_directory(dir))
+        throw Error(dir + ": no such run directory");
+    // Only a folder that looks like a run is deleted: never a folder given by mistake.
+    if (!fs::is_regular_file(paths.info) && !fs::is_regular_file(paths.config) && !fs::is_regular_file(RunLock::fileIn(dir)))
+        throw Error(dir + ": not a run directory (no run.json, config.json or writer.lock); nothing removed");
+    std::string removedFromStore;
+    {
+        const RunLock lock(dir, "remove");
+        if (fs::is_regular_file(paths.info)) {
+            const nlohmann::json info = readJsonFile(paths.info);
+            const std::string db = info.value("db", std::string());
+            const int64_t id = info.value("run_id", int64_t(0));
+            if (!db.empty() && fs::exists(db)) {
+                RunStore store(db);
+                if (store.run(id)) {
+                    store.deleteRun(id);
+                    removedFromStore = " and run " + std::to_string(id) + " from " + db;
+                }
+            }
+        }
+    }
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec)
+        throw Error(dir + ": cannot remove: " + ec.message());
+    std::cout << "removed " << dir << removedFromStore << "\n";
     return 0;
 }
 
@@ -1048,6 +1093,8 @@ int main(int argc, char** argv)
             return commandEval(parseArgs(rest, {"split", "protocol", "k", "steps", "out"}, {"json", "confusion"}));
         if (command == "runs")
             return commandRuns(parseArgs(rest, {"db"}, {}));
+        if (command == "remove")
+            return commandRemove(parseArgs(rest, {}, {}));
         if (command == "compare")
             return commandCompare(parseArgs(rest, {"split"}, {"with-loss"}));
         if (command == "query")

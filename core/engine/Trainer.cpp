@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <functional>
 #include <cmath>
 #include <chrono>
 #include <condition_variable>
@@ -18,7 +21,11 @@
 #include "core/engine/BatchLoader.h"
 #include "core/engine/Model.h"
 #include "core/runtime/Runtime.h"
+#include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace omnilab {
 
@@ -45,7 +52,22 @@ RunPaths::RunPaths(const std::string& runDir)
 
 namespace {
 
-// Writes text to a temporary file and renames it over `file`: readers see old or new, never half.
+// Flushes a file's (or a folder's) data to the disk, so that a rename after it cannot
+// expose a file whose blocks were never written (a crash between the two).
+void syncToDisk(const std::string& path, bool folder)
+{
+    const int fd = ::open(path.c_str(), (folder ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+        throw Error(path + ": cannot open to flush it to disk: " + std::strerror(errno));
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0 && !(folder && err == EINVAL)) // some file systems cannot sync a folder
+        throw Error(path + ": cannot flush to disk: " + std::strerror(err));
+}
+
+// Writes text to a temporary file, flushes it and renames it over `file`, then flushes the
+// folder: readers see the old or the new file, never half of one, even after a crash.
 void writeFileAtomically(const std::string& file, const std::string& text)
 {
     const std::string tmp = file + ".tmp";
@@ -56,37 +78,125 @@ void writeFileAtomically(const std::string& file, const std::string& text)
         if (!out)
             throw Error(tmp + ": cannot write");
     }
+    syncToDisk(tmp, false);
     std::error_code ec;
     fs::rename(tmp, file, ec);
     if (ec)
         throw Error(file + ": cannot replace: " + ec.message());
+    syncToDisk(fs::path(file).parent_path().empty() ? "." : fs::path(file).parent_path().string(), true);
 }
 
-// Records everything the trainer reports in the SQLite run store.
+// Records everything the trainer reports in the SQLite run store, a step's rows in one
+// transaction. A store that is busy (another process holds its lock longer than the busy
+// timeout) or cannot be written (a full disk) does not end training: the rows wait and are
+// written later, the wait between tries doubling up to 256 steps; `warn` says so once when
+// the outage starts and once when it ends. At most kMaxPending rows wait (the oldest go).
 class RunRecorder : public TrainerObserver {
 public:
-    RunRecorder(RunStore& store, int64_t run) : store_(store), run_(run) {}
+    RunRecorder(RunStore& store, int64_t run, std::function<void(const std::string&)> warn)
+        : store_(store), run_(run), warn_(std::move(warn))
+    {
+    }
     void onStep(const StepEvent& e) override
     {
+        const double now = secondsSinceEpoch();
         for (const auto& [task, loss] : e.taskLosses)
-            store_.addMetric(run_, task, "train", "loss", e.step, loss);
+            metric(task, "train", "loss", e.step, loss, now);
         if (e.step % 10 == 0 || e.step == e.totalSteps) {
-            store_.addMetric(run_, "", "train", "lr", e.step, e.learningRate);
-            store_.addMetric(run_, "", "train", "samples_per_s", e.step, e.samplesPerSecond);
+            metric("", "train", "lr", e.step, e.learningRate, now);
+            metric("", "train", "samples_per_s", e.step, e.samplesPerSecond, now);
         }
+        flush(e.step, false);
     }
     void onEval(const EvalEvent& e) override
     {
+        const double now = secondsSinceEpoch();
         for (const auto& [name, value] : e.metrics)
-            store_.addMetric(run_, e.task, e.split, name, e.step, value);
+            metric(e.task, e.split, name, e.step, value, now);
+        flush(e.step, false);
     }
-    void onCheckpoint(const CheckpointEvent& e) override { store_.addEvent(run_, "info", "checkpoint at step " + std::to_string(e.step)); }
-    void onLog(LogLevel level, const std::string& message) override { store_.addEvent(run_, logLevelName(level), message); }
-    void onFinished(const RunSummary& s) override { store_.setStatus(run_, s.status); }
+    void onCheckpoint(const CheckpointEvent& e) override
+    {
+        event("info", "checkpoint at step " + std::to_string(e.step));
+        flush(e.step, true);
+    }
+    void onLog(LogLevel level, const std::string& message) override { event(logLevelName(level), message); }
+    void onFinished(const RunSummary& s) override
+    {
+        flush(s.step, true);
+        try {
+            store_.setStatus(run_, s.status);
+        } catch (const Error& e) {
+            warn_(std::string("could not mark the run ") + s.status + " in the run store (" + e.what() + "); the checkpoint is intact");
+        }
+        if (!metrics_.empty() || !events_.empty())
+            warn_(std::to_string(metrics_.size() + events_.size()) + " rows of metrics and events were never recorded in " + store_.file() +
+                  " (it stayed busy or unwritable)");
+    }
+
+    static constexpr size_t kMaxPending = 200000;
 
 private:
+    void metric(const std::string& task, const std::string& split, const std::string& name, int64_t step, double value, double time)
+    {
+        MetricRecord m;
+        m.run = run_;
+        m.task = task;
+        m.split = split;
+        m.name = name;
+        m.step = step;
+        m.value = value;
+        m.wallTime = time;
+        metrics_.push_back(std::move(m));
+        if (metrics_.size() > kMaxPending) {
+            metrics_.pop_front();
+            ++dropped_;
+        }
+    }
+    void event(const std::string& level, const std::string& message)
+    {
+        events_.push_back({run_, level, message, secondsSinceEpoch()});
+        if (events_.size() > kMaxPending) {
+            events_.pop_front();
+            ++dropped_;
+        }
+    }
+    void flush(int64_t step, bool now)
+    {
+        if (!now && step < nextTry_)
+            return;
+        try {
+            store_.write({metrics_.begin(), metrics_.end()}, {events_.begin(), events_.end()});
+        } catch (const Error& e) {
+            wait_ = std::min<int64_t>(std::max<int64_t>(wait_ * 2, 1), 256);
+            nextTry_ = step + wait_;
+            if (!outage_) {
+                outage_ = true;
+                warn_(std::string("cannot record metrics in the run store (") + e.what() + "); training goes on and tries again later");
+            }
+            return;
+        }
+        const size_t written = metrics_.size() + events_.size();
+        metrics_.clear();
+        events_.clear();
+        wait_ = 0;
+        nextTry_ = 0;
+        if (outage_) {
+            outage_ = false;
+            warn_("the run store takes records again; " + std::to_string(written) + " waiting rows written" +
+                  (dropped_ > 0 ? ", " + std::to_string(dropped_) + " of the oldest lost" : ""));
+            dropped_ = 0;
+        }
+    }
+
     RunStore& store_;
     int64_t run_;
+    std::function<void(const std::string&)> warn_;
+    std::deque<MetricRecord> metrics_;
+    std::deque<EventRecord> events_;
+    int64_t nextTry_ = 0, wait_ = 0;
+    size_t dropped_ = 0;
+    bool outage_ = false;
 };
 
 // Each task walks its own shuffled order of the train split; the order of epoch e is
@@ -267,8 +377,9 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& runDir, TrainOptions
 {
     RunPaths paths(runDir);
     const json info = readRunInfo(paths);
-    if (!fs::is_regular_file(paths.checkpoint))
-        throw Error(paths.checkpoint + ": no checkpoint to resume from");
+    // A run stopped before its first checkpoint trains again from step 0 (run() says so).
+    if (!fs::is_regular_file(paths.checkpoint) && !fs::is_regular_file(paths.config))
+        throw Error(paths.dir + ": neither a checkpoint nor config.json to resume from; remove the run with omnilab-cli remove " + paths.dir);
     if (info.contains("fold")) { // a fold of a k-fold protocol trains on the same samples again
         options.folds = info["fold"].value("folds", int64_t(0));
         options.fold = info["fold"].value("fold", int64_t(0));
@@ -321,6 +432,33 @@ RunSummary Trainer::Impl::run()
     std::string runDir = options.runDir;
     if (runDir.empty())
         runDir = (fs::path("runs") / (exp.name + "-" + formatTimeNow("%Y%m%d-%H%M%S", false))).string();
+    RunPaths paths(runDir);
+    // One writer per run folder, from before the first file is written (the tokenizers).
+    // A folder this run creates is removed again if the run fails before it is recorded.
+    // The outermost folder this run creates ("runs" of runs/x when neither exists).
+    fs::path createdDir;
+    for (fs::path p = fs::absolute(runDir).lexically_normal(); !p.empty() && !fs::exists(p) && p != p.parent_path(); p = p.parent_path())
+        createdDir = p;
+    {
+        std::error_code ec;
+        fs::create_directories(runDir, ec);
+        if (ec)
+            throw Error(runDir + ": cannot create run directory: " + ec.message());
+    }
+    struct RemoveUnrecorded {
+        std::string dir, info;
+        bool armed;
+        ~RemoveUnrecorded()
+        {
+            std::error_code ec;
+            if (armed && !fs::exists(info, ec))
+                fs::remove_all(dir, ec);
+        }
+    } removeUnrecorded{createdDir.string(), paths.info, !createdDir.empty() && !resuming};
+    const RunLock writerLock(runDir, resuming ? "resume" : "train");
+    if (!resuming && fs::exists(paths.info))
+        throw Error(paths.dir + ": already holds a run; resume it with --resume or choose another run directory");
+    const bool fromCheckpoint = !resuming || fs::is_regular_file(paths.checkpoint);
     torch::manual_seed(exp.training.seed);
     // Tokenizers trained from the data are kept beside the run, so a resume finds them.
     auto data = loadDatasets(exp, (fs::path(runDir) / "tokenizers").string());
@@ -329,7 +467,7 @@ RunSummary Trainer::Impl::run()
     auto model = std::make_shared<MultiTaskModel>(exp, data);
     model->to(device);
     // A new run's pre-trained peripherals (a resume reads them from its own checkpoint).
-    const std::vector<std::string> initialised = resuming ? std::vector<std::string>{} : initPeripheralsFrom(exp, *model, device);
+    const std::vector<std::string> initialised = resuming && fromCheckpoint ? std::vector<std::string>{} : initPeripheralsFrom(exp, *model, device);
     auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
     weighting->setTaskCount(exp.tasks.size());
     // UW's log-variances learn with the model.
@@ -344,7 +482,6 @@ RunSummary Trainer::Impl::run()
     for (const auto& task : exp.tasks)
         trainSizes.push_back(data.at(task.dataset).train->size());
 
-    RunPaths paths(runDir);
     int64_t startStep = 0;
     int64_t runId = 0;
     std::string dbFile = options.dbFile;
@@ -355,55 +492,55 @@ RunSummary Trainer::Impl::run()
         if (dbFile.empty())
             dbFile = resolveDbFile(paths, info);
         torch::serialize::InputArchive archive;
-        try {
-            loadCheckpointArchive(archive, paths.checkpoint, device); // optimiser state follows the model's device
-            torch::serialize::InputArchive modelArchive, optimizerArchive;
-            archive.read("model", modelArchive);
-            model->load(modelArchive);
-            archive.read("optimizer", optimizerArchive);
-            optimizer->load(optimizerArchive);
-            {
-                torch::NoGradGuard noGrad;
-                const auto weightingState = weighting->state();
-                for (size_t i = 0; i < weightingState.size(); ++i) {
-                    torch::Tensor saved;
-                    if (archive.try_read("weighting_" + std::to_string(i), saved))
-                        weightingState[i].copy_(saved);
+        if (fromCheckpoint) {
+            try {
+                loadCheckpointArchive(archive, paths.checkpoint, device); // optimiser state follows the model's device
+                torch::serialize::InputArchive modelArchive, optimizerArchive;
+                archive.read("model", modelArchive);
+                model->load(modelArchive);
+                archive.read("optimizer", optimizerArchive);
+                optimizer->load(optimizerArchive);
+                {
+                    torch::NoGradGuard noGrad;
+                    const auto weightingState = weighting->state();
+                    for (size_t i = 0; i < weightingState.size(); ++i) {
+                        torch::Tensor saved;
+                        if (archive.try_read("weighting_" + std::to_string(i), saved))
+                            weightingState[i].copy_(saved);
+                    }
                 }
+                c10::IValue step, rngState, cursors, torchRng;
+                archive.read("step", step);
+                startStep = step.toInt();
+                archive.read("rng_engine", rngState);
+                std::istringstream(rngState.toStringRef()) >> rng;
+                torch::Tensor torchState;
+                archive.read("rng_torch", torchState);
+                {
+                    at::Generator generator = at::detail::getDefaultCPUGenerator();
+                    generator.set_state(torchState.cpu());
+                }
+                torch::Tensor cudaState;
+                if (device.is_cuda() && archive.try_read("rng_cuda", cudaState)) {
+                    at::Generator generator = at::globalContext().defaultGenerator(device);
+                    generator.set_state(cudaState.cpu());
+                }
+                archive.read("streams", cursors);
+                json s = json::parse(cursors.toStringRef());
+                for (size_t i = 0; i < streams.size() && i < s.size(); ++i) {
+                    streams[i].epoch = s[i].at(0);
+                    streams[i].cursor = s[i].at(1);
+                }
+            } catch (const std::exception& e) {
+                if (dynamic_cast<const Error*>(&e) && std::string(e.what()).rfind(paths.checkpoint, 0) == 0)
+                    throw; // already names the file and says why
+                throw Error(paths.checkpoint + ": cannot resume from this checkpoint: " + reasonOf(e));
             }
-            c10::IValue step, rngState, cursors, torchRng;
-            archive.read("step", step);
-            startStep = step.toInt();
-            archive.read("rng_engine", rngState);
-            std::istringstream(rngState.toStringRef()) >> rng;
-            torch::Tensor torchState;
-            archive.read("rng_torch", torchState);
-            {
-                at::Generator generator = at::detail::getDefaultCPUGenerator();
-                generator.set_state(torchState.cpu());
-            }
-            torch::Tensor cudaState;
-            if (device.is_cuda() && archive.try_read("rng_cuda", cudaState)) {
-                at::Generator generator = at::globalContext().defaultGenerator(device);
-                generator.set_state(cudaState.cpu());
-            }
-            archive.read("streams", cursors);
-            json s = json::parse(cursors.toStringRef());
-            for (size_t i = 0; i < streams.size() && i < s.size(); ++i) {
-                streams[i].epoch = s[i].at(0);
-                streams[i].cursor = s[i].at(1);
-            }
-        } catch (const std::exception& e) {
-            if (dynamic_cast<const Error*>(&e) && std::string(e.what()).rfind(paths.checkpoint, 0) == 0)
-                throw; // already names the file and says why
-            throw Error(paths.checkpoint + ": cannot resume from this checkpoint: " + reasonOf(e));
         }
         model->to(device);
         if (startStep >= totalSteps)
             throw Error(paths.dir + ": the run already reached step " + std::to_string(startStep) + " of " + std::to_string(totalSteps) + "; pass a larger --steps to continue it");
     } else {
-        if (fs::exists(paths.info))
-            throw Error(paths.dir + ": already holds a run; resume it with --resume or choose another run directory");
         if (dbFile.empty()) {
             fs::path parent = fs::path(runDir).parent_path();
             dbFile = ((parent.empty() ? fs::path(".") : parent) / "omnilab.sqlite").string();
@@ -432,16 +569,14 @@ RunSummary Trainer::Impl::run()
     }
 
     std::error_code ec;
-    fs::create_directories(runDir, ec);
-    if (ec)
-        throw Error(runDir + ": cannot create run directory: " + ec.message());
     dbFile = fs::absolute(dbFile).lexically_normal().string();
     RunStore store(dbFile);
     if (resuming) {
         if (!store.run(runId))
             throw Error(dbFile + ": holds no run " + std::to_string(runId) + " (named in " + paths.info + ")");
-        // Steps after the checkpoint are trained again; their old metrics would be duplicates.
-        store.removeMetricsAfter(runId, startStep);
+        // Steps after the checkpoint are trained again; their old metrics would be duplicates
+        // (all of them when there is no checkpoint yet).
+        store.removeMetricsAfter(runId, fromCheckpoint ? startStep : -1);
         store.setStatus(runId, "running");
     } else {
         runId = store.createRun(exp.name, fs::absolute(runDir).lexically_normal().string(), exp.document.dump());
@@ -451,7 +586,8 @@ RunSummary Trainer::Impl::run()
             info["fold"] = {{"folds", options.folds}, {"fold", options.fold}};
         writeFileAtomically(paths.info, info.dump(2) + "\n");
     }
-    RunRecorder recorder(store, runId);
+    removeUnrecorded.armed = false;
+    RunRecorder recorder(store, runId, [this](const std::string& message) { log(LogLevel::Warning, message); });
     observers.insert(observers.begin(), &recorder);
 
     RunSummary summary;
@@ -485,9 +621,11 @@ RunSummary Trainer::Impl::run()
         const std::string tmp = paths.checkpoint + ".tmp";
         try {
             saveCheckpointArchive(archive, tmp);
+            syncToDisk(tmp, false);
             if (options.beforeCheckpointCommit)
                 options.beforeCheckpointCommit(tmp);
             fs::rename(tmp, paths.checkpoint);
+            syncToDisk(paths.dir, true);
         } catch (...) {
             fs::remove(tmp, ec);
             throw;
@@ -517,6 +655,8 @@ RunSummary Trainer::Impl::run()
     log(LogLevel::Info, std::string(resuming ? "resumed" : "started") + " run " + std::to_string(runId) + " of \"" + exp.name + "\" at step " +
                             std::to_string(startStep) + " of " + std::to_string(totalSteps) + " on " + runtime.device + " with " +
                             std::to_string(runtime.threads) + " threads; " + std::to_string(model->parameterCount()) + " parameters");
+    if (!fromCheckpoint)
+        log(LogLevel::Warning, paths.dir + " has no checkpoint yet (the run stopped before its first one): training again from step 0");
     for (const auto& line : initialised)
         log(LogLevel::Info, line);
     for (const auto& task : exp.tasks)
@@ -798,8 +938,9 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
     RunEvaluation out;
     out.parameterCount = model.parameterCount();
     out.step = loadModelCheckpoint(model, paths.checkpoint, device);
-    RunStore store(resolveDbFile(paths, info));
+    const std::string dbFile = resolveDbFile(paths, info);
     const int64_t runId = info.value("run_id", int64_t(0));
+    std::vector<MetricRecord> rows;
     for (const auto& task : exp.tasks) {
         auto ds = data.at(task.dataset).split(split);
         if (!ds || ds->size() == 0)
@@ -810,8 +951,23 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
             out.confusion[task.name] = confusion;
             out.classNames[task.name] = data.at(task.dataset).train->classNames();
         }
-        for (const auto& [name, value] : out.metrics[task.name])
-            store.addMetric(runId, task.name, split, name, out.step, value);
+        for (const auto& [name, value] : out.metrics[task.name]) {
+            MetricRecord m;
+            m.run = runId;
+            m.task = task.name;
+            m.split = split;
+            m.name = name;
+            m.step = out.step;
+            m.value = value;
+            m.wallTime = secondsSinceEpoch();
+            rows.push_back(std::move(m));
+        }
+    }
+    try {
+        RunStore store(dbFile);
+        store.recordEvaluation(rows);
+    } catch (const Error& e) {
+        out.notRecorded = e.what();
     }
     return out;
 }

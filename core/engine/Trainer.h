@@ -127,10 +127,14 @@ struct RunEvaluation {
     int64_t step = 0;
     std::map<std::string, ConfusionMatrix> confusion;
     std::map<std::string, std::vector<std::string>> classNames;
+    // Why the metrics could not be recorded (a read-only or busy store); empty when they were.
+    std::string notRecorded;
 };
 
 // Loads a run's last checkpoint and evaluates every task on `split`; records the
-// metrics in the run's store.
+// metrics in the run's store, once per checkpoint and split (evaluating the same
+// checkpoint again replaces its rows). A store that cannot be written does not fail the
+// evaluation: `notRecorded` says why.
 RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& split);
 // The metrics of evaluateRunDetailed: task -> metric -> value.
 std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split);

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <ctime>
 #include <filesystem>
@@ -57,6 +59,11 @@ public:
         auto* p = sqlite3_column_text(stmt_, col);
         return p ? reinterpret_cast<const char*>(p) : "";
     }
+    void reset()
+    {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
     int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
     double real(int col) const
     {
@@ -94,6 +101,20 @@ double secondsSinceEpoch()
     return duration_cast<duration<double>>(system_clock::now().time_since_epoch()).count();
 }
 
+// How long a statement waits for another process's lock on the store: 5 s, or
+// OMNILAB_STORE_BUSY_MS (0–600000).
+int busyTimeoutMs()
+{
+    const char* v = std::getenv("OMNILAB_STORE_BUSY_MS");
+    if (!v || !*v)
+        return 5000;
+    char* end = nullptr;
+    const long ms = std::strtol(v, &end, 10);
+    if (*end != '\0' || ms < 0 || ms > 600000)
+        throw Error(std::string("OMNILAB_STORE_BUSY_MS: expected milliseconds from 0 to 600000, got \"") + std::string(v).substr(0, 40) + "\"");
+    return static_cast<int>(ms);
+}
+
 RunStore::RunStore(const std::string& file, bool readOnly) : file_(file)
 {
     if (!readOnly) {
@@ -104,15 +125,30 @@ RunStore::RunStore(const std::string& file, bool readOnly) : file_(file)
     } else if (!std::filesystem::exists(file)) {
         throw Error(file + ": no run store here (the file does not exist)");
     }
-    int flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    flags |= SQLITE_OPEN_FULLMUTEX;
-    if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-        std::string msg = db_ ? sqlite3_errmsg(db_) : "cannot open";
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw Error(file + ": cannot open run store: " + msg);
-    }
-    sqlite3_busy_timeout(db_, 5000);
+    auto open = [&](const std::string& name, int flags) {
+        flags |= SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI;
+        if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+            std::string msg = db_ ? sqlite3_errmsg(db_) : "cannot open";
+            sqlite3_close(db_);
+            db_ = nullptr;
+            throw Error(file + ": cannot open run store: " + msg);
+        }
+        sqlite3_busy_timeout(db_, busyTimeoutMs());
+    };
+    auto uriOf = [](const std::string& path, const char* query) {
+        std::string uri = "file:";
+        for (unsigned char c : std::filesystem::absolute(path).string()) {
+            if (c == '%' || c == '?' || c == '#' || c < 0x20) {
+                char hex[4];
+                std::snprintf(hex, sizeof hex, "%%%02X", c);
+                uri += hex;
+            } else {
+                uri += static_cast<char>(c);
+            }
+        }
+        return uri + query;
+    };
+    open(uriOf(file, ""), readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
     try {
         if (!readOnly) {
             exec("PRAGMA journal_mode=WAL");
@@ -129,8 +165,23 @@ RunStore::RunStore(const std::string& file, bool readOnly) : file_(file)
                  " message TEXT NOT NULL, time REAL NOT NULL)");
         }
         // A file that is not a SQLite database fails here, with a message naming it.
-        Statement check(db_, "SELECT count(*) FROM runs", file_);
-        check.step();
+        auto check = [&] {
+            Statement s(db_, "SELECT count(*) FROM runs", file_);
+            s.step();
+        };
+        try {
+            check();
+        } catch (const Error&) {
+            // A WAL store in a folder this process cannot write has no shared-memory file
+            // to open; read it as an immutable file instead (no writer can be seen then).
+            const int code = sqlite3_errcode(db_);
+            if (!readOnly || (code != SQLITE_CANTOPEN && code != SQLITE_READONLY && code != SQLITE_IOERR))
+                throw;
+            sqlite3_close(db_);
+            db_ = nullptr;
+            open(uriOf(file, "?immutable=1"), SQLITE_OPEN_READONLY);
+            check();
+        }
     } catch (...) {
         sqlite3_close(db_);
         db_ = nullptr;
@@ -176,6 +227,63 @@ void RunStore::addEvent(int64_t run, const std::string& level, const std::string
 {
     Statement s(db_, "INSERT INTO events(run_id, level, message, time) VALUES(?, ?, ?, ?)", file_);
     s.bind(1, run).bind(2, level).bind(3, message).bind(4, secondsSinceEpoch()).step();
+}
+
+void RunStore::setBusyTimeout(int milliseconds) { sqlite3_busy_timeout(db_, milliseconds); }
+
+void RunStore::write(const std::vector<MetricRecord>& metrics, const std::vector<EventRecord>& events)
+{
+    if (metrics.empty() && events.empty())
+        return;
+    // IMMEDIATE takes the write lock at once, so a busy store fails here, before any row.
+    exec("BEGIN IMMEDIATE");
+    try {
+        if (!metrics.empty()) {
+            Statement s(db_, "INSERT INTO metrics(run_id, task, split, name, step, value, wall_time) VALUES(?, ?, ?, ?, ?, ?, ?)", file_);
+            for (const auto& m : metrics) {
+                s.bind(1, m.run).bind(2, m.task).bind(3, m.split).bind(4, m.name).bind(5, m.step).bind(6, m.value).bind(7, m.wallTime);
+                s.step();
+                s.reset();
+            }
+        }
+        if (!events.empty()) {
+            Statement s(db_, "INSERT INTO events(run_id, level, message, time) VALUES(?, ?, ?, ?)", file_);
+            for (const auto& e : events) {
+                s.bind(1, e.run).bind(2, e.level).bind(3, e.message).bind(4, e.time);
+                s.step();
+                s.reset();
+            }
+        }
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void RunStore::recordEvaluation(const std::vector<MetricRecord>& metrics)
+{
+    if (metrics.empty())
+        return;
+    exec("BEGIN IMMEDIATE");
+    try {
+        Statement drop(db_, "DELETE FROM metrics WHERE run_id = ? AND task = ? AND split = ? AND step = ?", file_);
+        for (const auto& m : metrics) {
+            drop.bind(1, m.run).bind(2, m.task).bind(3, m.split).bind(4, m.step);
+            drop.step();
+            drop.reset();
+        }
+        Statement add(db_, "INSERT INTO metrics(run_id, task, split, name, step, value, wall_time) VALUES(?, ?, ?, ?, ?, ?, ?)", file_);
+        for (const auto& m : metrics) {
+            add.bind(1, m.run).bind(2, m.task).bind(3, m.split).bind(4, m.name).bind(5, m.step).bind(6, m.value).bind(7, m.wallTime);
+            add.step();
+            add.reset();
+        }
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
 }
 
 namespace {

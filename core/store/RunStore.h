@@ -40,6 +40,7 @@ struct EventRecord {
 class RunStore {
 public:
     // Opens (creating the file and its folder if needed) or throws Error naming the file.
+    // Read-only opening also works where the store's folder or file cannot be written.
     explicit RunStore(const std::string& file, bool readOnly = false);
     ~RunStore();
     RunStore(const RunStore&) = delete;
@@ -51,6 +52,13 @@ public:
     void setStatus(int64_t run, const std::string& status);
     void addMetric(int64_t run, const std::string& task, const std::string& split, const std::string& name, int64_t step, double value);
     void addEvent(int64_t run, const std::string& level, const std::string& message);
+    // Many rows in one transaction (a training step's); all or none are written.
+    void write(const std::vector<MetricRecord>& metrics, const std::vector<EventRecord>& events);
+    // An evaluation of one checkpoint (`step`) on one split: replaces what an earlier
+    // evaluation of the same checkpoint, split and tasks recorded, so repeating it adds nothing.
+    void recordEvaluation(const std::vector<MetricRecord>& metrics);
+    // How long a write waits for another process's lock before failing (default 5 s).
+    void setBusyTimeout(int milliseconds);
     // Forgets the metrics recorded after `step` (a resumed run trains those steps again).
     void removeMetricsAfter(int64_t run, int64_t step);
     // Forgets a run: its row, metrics and events (its directory is the caller's to remove).
