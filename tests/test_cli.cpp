@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -187,6 +188,47 @@ private Q_SLOTS:
         QVERIFY2(none.out.contains(QStringLiteral("(no runs in")), qPrintable(none.out));
     }
 
+    // Bad input that used to fail deep inside LibTorch: one sentence naming the file, never a
+    // C++ backtrace (scanned for "frame #", "Exception raised from", "terminate called").
+    void badInputGivesOneSentenceNotABacktrace()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 200, 50);
+        // Test images of another size than the train images.
+        omnilab::testing::writeIdx(dir.filePath("data/t10k-images-idx3-ubyte.gz"), {50, 14, 14}, std::vector<uint8_t>(50 * 14 * 14, 7), true);
+        const QString exp = dir.filePath("bars.json");
+        omnilab::testing::writeBytes(exp, QByteArray::fromStdString(omnilab::testing::barsExperiment(dir.filePath("data"), 5).dump()));
+        QList<Result> results;
+        const auto sizes = cli({QStringLiteral("train"), exp, QStringLiteral("--run-dir"), dir.filePath("runs/sizes")});
+        results << sizes;
+        QCOMPARE(sizes.code, 1);
+        QVERIFY2(sizes.err.contains(QStringLiteral("t10k-images-idx3-ubyte.gz: its images are 14 × 14 pixels")), qPrintable(sizes.err));
+
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 200, 50);
+        const QString run = dir.filePath("runs/ok");
+        QCOMPARE(cli({QStringLiteral("train"), exp, QStringLiteral("--run-dir"), run}).code, 0);
+        QFile config(run + QStringLiteral("/config.json"));
+        QVERIFY(config.open(QIODevice::ReadOnly));
+        auto doc = nlohmann::json::parse(config.readAll().toStdString());
+        config.close();
+        doc["training"]["optimizer"]["type"] = "sgd";
+        omnilab::testing::writeBytes(config.fileName(), QByteArray::fromStdString(doc.dump()));
+        const auto optimizer = cli({QStringLiteral("train"), QStringLiteral("--resume"), run, QStringLiteral("--steps"), QStringLiteral("9")});
+        results << optimizer;
+        QCOMPARE(optimizer.code, 1);
+        QVERIFY2(optimizer.err.contains(QStringLiteral("/training/optimizer/type \"sgd\"")), qPrintable(optimizer.err));
+        doc["training"]["optimizer"]["type"] = "adam";
+        doc["model"]["body"]["hidden"] = 48;
+        omnilab::testing::writeBytes(config.fileName(), QByteArray::fromStdString(doc.dump()));
+        const auto shapes = cli({QStringLiteral("eval"), run});
+        results << shapes;
+        QCOMPARE(shapes.code, 1);
+        QVERIFY2(shapes.err.contains(QStringLiteral("makes it [")) && shapes.err.contains(QStringLiteral("48")), qPrintable(shapes.err));
+        for (const auto& r : results)
+            for (const char* bad : {"frame #", "Exception raised from", "terminate called"})
+                QVERIFY2(!r.out.contains(QLatin1String(bad)) && !r.err.contains(QLatin1String(bad)), qPrintable(r.err));
+    }
+
     void badDataExits1AndNamesTheFile()
     {
         QTemporaryDir dir;
@@ -322,6 +364,14 @@ private Q_SLOTS:
         QVERIFY2(r.out.startsWith("caption (zero-shot) from video (through the image input's peripheral):"), qPrintable(r.out));
         QVERIFY2(r.out.contains("3 best (score = log-probability):") && r.out.contains("  3. "), qPrintable(r.out));
         // A beam or a length that would size a huge allocation is refused before any decoding.
+        // A folder or a FIFO given as a file says what it is (both said "no such file").
+        r = cli({"query", run, "--task", "caption", "--image", dir.filePath("demo")});
+        QCOMPARE(r.code, 2); // a query's bad input, like a bad beam
+        QVERIFY2(r.err.contains("demo: is a folder, not a file") && !r.err.contains("frame #"), qPrintable(r.err));
+        QCOMPARE(::mkfifo(QFile::encodeName(dir.filePath("pipe")).constData(), 0600), 0);
+        r = cli({"query", run, "--task", "caption", "--video", dir.filePath("pipe")});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("pipe: is not a regular file"), qPrintable(r.err));
         r = cli({"query", run, "--task", "caption", "--video", video, "--beam", "100000"});
         QVERIFY2(r.code == 2 && r.err.contains("beam width 100000 is over the limit of 256"), qPrintable(r.err));
         r = cli({"query", run, "--task", "caption", "--video", video, "--max-length", "1000000"});

@@ -12,6 +12,7 @@
 #include "core/runtime/Runtime.h"
 #include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
+#include "core/util/ErrorText.h"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -370,6 +371,78 @@ private Q_SLOTS:
         }
         QVERIFY(outage);
         QVERIFY(recovered);
+    }
+
+    // A LibTorch error reaches the user as its one-line reason, never with the C++
+    // backtrace; OMNILAB_DEBUG=1 keeps the whole text for a bug report.
+    void messagesCarryNoBacktrace()
+    {
+        std::string plain, full;
+        try {
+            torch::mm(torch::ones({2, 3}), torch::ones({2, 3}));
+            QFAIL("expected LibTorch to refuse the product");
+        } catch (const std::exception& e) {
+            plain = messageOf(e);
+            qputenv("OMNILAB_DEBUG", "1");
+            full = messageOf(e);
+            qunsetenv("OMNILAB_DEBUG");
+        }
+        QVERIFY2(plain.find("mat1 and mat2 shapes cannot be multiplied") != std::string::npos, plain.c_str());
+        QVERIFY2(plain.find("Exception raised from") == std::string::npos && plain.find("frame #") == std::string::npos, plain.c_str());
+        QVERIFY2(full.find("Exception raised from") != std::string::npos, full.c_str());
+        // Our own multi-line messages (a configuration's issues) keep their lines.
+        QCOMPARE(messageOf(Error("line one\nline two")), std::string("line one\nline two"));
+    }
+
+    // Edits to a trained run's config.json that the checkpoint cannot honour are refused,
+    // naming both: a size (the checkpoint would silently win) and the optimiser type (it
+    // failed inside LibTorch with "INTERNAL ASSERT FAILED … report a bug to PyTorch").
+    void configEditsTheCheckpointCannotHonourAreRefused()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 10), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        QCOMPARE(Trainer(e, o).run().status, std::string("finished"));
+        const RunPaths paths(o.runDir);
+        const nlohmann::json original = readJsonFile(paths.config);
+        auto edit = [&](const char* pointer, const nlohmann::json& value) {
+            nlohmann::json doc = original;
+            doc[nlohmann::json::json_pointer(pointer)] = value;
+            testing::writeBytes(QString::fromStdString(paths.config), QByteArray::fromStdString(doc.dump(2)));
+        };
+        auto refusal = [&](const std::function<void()>& f) -> std::string {
+            try {
+                f();
+            } catch (const Error& err) {
+                return err.what();
+            }
+            return "no error";
+        };
+
+        edit("/model/body/hidden", 64);
+        const std::string byEval = refusal([&] { evaluateRun(o.runDir, "test"); });
+        QVERIFY2(byEval.find(paths.checkpoint) != std::string::npos && byEval.find("config.json") != std::string::npos, byEval.c_str());
+        QVERIFY2(byEval.find("32") != std::string::npos && byEval.find("but the experiment (config.json) makes it [") != std::string::npos &&
+                     byEval.find("64") != std::string::npos,
+                 byEval.c_str());
+        const std::string byResume = refusal([&] {
+            TrainOptions more;
+            more.steps = 20;
+            Trainer::resume(o.runDir, more)->run();
+        });
+        QVERIFY2(byResume.find("makes it") != std::string::npos, byResume.c_str());
+
+        edit("/training/optimizer/type", "sgd");
+        const std::string byOptimizer = refusal([&] {
+            TrainOptions more;
+            more.steps = 20;
+            Trainer::resume(o.runDir, more)->run();
+        });
+        QVERIFY2(byOptimizer.find("/training/optimizer/type \"sgd\"") != std::string::npos && byOptimizer.find("\"adam\"") != std::string::npos,
+                 byOptimizer.c_str());
+        QCOMPARE(inspectCheckpoint(paths.checkpoint).step, int64_t(10)); // nothing written
     }
 
     void badDataFailsBeforeAnythingIsWritten()

@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/util/ErrorText.h"
+
 namespace omnilab {
 
 template <class Work, class Done>
@@ -26,7 +28,7 @@ void runBackground(QObject* owner, Work work, Done done)
         try {
             *result = work();
         } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
+            error = QString::fromStdString(messageOf(e));
         }
         QMetaObject::invokeMethod(
             qApp,

@@ -5,6 +5,7 @@
 
 #include "core/config/Experiment.h"
 #include "core/engine/Trainer.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -91,7 +92,7 @@ bool EngineBridge::resume(const QString& runDir, const QString& dbFile, QString*
         trainer = Trainer::resume(runDir.toStdString(), options);
     } catch (const std::exception& e) {
         if (error)
-            *error = tr("Cannot resume %1: %2").arg(runDir, QString::fromUtf8(e.what()));
+            *error = tr("Cannot resume %1: %2").arg(runDir, QString::fromStdString(messageOf(e)));
         return false;
     }
     launch(std::move(trainer));
@@ -115,7 +116,7 @@ void EngineBridge::launch(std::shared_ptr<Trainer> trainer_in)
         } catch (const std::exception& e) {
             // Problems before the run exists (missing data files, a model that cannot be built).
             status = QStringLiteral("failed");
-            message = QString::fromUtf8(e.what());
+            message = QString::fromStdString(messageOf(e));
             QMetaObject::invokeMethod(this, [this, message] { Q_EMIT logReported(2, message); }, Qt::QueuedConnection);
         }
         QMetaObject::invokeMethod(this, [this, status, message, step] {

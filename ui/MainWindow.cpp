@@ -30,6 +30,7 @@
 #include "ui/docks/RunsDock.h"
 #include "ui/docks/TrainingDock.h"
 #include "ui/docks/ZeroShotDock.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -172,7 +173,7 @@ void MainWindow::inspectRun(const QString& runDir)
     try {
         body = Experiment::load(RunPaths(runDir.toStdString()).config).model["body"].value("type", std::string());
     } catch (const std::exception& e) {
-        statusBar()->showMessage(tr("Cannot inspect %1: %2").arg(runDir, QString::fromUtf8(e.what())), 15000);
+        statusBar()->showMessage(tr("Cannot inspect %1: %2").arg(runDir, QString::fromStdString(messageOf(e))), 15000);
         return;
     }
     if (body == "mtal")

@@ -38,6 +38,7 @@
 #include "core/runtime/Runtime.h"
 #include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
+#include "core/util/ErrorText.h"
 
 using namespace omnilab;
 namespace fs = std::filesystem;
@@ -109,7 +110,8 @@ const char* kUsage =
     "                            train the experiment once per value (e.g. --param /model/body/delta\n"
     "                            --values 0.1,0.2,0.3); prints the metric table and writes DIR/sweep.csv\n"
     "\n"
-    "exit status: 0 success, 1 the work failed, 2 bad usage or a bad configuration\n";
+    "exit status: 0 success, 1 the work failed, 2 bad usage or a bad configuration\n"
+    "OMNILAB_DEBUG=1 in the environment: errors keep LibTorch's full text and backtrace (for bug reports)\n";
 
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -740,7 +742,7 @@ int commandQuery(const Args& a)
         try {
             results = runQueries(a.positional[0], requests);
         } catch (const Error& e) {
-            std::cerr << "omnilab-cli: query: " << e.what() << "\n";
+            std::cerr << "omnilab-cli: query: " << messageOf(e) << "\n";
             return 2;
         }
         for (size_t i = 0; i < results.size(); ++i)
@@ -751,7 +753,7 @@ int commandQuery(const Args& a)
     try {
         r = runQuery(a.positional[0], q);
     } catch (const Error& e) {
-        std::cerr << "omnilab-cli: query: " << e.what() << "\n";
+        std::cerr << "omnilab-cli: query: " << messageOf(e) << "\n";
         return 2;
     }
     if (q.attention) {
@@ -801,7 +803,7 @@ int commandZeroShot(const Args& a)
         if (isatty(STDERR_FILENO))
             std::cerr << "\n";
     } catch (const Error& e) {
-        std::cerr << "omnilab-cli: zero-shot: " << e.what() << "\n";
+        std::cerr << "omnilab-cli: zero-shot: " << messageOf(e) << "\n";
         return 2;
     }
     if (a.flag("json")) {
@@ -1125,7 +1127,7 @@ int main(int argc, char** argv)
         std::cerr << e.what() << "\n";
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << "omnilab-cli: " << e.what() << "\n";
+        std::cerr << "omnilab-cli: " << messageOf(e) << "\n";
         return 1;
     }
 }

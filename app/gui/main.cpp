@@ -19,6 +19,7 @@
 #include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/TrainingDock.h"
 #include "ui/docks/ZeroShotDock.h"
+#include "core/util/ErrorText.h"
 
 int main(int argc, char** argv)
 {
@@ -53,7 +54,7 @@ int main(int argc, char** argv)
     try {
         omnilab::applyRuntime(settings);
     } catch (const std::exception& e) {
-        QMessageBox::critical(nullptr, QStringLiteral("Omnilab"), QString::fromUtf8(e.what()));
+        QMessageBox::critical(nullptr, QStringLiteral("Omnilab"), QString::fromStdString(omnilab::messageOf(e)));
         return 2;
     }
     const auto plugins = omnilab::loadPlugins(omnilab::pluginSearchPath());

@@ -43,8 +43,16 @@ DatasetSplits makeSplits(const nlohmann::json& o)
 {
     const fs::path dir = datasetDirectory(o);
     const auto names = o.at("class_names").get<std::vector<std::string>>();
-    auto train = loadPair(locate(dir, o.at("train_images"), "train_images"), locate(dir, o.at("train_labels"), "train_labels"), names);
-    auto test = loadPair(locate(dir, o.at("test_images"), "test_images"), locate(dir, o.at("test_labels"), "test_labels"), names);
+    const std::string trainImages = locate(dir, o.at("train_images"), "train_images");
+    const std::string testImages = locate(dir, o.at("test_images"), "test_images");
+    auto train = loadPair(trainImages, locate(dir, o.at("train_labels"), "train_labels"), names);
+    auto test = loadPair(testImages, locate(dir, o.at("test_labels"), "test_labels"), names);
+    // One model reads both splits: an image size that differs would fail deep in the
+    // network ("mat1 and mat2 shapes cannot be multiplied") after all the training.
+    if (test->images.size(2) != train->images.size(2) || test->images.size(3) != train->images.size(3))
+        throw Error(testImages + ": its images are " + std::to_string(test->images.size(2)) + " × " + std::to_string(test->images.size(3)) +
+                    " pixels, but those of " + trainImages + " are " + std::to_string(train->images.size(2)) + " × " +
+                    std::to_string(train->images.size(3)) + "; both splits need one size");
     return splitImageTables(train, test, o.at("validation_size"), o.at("split_seed").get<uint64_t>(), o.at("limit"));
 }
 

@@ -244,13 +244,35 @@ PeripheralModule& MultiTaskModel::peripheral(const std::string& name)
     return *it->second;
 }
 
+void loadMatching(torch::nn::Module& module, torch::serialize::InputArchive& archive)
+{
+    std::map<std::string, std::vector<int64_t>> before;
+    for (const auto& p : module.named_parameters())
+        before[p.key()] = p.value().sizes().vec();
+    for (const auto& b : module.named_buffers())
+        before[b.key()] = b.value().sizes().vec();
+    module.load(archive);
+    auto check = [&](const std::string& name, const torch::Tensor& t) {
+        const auto it = before.find(name);
+        if (it != before.end() && it->second != t.sizes().vec())
+            throw Error("its " + name + " is " + c10::str(t.sizes()) + " but the experiment (config.json) makes it " +
+                        c10::str(c10::IntArrayRef(it->second)) +
+                        ": a size in the experiment was changed after this checkpoint was written, and the checkpoint's "
+                        "tensors cannot fill this model; undo the edit or train a new run");
+    };
+    for (const auto& p : module.named_parameters())
+        check(p.key(), p.value());
+    for (const auto& b : module.named_buffers())
+        check(b.key(), b.value());
+}
+
 int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint, torch::Device device)
 {
     try {
         torch::serialize::InputArchive archive, modelArchive;
         loadCheckpointArchive(archive, checkpoint, device);
         archive.read("model", modelArchive);
-        model.load(modelArchive);
+        loadMatching(model, modelArchive);
         c10::IValue s;
         archive.read("step", s);
         model.to(device);

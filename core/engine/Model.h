@@ -65,6 +65,9 @@ void applyFold(std::map<std::string, DatasetSplits>& data, int64_t folds, int64_
 // Loads a checkpoint's model into `model` on `device`; returns the step it was saved at.
 // Throws Error naming the file.
 int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint, torch::Device device);
+// Module::load, refusing a tensor whose size differs from the module's (load alone would
+// silently give the module the checkpoint's size): the message names the tensor and both sizes.
+void loadMatching(torch::nn::Module& module, torch::serialize::InputArchive& archive);
 
 // For a new run: every peripheral whose options name "init_from" (a run directory or a
 // checkpoint file) takes the weights of the peripheral of the same name in that checkpoint.

@@ -15,6 +15,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A query's input file: missing, a folder and a FIFO or device each say what they are.
+void requireRegularFile(const std::string& file)
+{
+    std::error_code ec;
+    const auto st = fs::status(file, ec);
+    if (!fs::exists(st))
+        throw Error(file + ": no such file");
+    if (fs::is_directory(st))
+        throw Error(file + ": is a folder, not a file");
+    if (!fs::is_regular_file(st))
+        throw Error(file + ": is not a regular file (a FIFO, socket or device cannot be decoded)");
+}
+
 // Token ids of typed text in a word vocabulary: each whitespace-separated token as it is,
 // else as the vocabulary's tokenizer splits it (lower case, punctuation off), else <unk>.
 torch::Tensor encodeWords(const std::string& text, const std::vector<std::string>& pieces, const std::string& what)
@@ -179,8 +192,7 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
         if (input == "video" && q.middleFrame) {
             // The clip's middle frame as an image, at the size the task's images have (t = 1,
             // the image domain: what separates appearance from the temporal path).
-            if (!fs::is_regular_file(file))
-                throw Error(file + ": no such file");
+            requireRegularFile(file);
             if (!q.image.empty())
                 throw Error("a query gives an image or a video's middle frame, not both");
             const auto& o = exp.dataset(task->dataset).options;
@@ -189,8 +201,7 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
             raw["image"] = frames[0].unsqueeze(0);
             continue;
         }
-        if (!fs::is_regular_file(file))
-            throw Error(file + ": no such file");
+        requireRegularFile(file);
         if (input == "video" && std::none_of(exp.datasets.begin(), exp.datasets.end(), [](const DatasetSpec& d) { return provides(d, "video"); })) {
             // A run that never read video (an image-captioning model): OmniNet's sampler (every
             // 4th frame, up to 16) at the size the task's images have.

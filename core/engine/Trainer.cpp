@@ -23,6 +23,7 @@
 #include "core/runtime/Runtime.h"
 #include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
+#include "core/util/ErrorText.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -497,7 +498,19 @@ RunSummary Trainer::Impl::run()
                 loadCheckpointArchive(archive, paths.checkpoint, device); // optimiser state follows the model's device
                 torch::serialize::InputArchive modelArchive, optimizerArchive;
                 archive.read("model", modelArchive);
-                model->load(modelArchive);
+                loadMatching(*model, modelArchive);
+                // Another optimiser's state would fail inside LibTorch with an internal assertion.
+                c10::IValue savedConfig;
+                if (archive.try_read("config", savedConfig) && savedConfig.isString()) {
+                    const json saved = json::parse(savedConfig.toStringRef(), nullptr, false);
+                    const json::json_pointer field("/training/optimizer/type");
+                    const std::string was = saved.is_object() && saved.contains(field) && saved[field].is_string() ? saved[field].get<std::string>() : "";
+                    const std::string now = exp.training.optimizer.at("type");
+                    if (!was.empty() && was != now)
+                        throw Error(paths.checkpoint + ": was trained with the optimiser \"" + was + "\", but " + paths.config +
+                                    " now says /training/optimizer/type \"" + now + "\"; its state cannot carry over: set it back to \"" + was +
+                                    "\" to resume, or train a new run");
+                }
                 archive.read("optimizer", optimizerArchive);
                 optimizer->load(optimizerArchive);
                 {
@@ -900,8 +913,8 @@ RunSummary Trainer::Impl::run()
         }
     } catch (const std::exception& e) {
         summary.status = "failed";
-        summary.error = e.what();
-        log(LogLevel::Error, e.what());
+        summary.error = messageOf(e);
+        log(LogLevel::Error, summary.error);
     }
     notify([&](TrainerObserver& o) { o.onFinished(summary); });
     observers.erase(observers.begin());
@@ -920,7 +933,7 @@ CheckpointInfo inspectCheckpoint(const std::string& file)
         archive.read("config", config);
         return {step.toInt(), config.toStringRef()};
     } catch (const std::exception& e) {
-        throw Error(file + ": not a readable checkpoint: " + e.what());
+        throw Error(file + ": not a readable checkpoint: " + reasonOf(e));
     }
 }
 

@@ -14,6 +14,7 @@
 #include "core/analysis/AttentionMaps.h"
 #include "ui/ImageConvert.h"
 #include "ui/QCustomPlotInclude.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -85,7 +86,7 @@ bool AttentionInspectorDock::showAttention(const nlohmann::json& attention, cons
     try {
         s = summarizeAttention(attention);
     } catch (const std::exception& e) {
-        status_->setText(QString::fromUtf8(e.what()));
+        status_->setText(QString::fromStdString(messageOf(e)));
         return false;
     }
     attention_ = attention;
@@ -123,7 +124,7 @@ void AttentionInspectorDock::redraw()
     try {
         maps = attentionMaps(attention_, layer_->currentIndex(), head_->currentIndex(), step_->currentIndex());
     } catch (const std::exception& e) {
-        status_->setText(QString::fromUtf8(e.what()));
+        status_->setText(QString::fromStdString(messageOf(e)));
         return;
     }
     // The media input: the first with spatial cells.

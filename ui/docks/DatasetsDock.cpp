@@ -33,6 +33,7 @@
 #include "ui/ImageConvert.h"
 #include "ui/QCustomPlotInclude.h"
 #include "ui/models/SampleGridModel.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -259,9 +260,9 @@ bool DatasetsDock::openDemoData(const QString& dir)
                 entries.push_back(std::move(e));
             }
         } catch (const std::exception& e) {
-            status_->setText(QString::fromUtf8(e.what()));
-            addProblem(QString::fromUtf8(e.what()));
-            Q_EMIT loadFailed(QString::fromUtf8(e.what()));
+            status_->setText(QString::fromStdString(messageOf(e)));
+            addProblem(QString::fromStdString(messageOf(e)));
+            Q_EMIT loadFailed(QString::fromStdString(messageOf(e)));
             return false;
         }
         demoDir_ = found;
@@ -345,7 +346,7 @@ void DatasetsDock::openEntries()
                         error += (error.isEmpty() ? QString() : QStringLiteral("; ")) +
                                  QStringLiteral("%1: %2").arg(QString::fromStdString(issue.path.empty() ? "/" : issue.path), QString::fromStdString(issue.message));
                 } catch (const std::exception& e) {
-                    error = QString::fromUtf8(e.what());
+                    error = QString::fromStdString(messageOf(e));
                 }
                 out.push_back({i, {std::move(r), error}});
             }
@@ -460,7 +461,7 @@ void DatasetsDock::showSplit(int dataset, const QString& split, qint64 first)
                 try {
                     r.previews.push_back(browser->preview(s, i));
                 } catch (const std::exception& ex) {
-                    r.problems.push_back("sample " + std::to_string(i) + ": " + ex.what());
+                    r.problems.push_back("sample " + std::to_string(i) + ": " + messageOf(ex));
                 }
             }
             r.histogram = browser->classHistogram(s);

@@ -21,6 +21,7 @@
 #include "core/models/onemodel/HashSeparation.h"
 #include "ui/Background.h"
 #include "ui/QCustomPlotInclude.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -181,7 +182,7 @@ bool EmbeddingsDock::computeHashSeparation(const QStringList& words, const QStri
         concat = hashSeparation(w, m, DiscriminatorKind::Concat, 0, {2, 3, 4, 5});
         djb2 = hashSeparation(w, m, DiscriminatorKind::Djb2, 0, {2, 3, 4, 5});
     } catch (const std::exception& e) {
-        status_->setText(tr("Cannot compute the hash separation: %1").arg(QString::fromUtf8(e.what())));
+        status_->setText(tr("Cannot compute the hash separation: %1").arg(QString::fromStdString(messageOf(e))));
         Q_EMIT failed(status_->text());
         return false;
     }

@@ -28,6 +28,7 @@
 #include "core/engine/ModelSize.h"
 #include "core/registry/Registry.h"
 #include "ui/Background.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -320,7 +321,7 @@ bool ExperimentDock::openFile(const QString& file)
         showIssues(list);
         return false;
     } catch (const std::exception& e) {
-        showIssues({QString::fromUtf8(e.what())});
+        showIssues({QString::fromStdString(messageOf(e))});
         return false;
     }
     return true;
@@ -380,7 +381,7 @@ void ExperimentDock::setValue(const QString& pointer, const json& value)
     try {
         after[pointerOf(pointer)] = value;
     } catch (const std::exception& e) {
-        showIssues(issueTexts_ + QStringList{tr("%1: %2").arg(pointer, QString::fromUtf8(e.what()))});
+        showIssues(issueTexts_ + QStringList{tr("%1: %2").arg(pointer, QString::fromStdString(messageOf(e)))});
         return;
     }
     push(after, tr("set %1").arg(pointer));

@@ -21,6 +21,7 @@
 #include "core/util/Error.h"
 #include "ui/Background.h"
 #include "ui/QCustomPlotInclude.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -196,7 +197,7 @@ void KernelSharingDock::recompute()
     try {
         stats_ = inspector_->kernelSharing(delta());
     } catch (const std::exception& e) {
-        status_->setText(QString::fromUtf8(e.what()));
+        status_->setText(QString::fromStdString(messageOf(e)));
         return;
     }
     const auto& o = stats_["overall"];

@@ -25,6 +25,7 @@
 #include "core/config/Experiment.h"
 #include "core/engine/Query.h"
 #include "core/engine/Trainer.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -156,7 +157,7 @@ bool QueryConsoleDock::setRun(const QString& runDir)
         status_->setText(tr("%1: %2 task(s) of \"%3\"").arg(runDir).arg(e.tasks.size()).arg(QString::fromStdString(e.name)));
         return true;
     } catch (const std::exception& ex) {
-        status_->setText(tr("Not a run: %1").arg(QString::fromUtf8(ex.what())));
+        status_->setText(tr("Not a run: %1").arg(QString::fromStdString(messageOf(ex))));
         return false;
     }
 }
@@ -244,7 +245,7 @@ void QueryConsoleDock::ask()
         try {
             result = runQuery(runDir.toStdString(), q);
         } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
+            error = QString::fromStdString(messageOf(e));
         }
         QMetaObject::invokeMethod(
             qApp,
@@ -305,7 +306,7 @@ bool QueryConsoleDock::zeroShotVideoCaption()
             }
         }
     } catch (const std::exception& ex) {
-        status_->setText(QString::fromUtf8(ex.what()));
+        status_->setText(QString::fromStdString(messageOf(ex)));
         return false;
     }
     if (caption.isEmpty()) {

@@ -23,6 +23,7 @@
 #include "core/store/RunStore.h"
 #include "ui/Background.h"
 #include "ui/QCustomPlotInclude.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -186,7 +187,7 @@ void RunsDock::refresh()
         }
         table_->resizeColumnsToContents();
     } catch (const std::exception& e) {
-        location_->setText(tr("Cannot read the run store: %1").arg(QString::fromUtf8(e.what())));
+        location_->setText(tr("Cannot read the run store: %1").arg(QString::fromStdString(messageOf(e))));
     }
 }
 
@@ -255,7 +256,7 @@ void RunsDock::compare(const QList<qint64>& runs)
             deltaM_->setText(tr("%1 run(s) compared. Δm needs one multi-task run and single-task runs of its tasks.").arg(names.size()));
         }
     } catch (const std::exception& e) {
-        deltaM_->setText(QString::fromUtf8(e.what()));
+        deltaM_->setText(QString::fromStdString(messageOf(e)));
         Q_EMIT failed(deltaM_->text());
         return;
     }
@@ -269,7 +270,7 @@ void RunsDock::showConfusion(qint64 run)
     try {
         dir = runDir(run);
     } catch (const std::exception& e) {
-        Q_EMIT failed(QString::fromUtf8(e.what()));
+        Q_EMIT failed(QString::fromStdString(messageOf(e)));
         return;
     }
     if (dir.isEmpty()) {
@@ -361,7 +362,7 @@ bool RunsDock::deleteRun(qint64 run, bool ask)
         if (QFileInfo::exists(QDir(dir).filePath(QStringLiteral("config.json"))))
             QDir(dir).removeRecursively();
     } catch (const std::exception& e) {
-        location_->setText(QString::fromUtf8(e.what()));
+        location_->setText(QString::fromStdString(messageOf(e)));
         Q_EMIT failed(location_->text());
         return false;
     }

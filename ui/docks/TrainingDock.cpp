@@ -18,6 +18,7 @@
 #include <QVBoxLayout>
 #include "core/store/RunStore.h"
 #include "ui/QCustomPlotInclude.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -249,7 +250,7 @@ int TrainingDock::overlayRun(const QString& storeFile, qint64 runId)
             points += it.value().size();
         }
     } catch (const std::exception& e) {
-        log_->appendPlainText(tr("error: cannot overlay run %1: %2").arg(runId).arg(QString::fromUtf8(e.what())));
+        log_->appendPlainText(tr("error: cannot overlay run %1: %2").arg(runId).arg(QString::fromStdString(messageOf(e))));
         return 0;
     }
     if (plot_->xAxis->range().upper < 2) // nothing running: show the overlay's steps
@@ -281,7 +282,7 @@ void TrainingDock::chooseOverlay()
             ids << r.id;
         }
     } catch (const std::exception& e) {
-        log_->appendPlainText(tr("error: %1").arg(QString::fromUtf8(e.what())));
+        log_->appendPlainText(tr("error: %1").arg(QString::fromStdString(messageOf(e))));
         return;
     }
     bool ok = false;

@@ -23,6 +23,7 @@
 #include "core/util/Error.h"
 #include "ui/Background.h"
 #include "ui/ImageConvert.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -129,7 +130,7 @@ bool ZeroShotDock::setVideoFolder(const QString& folder, int count)
     try {
         all = loadClipTruth(folder.toStdString(), "test");
     } catch (const Error& e) {
-        status_->setText(QString::fromStdString(e.what()));
+        status_->setText(QString::fromStdString(messageOf(e)));
         return false;
     }
     const QSignalBlocker block(count_);
@@ -169,7 +170,7 @@ bool ZeroShotDock::followRun(const QString& runDir)
     try {
         exp = Experiment::load((std::filesystem::path(runDir.toStdString()) / "config.json").string());
     } catch (const std::exception& e) {
-        status_->setText(QString::fromUtf8(e.what()));
+        status_->setText(QString::fromStdString(messageOf(e)));
         return false;
     }
     const std::string task = imageCaptionTask(exp);
