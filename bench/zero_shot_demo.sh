@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The headline demo measured as a user gets it: for each seed, the vision network is
 # pre-trained on the shapes gallery (resources/experiments/shapes-vision.json) and MULT-4
-# (resources/experiments/omninet-4task.json) trains with its own default steps; then
+# (resources/experiments/omninet-demo.json) trains with its own default steps; then
 # `omnilab-cli zero-shot` captions every test clip of demo-data/hmdb (never trained to
 # caption or answer about a video), asks the VQA task the colour and shape, and captions the
 # captioning task's single-shape test images (in-domain); `eval` gives the activity accuracy.
@@ -31,7 +31,7 @@ seed, out = int(sys.argv[1]), sys.argv[2]
 pre = json.load(open("resources/experiments/shapes-vision.json"))
 pre["training"]["seed"] = seed
 json.dump(pre, open(f"{out}/shapes-vision-{seed}.json", "w"), indent=2)
-mult = json.load(open("resources/experiments/omninet-4task.json"))
+mult = json.load(open("resources/experiments/omninet-demo.json"))
 mult["training"]["seed"] = seed
 mult["model"]["peripherals"]["vision"]["init_from"] = f"{out}/runs/shapes-vision-{seed}"
 json.dump(mult, open(f"{out}/mult4-{seed}.json", "w"), indent=2)
@@ -77,7 +77,7 @@ print(("Seeds trained two at a time, one thread each. " if jobs > 1 else "Seeds 
       "Each seed: `resources/experiments/shapes-vision.json` pre-trains the vision network on the shapes gallery "
       f"({pre_doc['training']['steps']} steps" + (f", {', '.join(late)}" if late else "") + f"; {statistics.mean(t[0] for t in times.values()):.0f} s; "
       f"test accuracy shape {ms([pre[s]['shape']['accuracy'] for s in seeds])}, colour {ms([pre[s]['colour']['accuracy'] for s in seeds])}), "
-      f"then `resources/experiments/omninet-4task.json` trains MULT-4 "
+      f"then `resources/experiments/omninet-demo.json` trains MULT-4 "
       f"with its default steps ({statistics.mean(t[1] for t in times.values()):.0f} s), starting its vision peripheral from it "
       f"(`init_from`) and keeping it {'frozen' if vision.get('freeze') else 'trainable'}; vision stages {vision.get('channels')}, cell positions "
       f"`{vision.get('positions', 'none')}`; activity trains in the {body['domains']['video']} domain, a clip sent to the captioning task is encoded "
