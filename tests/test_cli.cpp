@@ -19,9 +19,15 @@ class TestCli : public QObject {
         int code;
         QString out, err;
     };
-    static Result cli(const QStringList& args)
+    static Result cli(const QStringList& args, const QStringList& environment = {})
     {
         QProcess p;
+        if (!environment.isEmpty()) {
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            for (const auto& assignment : environment)
+                env.insert(assignment.section(QLatin1Char('='), 0, 0), assignment.section(QLatin1Char('='), 1));
+            p.setProcessEnvironment(env);
+        }
         p.start(QStringLiteral(OMNILAB_CLI), args);
         if (!p.waitForFinished(300000))
             return {-1, {}, QStringLiteral("timeout")};
@@ -227,6 +233,24 @@ private Q_SLOTS:
         for (const auto& r : results)
             for (const char* bad : {"frame #", "Exception raised from", "terminate called"})
                 QVERIFY2(!r.out.contains(QLatin1String(bad)) && !r.err.contains(QLatin1String(bad)), qPrintable(r.err));
+    }
+
+    // A test split without samples (every image of a COCO split missing, an empty IDX file):
+    // eval says so and fails, instead of an empty table and exit 0.
+    void emptySplitIsNamed()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 100, 0);
+        const QString exp = dir.filePath("bars.json");
+        omnilab::testing::writeBytes(exp, QByteArray::fromStdString(omnilab::testing::barsExperiment(dir.filePath("data"), 3).dump()));
+        const QString run = dir.filePath("runs/a");
+        QCOMPARE(cli({QStringLiteral("train"), exp, QStringLiteral("--run-dir"), run}).code, 0);
+        const auto r = cli({QStringLiteral("eval"), run});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(QStringLiteral("nothing to evaluate on the test split")) &&
+                     r.err.contains(QStringLiteral("the test split of dataset \"bars\" has no samples")),
+                 qPrintable(r.err));
+        QVERIFY2(cli({QStringLiteral("eval"), run, QStringLiteral("--split"), QStringLiteral("val")}).code == 0, "the val split has samples");
     }
 
     void badDataExits1AndNamesTheFile()

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <tuple>
 #include <QtTest>
+#include <sys/stat.h>
 
 #include "core/config/Experiment.h"
 #include "core/data/DatasetSummary.h"
@@ -436,6 +437,23 @@ private Q_SLOTS:
         skip.train->batch({1});
         QVERIFY(skip.train->drainWarnings().empty()); // each file is reported once
 
+        // Every file unreadable: the message counts them and gives the first reasons (the
+        // per-file warnings never got printed; it said "no readable file … (all skipped)").
+        QTemporaryDir allBad;
+        QVERIFY(QDir().mkpath(allBad.filePath("a")));
+        for (int i = 0; i < 5; ++i)
+            testing::writeBytes(allBad.filePath(QStringLiteral("a/%1.jpg").arg(i)), "garbage, no image header");
+        DatasetSplits none = folder(allBad.path(), noSplit);
+        try {
+            none.train->batch({0});
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            const std::string m = e.what();
+            QVERIFY2(m.find("all 5 failed") != std::string::npos, e.what());
+            QVERIFY2(m.find("0.jpg: cannot decode image") != std::string::npos && m.find("2.jpg: cannot decode image") != std::string::npos, e.what());
+            QVERIFY2(m.find("3.jpg") == std::string::npos, e.what()); // the first three, not all
+        }
+
         nlohmann::json failing = noSplit;
         failing["on_error"] = "fail";
         DatasetSplits fail = folder(dir.path(), failing);
@@ -459,6 +477,18 @@ private Q_SLOTS:
         }
         QVERIFY_THROWS_EXCEPTION(Error, folder(dir.filePath("absent")));
         QVERIFY_THROWS_EXCEPTION(Error, folder(dir.path(), {{"image_size", {16}}}));
+        // A class folder whose name is not UTF-8 (Latin-1 "café") is refused when the
+        // dataset loads: class names go into reports and JSON.
+        QTemporaryDir latin1;
+        const QByteArray name = QFile::encodeName(latin1.path()) + "/caf\xe9";
+        QCOMPARE(::mkdir(name.constData(), 0755), 0);
+        writeImage(latin1.filePath("tea/a.png"), 8, 8, Qt::white);
+        try {
+            folder(latin1.path());
+            QFAIL("expected Error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("(a class folder's name): truncated UTF-8 sequence at byte 3") != std::string::npos, e.what());
+        }
     }
 
     // ----- word-images ----------------------------------------------------------------------

@@ -226,6 +226,26 @@ private Q_SLOTS:
             QCOMPARE(shownIndex(uniform, k), uniformFrameIndices(250, 5)[static_cast<size_t>(k)]);
     }
 
+    // Frames larger than the image-pixel limit are refused by their header's size, before
+    // the decoder allocates them (a few KB can claim 30000 × 30000); the limit is lowered
+    // here so that a small generated clip is over it.
+    void videoFramesOverTheLimitAreRefused()
+    {
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("ramp.mp4").toStdString();
+        writeGreyRampVideo(file, 10, 48, 24, 25, 5);
+        qputenv("OMNILAB_MAX_IMAGE_PIXELS", "1000");
+        try {
+            decodeVideoFrames(file, {0, 5});
+            qunsetenv("OMNILAB_MAX_IMAGE_PIXELS");
+            QFAIL("expected the frames to be refused");
+        } catch (const Error& e) {
+            qunsetenv("OMNILAB_MAX_IMAGE_PIXELS");
+            QVERIFY2(std::string(e.what()).find("ramp.mp4: its frames are 48 × 24 pixels by its header, over the limit of 1000") != std::string::npos, e.what());
+        }
+        QCOMPARE(decodeVideoFrames(file, {0, 5}).size(0), int64_t(2)); // under the default limit
+    }
+
     void truncatedMp4NamesTheFile()
     {
         QTemporaryDir dir;

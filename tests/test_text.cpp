@@ -118,6 +118,10 @@ private Q_SLOTS:
         expectError("conll", penn.path(), "train.conllu:1: token \"cat\" is not word/TAG");
         QTemporaryDir empty;
         expectError("conll", empty.path(), "train.conllu: no such file");
+        // A word that is not UTF-8 (Latin-1 "café") is refused at its line, not after training.
+        QTemporaryDir latin1;
+        write(latin1.filePath("train.conllu"), "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tcaf\xe9\tcafe\tNOUN\tNN\t_\t0\troot\t_\t_\n");
+        expectError("conll", latin1.path(), "train.conllu:2: invalid UTF-8 at byte");
     }
 
     void textFolderAclImdb()

@@ -422,6 +422,8 @@ int commandEval(const Args& a)
     const RunEvaluation r = evaluateRunDetailed(a.positional[0], split);
     if (!r.notRecorded.empty())
         std::cerr << "warning: the metrics were not recorded in the run store: " << r.notRecorded << "\n";
+    for (const auto& why : r.skipped)
+        std::cerr << "warning: not evaluated: " << why << "\n";
     if (a.flag("json")) {
         nlohmann::json out = nlohmann::json::object();
         for (const auto& [task, values] : r.metrics)

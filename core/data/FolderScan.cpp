@@ -1,6 +1,7 @@
 #include "core/data/FolderScan.h"
 
 #include "core/util/Error.h"
+#include "core/util/Utf8.h"
 
 #include <algorithm>
 #include <cmath>
@@ -28,8 +29,11 @@ std::vector<std::string> subfolders(const fs::path& dir)
 {
     std::vector<std::string> out;
     for (const auto& entry : fs::directory_iterator(dir))
-        if (entry.is_directory() && entry.path().filename().string().rfind('.', 0) != 0)
+        if (entry.is_directory() && entry.path().filename().string().rfind('.', 0) != 0) {
+            // A folder's name is a class name: it must be text (UTF-8) to be shown and reported.
+            decodeUtf8(entry.path().filename().string(), entry.path().string() + " (a class folder's name)");
             out.push_back(entry.path().filename().string());
+        }
     std::sort(out.begin(), out.end());
     return out;
 }

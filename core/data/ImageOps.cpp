@@ -104,17 +104,15 @@ std::pair<int64_t, int64_t> headerSize(const std::vector<unsigned char>& head)
 
 int64_t imagePixelLimit()
 {
-    static const int64_t limit = [] {
-        const char* text = std::getenv("OMNILAB_MAX_IMAGE_PIXELS");
-        if (text && *text) {
-            char* end = nullptr;
-            const long long v = std::strtoll(text, &end, 10);
-            if (end && *end == '\0' && v > 0)
-                return static_cast<int64_t>(v);
-        }
-        return int64_t(50'000'000);
-    }();
-    return limit;
+    // Read at every call (a getenv is cheap next to a decode), so a process can change it.
+    const char* text = std::getenv("OMNILAB_MAX_IMAGE_PIXELS");
+    if (text && *text) {
+        char* end = nullptr;
+        const long long v = std::strtoll(text, &end, 10);
+        if (end && *end == '\0' && v > 0)
+            return static_cast<int64_t>(v);
+    }
+    return int64_t(50'000'000);
 }
 
 cv::Mat decodeImage(const std::string& file, int channels)

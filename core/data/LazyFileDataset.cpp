@@ -38,8 +38,14 @@ Batch LazyFileDataset::batch(const std::vector<int64_t>& indices) const
         if (i < 0 || i >= size())
             throw Error("sample index " + std::to_string(i) + " is out of range (split holds " + std::to_string(size()) + ")");
         for (int64_t tries = 0;; ++tries) {
-            if (tries >= size())
-                throw Error("no readable file in this split of " + std::to_string(size()) + " (all skipped)");
+            if (tries >= size()) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                std::string first;
+                for (const auto& reason : firstFailures_)
+                    first += (first.empty() ? "" : "; ") + reason;
+                throw Error("no readable file in this split: all " + std::to_string(size()) + " failed" +
+                            (first.empty() ? std::string() : " (the first: " + first + ")"));
+            }
             const LabelledFile& f = files_[static_cast<size_t>((i + tries) % size())];
             {
                 std::lock_guard<std::mutex> lock(mutex_);
@@ -56,8 +62,11 @@ Batch LazyFileDataset::batch(const std::vector<int64_t>& indices) const
                 if (!skipBadFiles_)
                     throw;
                 std::lock_guard<std::mutex> lock(mutex_);
-                if (bad_.insert(f.file).second)
+                if (bad_.insert(f.file).second) {
                     warnings_.push_back(std::string(e.what()) + " (skipped: on_error is \"skip\")");
+                    if (firstFailures_.size() < 3)
+                        firstFailures_.push_back(e.what());
+                }
             }
         }
     }

@@ -42,6 +42,7 @@ private:
     mutable std::mutex mutex_;
     mutable std::set<std::string> bad_;
     mutable std::vector<std::string> warnings_;
+    mutable std::vector<std::string> firstFailures_; // for the message when every file fails
 };
 
 } // namespace omnilab

@@ -15,6 +15,7 @@
 #include "core/engine/Components.h"
 #include "core/data/TextOptions.h"
 #include "core/text/Vocabulary.h"
+#include "core/util/Utf8.h"
 
 namespace omnilab {
 
@@ -119,6 +120,7 @@ std::vector<TaggedSentence> readTagged(const fs::path& file, std::string layout,
     auto where = [&](size_t i) { return file.string() + ":" + std::to_string(i + 1); };
     for (size_t i = 0; i < lines.size(); ++i) {
         const std::string& line = lines[i];
+        decodeUtf8(line, where(i)); // words and tags are text: "FILE:LINE: invalid UTF-8 at byte N"
         if (layout == "conllu") {
             if (line.empty()) {
                 if (!current.words.empty())

@@ -956,8 +956,19 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
     std::vector<MetricRecord> rows;
     for (const auto& task : exp.tasks) {
         auto ds = data.at(task.dataset).split(split);
-        if (!ds || ds->size() == 0)
+        if (!ds || ds->size() == 0) {
+            // Say why (a COCO split whose images are all missing ended with exit 0 and no table).
+            std::string why = "task \"" + task.name + "\": the " + split + " split of dataset \"" + task.dataset + "\" has no samples";
+            if (ds) {
+                const auto warnings = ds->drainWarnings();
+                for (size_t i = 0; i < warnings.size() && i < 3; ++i)
+                    why += (i == 0 ? " (" : "; ") + warnings[i] + (i + 1 == std::min<size_t>(warnings.size(), 3) ? ")" : "");
+                if (warnings.size() > 3)
+                    why += " and " + std::to_string(warnings.size() - 3) + " more problems";
+            }
+            out.skipped.push_back(why);
             continue;
+        }
         ConfusionMatrix confusion;
         out.metrics[task.name] = evaluateTask(model, task, *ds, exp.evaluation.batchSize, 0, device, {}, exp.training.dataWorkers, &confusion);
         if (confusion.classes() > 0) {
@@ -975,6 +986,12 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
             m.wallTime = secondsSinceEpoch();
             rows.push_back(std::move(m));
         }
+    }
+    if (out.metrics.empty()) {
+        std::string all;
+        for (const auto& why : out.skipped)
+            all += (all.empty() ? "" : "; ") + why;
+        throw Error(runDir + ": nothing to evaluate on the " + split + " split: " + all);
     }
     try {
         RunStore store(dbFile);

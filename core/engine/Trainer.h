@@ -129,6 +129,8 @@ struct RunEvaluation {
     std::map<std::string, std::vector<std::string>> classNames;
     // Why the metrics could not be recorded (a read-only or busy store); empty when they were.
     std::string notRecorded;
+    // Tasks not evaluated, each with why (an empty split and its dataset's problems).
+    std::vector<std::string> skipped;
 };
 
 // Loads a run's last checkpoint and evaluates every task on `split`; records the

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 
+#include "core/data/ImageOps.h"
 #include "core/media/FFmpegSupport.h"
 #include "core/util/Error.h"
 
@@ -107,6 +108,14 @@ torch::Tensor decodeVideoFrames(const std::string& file, const std::vector<int64
     if (!std::is_sorted(indices.begin(), indices.end()))
         throw Error(file + ": frame indices must be ascending");
     OpenVideo v = openVideo(file);
+    // Frames as large as the header claims would be allocated by the decoder before any
+    // scaling: the image limit holds for each frame (a few KB can claim 30000 × 30000).
+    const auto refuseLarge = [&](int64_t w, int64_t h, const char* by) {
+        if (w * h > imagePixelLimit())
+            throw Error(file + ": its frames are " + std::to_string(w) + " × " + std::to_string(h) + " pixels " + by + ", over the limit of " +
+                        std::to_string(imagePixelLimit()) + " pixels a frame (the environment variable OMNILAB_MAX_IMAGE_PIXELS raises it)");
+    };
+    refuseLarge(v.info.width, v.info.height, "by its header");
     const int outH = height > 0 && width > 0 ? height : v.info.height;
     const int outW = height > 0 && width > 0 ? width : v.info.width;
     auto out = torch::empty({static_cast<int64_t>(indices.size()), 3, outH, outW}, torch::kUInt8);
@@ -131,6 +140,7 @@ torch::Tensor decodeVideoFrames(const std::string& file, const std::vector<int64
     const int64_t seekGap = std::max<int64_t>(static_cast<int64_t>(2 * v.info.fps), 8);
 
     auto keep = [&](AVFrame* f) {
+        refuseLarge(f->width, f->height, "as decoded");
         scaler.reset(sws_getCachedContext(scaler.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format), outW, outH,
                                           AV_PIX_FMT_RGB24, SWS_AREA, nullptr, nullptr, nullptr));
         if (!scaler)

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/util/Error.h"
+#include "core/util/Utf8.h"
 
 namespace omnilab {
 
@@ -18,6 +19,9 @@ std::vector<TextLine> readTextLines(const std::string& file, bool skipComments)
             line.pop_back();
         if (line.empty() || (skipComments && line[0] == '#'))
             continue;
+        // Text enters here: bytes that are not UTF-8 are refused at their line, not after
+        // training when a JSON report or a label list cannot hold them.
+        decodeUtf8(line, file + ":" + std::to_string(number));
         out.push_back({number, line});
     }
     return out;
