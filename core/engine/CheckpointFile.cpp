@@ -8,6 +8,7 @@
 #include <c10/util/Exception.h>
 
 #include "core/util/Error.h"
+#include "core/util/ErrorText.h"
 
 namespace omnilab {
 
@@ -27,9 +28,7 @@ std::string hex(uint64_t v)
 
 std::string reasonOf(const std::exception& e)
 {
-    std::string what = e.what();
-    if (const auto* c10 = dynamic_cast<const c10::Error*>(&e))
-        what = c10->what_without_backtrace();
+    const std::string what = messageOf(e); // without LibTorch's backtrace
     const auto end = what.find('\n');
     return end == std::string::npos ? what : what.substr(0, end);
 }

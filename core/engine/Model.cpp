@@ -244,7 +244,11 @@ PeripheralModule& MultiTaskModel::peripheral(const std::string& name)
     return *it->second;
 }
 
-void loadMatching(torch::nn::Module& module, torch::serialize::InputArchive& archive)
+namespace {
+// Module::load replaces each tensor with the archive's, whatever its shape. Loads, then
+// calls `refuse(name, checkpoint size, module size)` for the first tensor whose size changed.
+template <typename Refuse>
+void loadComparingSizes(torch::nn::Module& module, torch::serialize::InputArchive& archive, Refuse refuse)
 {
     std::map<std::string, std::vector<int64_t>> before;
     for (const auto& p : module.named_parameters())
@@ -255,15 +259,22 @@ void loadMatching(torch::nn::Module& module, torch::serialize::InputArchive& arc
     auto check = [&](const std::string& name, const torch::Tensor& t) {
         const auto it = before.find(name);
         if (it != before.end() && it->second != t.sizes().vec())
-            throw Error("its " + name + " is " + c10::str(t.sizes()) + " but the experiment (config.json) makes it " +
-                        c10::str(c10::IntArrayRef(it->second)) +
-                        ": a size in the experiment was changed after this checkpoint was written, and the checkpoint's "
-                        "tensors cannot fill this model; undo the edit or train a new run");
+            refuse(name, c10::str(t.sizes()), c10::str(c10::IntArrayRef(it->second)));
     };
     for (const auto& p : module.named_parameters())
         check(p.key(), p.value());
     for (const auto& b : module.named_buffers())
         check(b.key(), b.value());
+}
+} // namespace
+
+void loadMatching(torch::nn::Module& module, torch::serialize::InputArchive& archive)
+{
+    loadComparingSizes(module, archive, [](const std::string& name, const std::string& saved, const std::string& here) {
+        throw Error("its " + name + " is " + saved + " but the experiment (config.json) makes it " + here +
+                    ": a size in the experiment was changed after this checkpoint was written, and the checkpoint's "
+                    "tensors cannot fill this model; undo the edit or train a new run");
+    });
 }
 
 int64_t loadModelCheckpoint(MultiTaskModel& model, const std::string& checkpoint, torch::Device device)
@@ -303,23 +314,10 @@ std::vector<std::string> initPeripheralsFrom(const Experiment& experiment, Multi
             archive.read("model", modelArchive);
             if (!modelArchive.try_read("peripheral_" + it.key(), peripheralArchive))
                 throw Error("it holds no peripheral \"" + it.key() + "\"");
-            // Module::load replaces tensors whatever their shape: compare them after it.
-            auto& peripheral = model.peripheral(it.key());
-            std::map<std::string, std::vector<int64_t>> before;
-            for (const auto& p : peripheral.named_parameters())
-                before[p.key()] = p.value().sizes().vec();
-            for (const auto& b : peripheral.named_buffers())
-                before[b.key()] = b.value().sizes().vec();
-            peripheral.load(peripheralArchive);
-            auto check = [&](const std::string& name, const torch::Tensor& t) {
-                if (before.at(name) != t.sizes().vec())
-                    throw Error("its peripheral \"" + it.key() + "\" does not fit this one (same type and sizes needed): " + name + " is " +
-                                c10::str(t.sizes()) + ", here " + c10::str(c10::IntArrayRef(before.at(name))));
-            };
-            for (const auto& p : peripheral.named_parameters())
-                check(p.key(), p.value());
-            for (const auto& b : peripheral.named_buffers())
-                check(b.key(), b.value());
+            loadComparingSizes(model.peripheral(it.key()), peripheralArchive, [&](const std::string& name, const std::string& saved, const std::string& here) {
+                throw Error("its peripheral \"" + it.key() + "\" does not fit this one (same type and sizes needed): " + name + " is " + saved +
+                            ", here " + here);
+            });
             c10::IValue s;
             if (archive.try_read("step", s))
                 step = s.toInt();

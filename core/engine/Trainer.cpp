@@ -140,15 +140,7 @@ public:
 private:
     void metric(const std::string& task, const std::string& split, const std::string& name, int64_t step, double value, double time)
     {
-        MetricRecord m;
-        m.run = run_;
-        m.task = task;
-        m.split = split;
-        m.name = name;
-        m.step = step;
-        m.value = value;
-        m.wallTime = time;
-        metrics_.push_back(std::move(m));
+        metrics_.push_back({run_, task, split, name, step, value, time});
         if (metrics_.size() > kMaxPending) {
             metrics_.pop_front();
             ++dropped_;
@@ -975,17 +967,8 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
             out.confusion[task.name] = confusion;
             out.classNames[task.name] = data.at(task.dataset).train->classNames();
         }
-        for (const auto& [name, value] : out.metrics[task.name]) {
-            MetricRecord m;
-            m.run = runId;
-            m.task = task.name;
-            m.split = split;
-            m.name = name;
-            m.step = out.step;
-            m.value = value;
-            m.wallTime = secondsSinceEpoch();
-            rows.push_back(std::move(m));
-        }
+        for (const auto& [name, value] : out.metrics[task.name])
+            rows.push_back({runId, task.name, split, name, out.step, value, secondsSinceEpoch()});
     }
     if (out.metrics.empty()) {
         std::string all;

@@ -203,6 +203,39 @@ void RunStore::exec(const char* sql) const
 
 void RunStore::fail(const std::string& what) const { throw Error(file_ + ": " + what); }
 
+namespace {
+void insertMetrics(sqlite3* db, const std::string& file, const std::vector<MetricRecord>& metrics)
+{
+    Statement s(db, "INSERT INTO metrics(run_id, task, split, name, step, value, wall_time) VALUES(?, ?, ?, ?, ?, ?, ?)", file);
+    for (const auto& m : metrics) {
+        s.bind(1, m.run).bind(2, m.task).bind(3, m.split).bind(4, m.name).bind(5, m.step).bind(6, m.value).bind(7, m.wallTime);
+        s.step();
+        s.reset();
+    }
+}
+
+// Runs `body` in one transaction: all of its rows or none. IMMEDIATE takes the write lock
+// at once, so a busy store fails at the start, naming the file, before any row.
+template <typename Body>
+void inTransaction(sqlite3* db, const std::string& file, Body body)
+{
+    char* err = nullptr;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, &err) != SQLITE_OK) {
+        const std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        throw Error(file + ": " + msg);
+    }
+    try {
+        body();
+        if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+            throw Error(file + ": " + sqlite3_errmsg(db));
+    } catch (...) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+} // namespace
+
 int64_t RunStore::createRun(const std::string& name, const std::string& dir, const std::string& config)
 {
     Statement s(db_, "INSERT INTO runs(name, dir, config, status, started_at) VALUES(?, ?, ?, 'running', ?)", file_);
@@ -219,8 +252,7 @@ void RunStore::setStatus(int64_t run, const std::string& status)
 
 void RunStore::addMetric(int64_t run, const std::string& task, const std::string& split, const std::string& name, int64_t step, double value)
 {
-    Statement s(db_, "INSERT INTO metrics(run_id, task, split, name, step, value, wall_time) VALUES(?, ?, ?, ?, ?, ?, ?)", file_);
-    s.bind(1, run).bind(2, task).bind(3, split).bind(4, name).bind(5, step).bind(6, value).bind(7, secondsSinceEpoch()).step();
+    insertMetrics(db_, file_, {{run, task, split, name, step, value, secondsSinceEpoch()}});
 }
 
 void RunStore::addEvent(int64_t run, const std::string& level, const std::string& message)
@@ -235,55 +267,30 @@ void RunStore::write(const std::vector<MetricRecord>& metrics, const std::vector
 {
     if (metrics.empty() && events.empty())
         return;
-    // IMMEDIATE takes the write lock at once, so a busy store fails here, before any row.
-    exec("BEGIN IMMEDIATE");
-    try {
-        if (!metrics.empty()) {
-            Statement s(db_, "INSERT INTO metrics(run_id, task, split, name, step, value, wall_time) VALUES(?, ?, ?, ?, ?, ?, ?)", file_);
-            for (const auto& m : metrics) {
-                s.bind(1, m.run).bind(2, m.task).bind(3, m.split).bind(4, m.name).bind(5, m.step).bind(6, m.value).bind(7, m.wallTime);
-                s.step();
-                s.reset();
-            }
+    inTransaction(db_, file_, [&] {
+        insertMetrics(db_, file_, metrics);
+        Statement s(db_, "INSERT INTO events(run_id, level, message, time) VALUES(?, ?, ?, ?)", file_);
+        for (const auto& e : events) {
+            s.bind(1, e.run).bind(2, e.level).bind(3, e.message).bind(4, e.time);
+            s.step();
+            s.reset();
         }
-        if (!events.empty()) {
-            Statement s(db_, "INSERT INTO events(run_id, level, message, time) VALUES(?, ?, ?, ?)", file_);
-            for (const auto& e : events) {
-                s.bind(1, e.run).bind(2, e.level).bind(3, e.message).bind(4, e.time);
-                s.step();
-                s.reset();
-            }
-        }
-        exec("COMMIT");
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    });
 }
 
 void RunStore::recordEvaluation(const std::vector<MetricRecord>& metrics)
 {
     if (metrics.empty())
         return;
-    exec("BEGIN IMMEDIATE");
-    try {
+    inTransaction(db_, file_, [&] {
         Statement drop(db_, "DELETE FROM metrics WHERE run_id = ? AND task = ? AND split = ? AND step = ?", file_);
         for (const auto& m : metrics) {
             drop.bind(1, m.run).bind(2, m.task).bind(3, m.split).bind(4, m.step);
             drop.step();
             drop.reset();
         }
-        Statement add(db_, "INSERT INTO metrics(run_id, task, split, name, step, value, wall_time) VALUES(?, ?, ?, ?, ?, ?, ?)", file_);
-        for (const auto& m : metrics) {
-            add.bind(1, m.run).bind(2, m.task).bind(3, m.split).bind(4, m.name).bind(5, m.step).bind(6, m.value).bind(7, m.wallTime);
-            add.step();
-            add.reset();
-        }
-        exec("COMMIT");
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+        insertMetrics(db_, file_, metrics);
+    });
 }
 
 namespace {
@@ -377,17 +384,12 @@ void RunStore::removeMetricsAfter(int64_t run, int64_t step)
 
 void RunStore::deleteRun(int64_t run)
 {
-    exec("BEGIN");
-    try {
+    inTransaction(db_, file_, [&] {
         for (const char* sql : {"DELETE FROM metrics WHERE run_id = ?", "DELETE FROM events WHERE run_id = ?", "DELETE FROM runs WHERE id = ?"}) {
             Statement s(db_, sql, file_);
             s.bind(1, run).step();
         }
-        exec("COMMIT");
-    } catch (...) {
-        exec("ROLLBACK");
-        throw;
-    }
+    });
 }
 
 int64_t RunStore::lastStep(int64_t run) const
