@@ -27,6 +27,7 @@
 #include "core/mtl/DeltaM.h"
 #include "core/models/onemodel/HashSeparation.h"
 #include "core/models/onemodel/Phoc.h"
+#include "core/engine/Control.h"
 #include "core/engine/Protocol.h"
 #include "core/engine/Query.h"
 #include "core/engine/ZeroShot.h"
@@ -65,6 +66,17 @@ const char* kUsage =
     "                            split); prints every fold and mean ± std; folds run in DIR\n"
     "  runs [--db FILE]          list the runs in a run store (default runs/omnilab.sqlite); a run marked\n"
     "                            running whose process is gone is shown as interrupted\n"
+    "  control RUN_DIR [--set /json/pointer=VALUE ...] [--scale-lr F] [--freeze TASK ...]\n"
+    "          [--eval-now] [--checkpoint-now] [--stop] [--no-wait] [--timeout S]\n"
+    "                            steer a run while it trains (here or in the workbench): the change is\n"
+    "                            checked against the run's experiment, taken between two steps, recorded\n"
+    "                            (step, from -> to) and kept for a resume. Fields that can change:\n"
+    "                            /training/optimizer/lr, /training/clip_grad_norm, /training/eval_every,\n"
+    "                            /training/checkpoint_every, /training/eval_batches, /training/sampler,\n"
+    "                            /training/loss_weighting, /tasks/T/loss_weight, /tasks/T/sample_weight,\n"
+    "                            /tasks/T/lr, /tasks/T/lr_cap (T: index or name); --freeze T sets its\n"
+    "                            loss_weight and sample_weight to 0. Waits until the run took it (exit 0)\n"
+    "                            or refused it (exit 2; the run goes on unchanged)\n"
     "  remove RUN_DIR            delete a run: its folder and its rows in the run store (refused while\n"
     "                            a process writes it)\n"
     "  make-demo-data --out DIR [--scale tiny|small|full] [--seed N] [--force]\n"
@@ -469,6 +481,67 @@ int commandRuns(const Args& a)
     if (runs.empty())
         std::cout << "(no runs in " << store.file() << ")\n";
     return 0;
+}
+
+int commandControl(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("control needs exactly one RUN_DIR");
+    const std::string dir = a.positional[0];
+    ControlRequest request;
+    request.source = "omnilab-cli control";
+    auto values = [&](const std::string& name) { return a.all.count(name) ? a.all.at(name) : std::vector<std::string>{}; };
+    for (const auto& text : values("set")) {
+        try {
+            request.set.push_back(parseControlAssignment(text));
+        } catch (const Error& e) {
+            throw UsageError(e.what());
+        }
+    }
+    for (const auto& task : values("freeze")) {
+        request.set.push_back({"/tasks/" + task + "/loss_weight", 0.0});
+        request.set.push_back({"/tasks/" + task + "/sample_weight", 0.0});
+    }
+    if (a.flag("scale-lr")) {
+        const std::string text = a.get("scale-lr");
+        char* end = nullptr;
+        const double f = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(f > 0) || !std::isfinite(f))
+            throw UsageError("option --scale-lr: expected a positive number, got \"" + text + "\"");
+        request.scaleLr = f;
+    }
+    request.checkpoint = a.flag("checkpoint-now");
+    request.evaluate = a.flag("eval-now");
+    request.stop = a.flag("stop");
+    if (request.empty())
+        throw UsageError("control: nothing to do; give --set, --scale-lr, --freeze, --eval-now, --checkpoint-now or --stop");
+    const int64_t timeout = parsePositive(a.get("timeout", "60"), "timeout");
+    const QueuedControl q = queueControl(dir, request);
+    std::cout << "queued for run " << q.runId << " (command " << q.commandId << ")";
+    for (const auto& d : q.diffs)
+        std::cout << "\n  " << describeDiff(d);
+    std::cout << std::endl;
+    if (a.flag("no-wait"))
+        return 0;
+    const RunStore store(q.dbFile, true);
+    for (int64_t waited = 0; waited < timeout * 10; ++waited) {
+        const auto c = store.command(q.commandId);
+        if (c && c->state == "applied") {
+            std::cout << "applied after step " << c->step << ": " << c->message << "\n";
+            return 0;
+        }
+        if (c && c->state == "refused") {
+            std::cerr << "refused at step " << c->step << " (the run goes on unchanged): " << c->message << "\n";
+            return 2;
+        }
+        if (!RunLock::holder(dir)) {
+            std::cerr << "omnilab-cli: " << dir << ": the run ended before it took the command\n";
+            return 1;
+        }
+        usleep(100 * 1000);
+    }
+    std::cerr << "omnilab-cli: not taken within " << timeout << " s (is the run paused?); it stays queued and is taken when the run goes on\n";
+    return 1;
 }
 
 int commandRemove(const Args& a)
@@ -1097,6 +1170,8 @@ int main(int argc, char** argv)
             return commandEval(parseArgs(rest, {"split", "protocol", "k", "steps", "out"}, {"json", "confusion"}));
         if (command == "runs")
             return commandRuns(parseArgs(rest, {"db"}, {}));
+        if (command == "control")
+            return commandControl(parseArgs(rest, {"set", "scale-lr", "freeze", "timeout"}, {"eval-now", "checkpoint-now", "stop", "no-wait"}));
         if (command == "remove")
             return commandRemove(parseArgs(rest, {}, {}));
         if (command == "compare")

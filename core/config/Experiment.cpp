@@ -37,6 +37,10 @@ const Schema& Experiment::schema()
                    "only; 0 (default): from the start. At least one task starts at 0; not with mode hogwild")
             .defaults(0)
             .range(0, std::nullopt);
+        task.field("sample_weight", FieldType::Number,
+                   "how often samplers pick this task, relative to the others (absent: 1): 0 = never (the task is frozen); "
+                   "proportional and weighted draw with it, round-robin and all-tasks only skip a task at 0. Not with mode hogwild")
+            .range(0, std::nullopt);
         task.field("lr_cap", FieldType::Number, "upper bound of the scheduled rate in steps that train this task alone (OmniNet caps some tasks at 1e-4)")
             .range(0, std::nullopt);
 
@@ -137,6 +141,20 @@ void checkCurriculum(const json& doc, std::vector<ConfigIssue>& issues)
     }
     if (anyDelayed && !someAtZero)
         issues.push_back({"/tasks", "no task trains at step 0: give at least one task from_step 0 (or leave it out)"});
+    // sample_weight: some task must be sampled, and HogWild has no sampler.
+    bool someSampled = false;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        const json& t = tasks[i];
+        if (!t.is_object() || !t.contains("sample_weight") || !t["sample_weight"].is_number()) {
+            someSampled = someSampled || t.is_object();
+            continue;
+        }
+        if (hogwild)
+            issues.push_back({"/tasks/" + std::to_string(i) + "/sample_weight", "mode hogwild trains every task in its own worker, without a sampler; remove sample_weight or use mode synchronous"});
+        someSampled = someSampled || t["sample_weight"].get<double>() > 0;
+    }
+    if (!tasks.empty() && !someSampled)
+        issues.push_back({"/tasks", "no task would train: every task's sample_weight is 0"});
 }
 
 void crossCheck(const json& doc, std::vector<ConfigIssue>& issues)
@@ -321,6 +339,7 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
         if (item.contains("lr_cap"))
             t.learningRateCap = item["lr_cap"].get<double>();
         t.fromStep = item["from_step"];
+        t.sampleWeight = item.value("sample_weight", 1.0);
         e.tasks.push_back(std::move(t));
     }
     e.model = d["model"];

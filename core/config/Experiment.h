@@ -29,6 +29,7 @@ struct TaskSpec {
     double learningRateCap = -1; // "lr_cap"; negative: none
     int64_t batchSize = 0;       // the task's own "batch_size"; 0: training.batch_size
     int64_t fromStep = 0;        // "from_step": the first step that may train this task
+    double sampleWeight = 1.0;   // "sample_weight": how often samplers pick it; 0: never
 };
 
 struct TrainingSpec {

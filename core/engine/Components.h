@@ -204,6 +204,12 @@ class TaskSampler {
 public:
     virtual ~TaskSampler() = default;
     virtual std::vector<size_t> next(int64_t step, const std::vector<int64_t>& trainSizes, std::mt19937_64& rng) = 0;
+    // With the tasks' sample_weight (all > 0; the trainer leaves out tasks at 0). Samplers that
+    // draw at random weigh their draw by them; the default ignores them.
+    virtual std::vector<size_t> next(int64_t step, const std::vector<int64_t>& trainSizes, const std::vector<double>& /*weights*/, std::mt19937_64& rng)
+    {
+        return next(step, trainSizes, rng);
+    }
 };
 using TaskSamplerFactory = std::function<std::unique_ptr<TaskSampler>(const nlohmann::json& options)>;
 

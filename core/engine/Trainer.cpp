@@ -15,9 +15,11 @@
 #include <set>
 #include <shared_mutex>
 #include <thread>
+#include <tuple>
 #include <sstream>
 
 #include "core/engine/CheckpointFile.h"
+#include "core/engine/Control.h"
 #include "core/engine/BatchLoader.h"
 #include "core/engine/Model.h"
 #include "core/runtime/Runtime.h"
@@ -307,16 +309,18 @@ std::vector<size_t> chooseTasks(TaskSampler& sampler, const Experiment& exp, int
 {
     std::vector<size_t> active;
     std::vector<int64_t> sizes;
+    std::vector<double> weights;
     for (size_t ti = 0; ti < exp.tasks.size(); ++ti)
-        if (exp.tasks[ti].fromStep <= step) {
+        if (exp.tasks[ti].fromStep <= step && exp.tasks[ti].sampleWeight > 0) {
             active.push_back(ti);
             sizes.push_back(trainSizes[ti]);
+            weights.push_back(exp.tasks[ti].sampleWeight);
         }
     if (active.size() == exp.tasks.size())
-        return sampler.next(step, trainSizes, rng);
+        return sampler.next(step, trainSizes, weights, rng);
     if (active.empty()) // validation requires a task at step 0; an edited run could still get here
-        throw Error("no task trains at step " + std::to_string(step) + ": every task's from_step is later");
-    std::vector<size_t> chosen = sampler.next(step, sizes, rng);
+        throw Error("no task trains at step " + std::to_string(step) + ": every task's from_step is later or its sample_weight 0");
+    std::vector<size_t> chosen = sampler.next(step, sizes, weights, rng);
     for (auto& c : chosen)
         c = active.at(c);
     return chosen;
@@ -355,6 +359,16 @@ struct Trainer::Impl {
         return !stopRequested.load();
     }
 
+    void stop()
+    {
+        {
+            // Under the pause mutex, so a worker about to wait cannot miss the wake-up.
+            std::lock_guard<std::mutex> lock(pauseMutex);
+            stopRequested = true;
+        }
+        pauseChanged.notify_all();
+    }
+
     RunSummary run();
 };
 
@@ -391,15 +405,7 @@ void Trainer::addObserver(TrainerObserver* observer) { impl_->observers.push_bac
 
 const Experiment& Trainer::experiment() const { return impl_->experiment; }
 
-void Trainer::requestStop()
-{
-    {
-        // Under the pause mutex, so a worker about to wait cannot miss the wake-up.
-        std::lock_guard<std::mutex> lock(impl_->pauseMutex);
-        impl_->stopRequested = true;
-    }
-    impl_->pauseChanged.notify_all();
-}
+void Trainer::requestStop() { impl_->stop(); }
 
 void Trainer::setPaused(bool paused)
 {
@@ -416,7 +422,8 @@ RunSummary Trainer::run() { return impl_->run(); }
 
 RunSummary Trainer::Impl::run()
 {
-    const Experiment& exp = experiment;
+    // Not const: live control changes some settings while the run trains (applyLive below).
+    Experiment& exp = experiment;
     const AppliedRuntime runtime = currentRuntime();
     const torch::Device device = resolveTorchDevice();
     const int64_t totalSteps = options.steps > 0 ? options.steps : exp.training.steps;
@@ -452,6 +459,28 @@ RunSummary Trainer::Impl::run()
     if (!resuming && fs::exists(paths.info))
         throw Error(paths.dir + ": already holds a run; resume it with --resume or choose another run directory");
     const bool fromCheckpoint = !resuming || fs::is_regular_file(paths.checkpoint);
+    // A resumed run goes on with the settings changed while it trained: its checkpoint keeps
+    // them (groups of {step, source, changes}), applied here before anything is built.
+    torch::serialize::InputArchive resumeArchive;
+    json appliedChanges = json::array();
+    if (resuming && fromCheckpoint) {
+        try {
+            loadCheckpointArchive(resumeArchive, paths.checkpoint, device); // optimiser state follows the model's device
+            c10::IValue saved;
+            if (resumeArchive.try_read("interventions", saved) && saved.isString())
+                appliedChanges = json::parse(saved.toStringRef());
+        } catch (const std::exception& e) {
+            throw Error(paths.checkpoint + ": cannot resume from this checkpoint: " + reasonOf(e));
+        }
+        for (const auto& group : appliedChanges) {
+            std::vector<ControlChange> changes;
+            for (const auto& c : group.at("changes"))
+                changes.push_back({c.at("pointer").get<std::string>(), c.at("value")});
+            const std::string file = experiment.file;
+            experiment = Experiment::fromJson(applyLiveChanges(experiment.document, changes, paths.checkpoint, nullptr), paths.config);
+            experiment.file = file;
+        }
+    }
     torch::manual_seed(exp.training.seed);
     // Tokenizers trained from the data are kept beside the run, so a resume finds them.
     auto data = loadDatasets(exp, (fs::path(runDir) / "tokenizers").string());
@@ -464,7 +493,7 @@ RunSummary Trainer::Impl::run()
     auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
     weighting->setTaskCount(exp.tasks.size());
     // UW's log-variances learn with the model.
-    const LearningRates rates(exp, *model, weighting->parameters());
+    LearningRates rates(exp, *model, weighting->parameters());
     auto optimizer = makeOptimizer(exp.training.optimizer, rates.groups);
     auto sampler = taskSamplers().factory(exp.training.sampler["type"])(exp.training.sampler);
     const auto shared = model->sharedParameters();
@@ -484,10 +513,9 @@ RunSummary Trainer::Impl::run()
         runId = info.value("run_id", int64_t(0));
         if (dbFile.empty())
             dbFile = resolveDbFile(paths, info);
-        torch::serialize::InputArchive archive;
+        torch::serialize::InputArchive& archive = resumeArchive;
         if (fromCheckpoint) {
             try {
-                loadCheckpointArchive(archive, paths.checkpoint, device); // optimiser state follows the model's device
                 torch::serialize::InputArchive modelArchive, optimizerArchive;
                 archive.read("model", modelArchive);
                 loadMatching(*model, modelArchive);
@@ -574,6 +602,7 @@ RunSummary Trainer::Impl::run()
     }
 
     std::error_code ec;
+    std::map<int64_t, std::vector<InterventionRecord>> replay; // step -> changes made there before a resume
     dbFile = fs::absolute(dbFile).lexically_normal().string();
     RunStore store(dbFile);
     if (resuming) {
@@ -582,6 +611,14 @@ RunSummary Trainer::Impl::run()
         // Steps after the checkpoint are trained again; their old metrics would be duplicates
         // (all of them when there is no checkpoint yet).
         store.removeMetricsAfter(runId, fromCheckpoint ? startStep : -1);
+        // Settings changed after the checkpoint are made again when the run gets back to
+        // their step (and recorded again then); commands that arrived as it ended are refused.
+        for (auto& r : store.interventions(runId))
+            if (!fromCheckpoint || r.step > startStep)
+                replay[r.step].push_back(std::move(r));
+        store.removeInterventionsAfter(runId, fromCheckpoint ? startStep : -1);
+        for (const auto& c : store.pendingCommands(runId))
+            store.finishCommand(c.id, "refused", startStep, "not taken: the run ended before its next step");
         store.setStatus(runId, "running");
     } else {
         runId = store.createRun(exp.name, fs::absolute(runDir).lexically_normal().string(), exp.document.dump());
@@ -623,6 +660,7 @@ RunSummary Trainer::Impl::run()
         for (const auto& st : streams)
             s.push_back({st.epoch, st.cursor});
         archive.write("streams", c10::IValue(s.dump()));
+        archive.write("interventions", c10::IValue(appliedChanges.dump()));
         const std::string tmp = paths.checkpoint + ".tmp";
         try {
             saveCheckpointArchive(archive, tmp);
@@ -671,6 +709,159 @@ RunSummary Trainer::Impl::run()
                     (task.fromStep >= totalSteps ? ", after this run's last step " + std::to_string(totalSteps) + ": it will not train" : ""));
 
     using Clock = std::chrono::steady_clock;
+
+    // ---- live control (issue 16): commands from the run's store, taken between steps ----
+    // Makes `changes` the run's settings from now on, or throws (ConfigError, Error) and
+    // changes nothing. Validated as a whole experiment first, then against what this run
+    // can switch at all.
+    auto applyLive = [&](const std::vector<ControlChange>& changes, int64_t at) {
+        std::vector<LiveDiff> diffs;
+        const json doc = applyLiveChanges(exp.document, changes, paths.config, &diffs);
+        if (diffs.empty())
+            return diffs;
+        Experiment next = Experiment::fromJson(doc, paths.config);
+        auto refuse = [&](const std::string& pointer, const std::string& why) { throw ConfigError(paths.config, {{pointer, why}}); };
+        std::unique_ptr<LossWeighting> nextWeighting;
+        std::unique_ptr<TaskSampler> nextSampler;
+        if (next.training.lossWeighting != exp.training.lossWeighting) {
+            if (exp.training.hogwild)
+                refuse("/training/loss_weighting", "mode hogwild trains each task on its own and combines no losses");
+            nextWeighting = lossWeightings().factory(next.training.lossWeighting["type"])(next.training.lossWeighting);
+            nextWeighting->setTaskCount(exp.tasks.size());
+            if (!weighting->parameters().empty() || !nextWeighting->parameters().empty())
+                refuse("/training/loss_weighting", "this run cannot switch from \"" + exp.training.lossWeighting["type"].get<std::string>() + "\" to \"" +
+                                                       next.training.lossWeighting["type"].get<std::string>() +
+                                                       "\": a weighting with learnable parameters (uncertainty) joins the optimiser when the run starts; branch a new run instead");
+        }
+        if (next.training.sampler != exp.training.sampler) {
+            if (exp.training.hogwild)
+                refuse("/training/sampler", "mode hogwild has one worker per task and no sampler");
+            nextSampler = taskSamplers().factory(next.training.sampler["type"])(next.training.sampler);
+        }
+        bool someTrains = false;
+        for (size_t i = 0; i < exp.tasks.size(); ++i) {
+            if (next.tasks[i].learningRate != exp.tasks[i].learningRate && rates.taskGroup[i] <= 0)
+                refuse("/tasks/" + std::to_string(i) + "/lr", "task \"" + exp.tasks[i].name +
+                                                                "\" started without its own lr, so its head steps with the shared parameters; "
+                                                                "change /training/optimizer/lr, or start a run that gives the task its own lr");
+            someTrains = someTrains || (next.tasks[i].fromStep <= at && next.tasks[i].sampleWeight > 0);
+        }
+        if (!someTrains)
+            refuse("/tasks", "no task would train at step " + std::to_string(at) + ": the tasks left with sample_weight > 0 join later (from_step)");
+        if (nextWeighting)
+            weighting = std::move(nextWeighting);
+        if (nextSampler)
+            sampler = std::move(nextSampler);
+        exp.document = std::move(next.document);
+        exp.training = std::move(next.training);
+        for (size_t i = 0; i < exp.tasks.size(); ++i)
+            exp.tasks[i] = std::move(next.tasks[i]);
+        rates.base = exp.training.optimizer.at("lr");
+        for (size_t i = 0; i < exp.tasks.size(); ++i) {
+            rates.taskRate[i] = exp.tasks[i].learningRate;
+            rates.taskCap[i] = exp.tasks[i].learningRateCap;
+        }
+        return diffs;
+    };
+    // Keeps what changed: in the checkpoint (a resume goes on with it), the store (curves'
+    // markers, replay), the log and the observers.
+    auto recordLive = [&](const std::vector<LiveDiff>& diffs, int64_t at, const std::string& source) {
+        if (diffs.empty())
+            return;
+        json group{{"step", at}, {"source", source}, {"changes", json::array()}};
+        std::vector<InterventionRecord> rows;
+        for (const auto& d : diffs) {
+            group["changes"].push_back({{"pointer", d.pointer}, {"value", d.to}});
+            rows.push_back({runId, at, d.pointer, d.from.dump(), d.to.dump(), source, secondsSinceEpoch()});
+            const InterventionEvent e{at, d.pointer, d.from.dump(), d.to.dump(), source};
+            notify([&](TrainerObserver& o) { o.onIntervention(e); });
+            log(LogLevel::Info, "step " + std::to_string(at) + ": " + describeDiff(d) + " (" + source + ")");
+        }
+        appliedChanges.push_back(std::move(group));
+        try {
+            store.addInterventions(rows);
+        } catch (const Error& e) {
+            log(LogLevel::Warning, std::string("the change is made but not recorded in the store: ") + e.what());
+        }
+    };
+    Clock::time_point lastPoll{};
+    bool pollWarned = false;
+    // Due when a replayed change has reached its step or the poll interval has passed.
+    auto controlDue = [&](int64_t at) {
+        return (!replay.empty() && replay.begin()->first <= at) || options.controlPollMs <= 0 ||
+               Clock::now() - lastPoll >= std::chrono::milliseconds(options.controlPollMs);
+    };
+    // Takes the store's pending commands after `at` steps. Settings first, then the
+    // actions of all of them (evaluate, checkpoint, stop), so a checkpoint holds every
+    // change made at its step.
+    auto pollControl = [&](int64_t at) {
+        while (!replay.empty() && replay.begin()->first <= at) {
+            const auto rows = std::move(replay.begin()->second);
+            replay.erase(replay.begin());
+            std::vector<ControlChange> changes;
+            for (const auto& r : rows)
+                changes.push_back({r.field, json::parse(r.to, nullptr, false)});
+            try {
+                recordLive(applyLive(changes, at), at, rows.front().source);
+            } catch (const std::exception& e) {
+                log(LogLevel::Warning, "step " + std::to_string(at) + ": the changes made here before the resume cannot be made again: " + messageOf(e));
+            }
+        }
+        lastPoll = Clock::now();
+        std::vector<CommandRecord> commands;
+        try {
+            commands = store.pendingCommands(runId);
+        } catch (const Error& e) {
+            if (!pollWarned)
+                log(LogLevel::Warning, std::string("cannot read control commands (training goes on): ") + e.what());
+            pollWarned = true;
+            return;
+        }
+        bool evalNow = false, checkpointNow = false, stopNow = false;
+        for (const auto& c : commands) {
+            std::string state = "applied", message;
+            try {
+                const ControlRequest r = decodeControl(c.body);
+                if (!(r.scaleLr >= 0) || !std::isfinite(r.scaleLr))
+                    throw ConfigError(paths.config, {{"/training/optimizer/lr", "the scale of the learning rate must be a positive number"}});
+                std::vector<ControlChange> changes = r.set;
+                if (r.scaleLr > 0)
+                    changes.push_back({"/training/optimizer/lr", rates.base * r.scaleLr});
+                const std::string source = r.source.empty() ? "control" : r.source;
+                const auto diffs = applyLive(changes, at);
+                recordLive(diffs, at, source);
+                for (const auto& d : diffs)
+                    message += (message.empty() ? "" : "; ") + describeDiff(d);
+                if (!changes.empty() && diffs.empty())
+                    message = "nothing changed: the values were already set";
+                for (auto [wanted, what, flag] : {std::tuple{r.evaluate, "evaluating on val", &evalNow}, std::tuple{r.checkpoint, "writing a checkpoint", &checkpointNow},
+                                                  std::tuple{r.stop, "stopping (resumable)", &stopNow}})
+                    if (wanted) {
+                        *flag = true;
+                        message += (message.empty() ? "" : "; ") + std::string(what);
+                        log(LogLevel::Info, "step " + std::to_string(at) + ": " + what + " (" + source + ")");
+                    }
+            } catch (const std::exception& e) {
+                state = "refused";
+                message = messageOf(e);
+                log(LogLevel::Warning, "step " + std::to_string(at) + ": refused a control command: " + message);
+            }
+            try {
+                store.finishCommand(c.id, state, at, message);
+            } catch (const Error& e) {
+                log(LogLevel::Warning, std::string("cannot mark a control command done: ") + e.what());
+            }
+        }
+        if (evalNow) {
+            evaluate(at, "val", exp.training.evalBatches, exp.evaluation.batchSize);
+            model->train();
+        }
+        if (checkpointNow)
+            saveCheckpoint(at);
+        if (stopNow)
+            stop();
+    };
+
     std::deque<double> recentStepSeconds;
     int64_t step = startStep;
 
@@ -773,7 +964,7 @@ RunSummary Trainer::Impl::run()
                     const int64_t s = claimed.fetch_add(1);
                     if (s >= totalSteps)
                         break;
-                    double lossValue = 0;
+                    double lossValue = 0, stepLr = 0;
                     {
                         std::shared_lock<std::shared_mutex> shared(exclusive);
                         const auto idx = streams[ti].next(task.batchSize > 0 ? task.batchSize : exp.training.batchSize);
@@ -795,7 +986,7 @@ RunSummary Trainer::Impl::run()
                                     if (g.defined())
                                         g = g * (exp.training.clipGradNorm / (norm + 1e-6));
                         }
-                        const double lr = rates.sharedRate({ti}, s);
+                        const double lr = stepLr = rates.sharedRate({ti}, s);
                         ++updates;
                         torch::NoGradGuard noGrad;
                         for (size_t i = 0; i < params.size(); ++i) {
@@ -822,6 +1013,7 @@ RunSummary Trainer::Impl::run()
                     if (!std::isfinite(lossValue))
                         throw Error("the loss of task \"" + task.name + "\" became " + std::to_string(lossValue) + " (lower the learning rate?)");
                     const int64_t done = finished.fetch_add(1) + 1;
+                    bool evalNow = false, checkpointNow = false, pollNow = false;
                     {
                         std::lock_guard<std::mutex> lock(report);
                         for (const auto& warning : data.at(task.dataset).train->drainWarnings())
@@ -832,18 +1024,24 @@ RunSummary Trainer::Impl::run()
                         ev.task = task.name;
                         ev.taskLosses[task.name] = lossValue;
                         ev.loss = lossValue;
-                        ev.learningRate = rates.sharedRate({ti}, s);
+                        ev.learningRate = stepLr;
                         const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
                         ev.samplesPerSecond = seconds > 0 ? static_cast<double>(samples.load()) / seconds : 0;
                         ev.etaSeconds = done > firstStep ? seconds / static_cast<double>(done - firstStep) * static_cast<double>(totalSteps - done) : 0;
                         notify([&](TrainerObserver& obs) { obs.onStep(ev); });
                         summary.step = std::max(summary.step, done);
+                        // Settings may change (live control) while no worker is in its step.
+                        evalNow = exp.training.evalEvery > 0 && done % exp.training.evalEvery == 0 && done < totalSteps;
+                        checkpointNow = exp.training.checkpointEvery > 0 && done % exp.training.checkpointEvery == 0 && done < totalSteps;
+                        pollNow = controlDue(done);
+                        if (pollNow)
+                            lastPoll = Clock::now(); // one worker polls
                     }
-                    const bool evalNow = exp.training.evalEvery > 0 && done % exp.training.evalEvery == 0 && done < totalSteps;
-                    const bool checkpointNow = exp.training.checkpointEvery > 0 && done % exp.training.checkpointEvery == 0 && done < totalSteps;
-                    if (evalNow || checkpointNow) {
+                    if (evalNow || checkpointNow || pollNow) {
                         std::unique_lock<std::shared_mutex> alone(exclusive);
                         std::lock_guard<std::mutex> lock(report);
+                        if (pollNow)
+                            pollControl(done);
                         if (evalNow)
                             evaluate(done, "val", exp.training.evalBatches, exp.evaluation.batchSize);
                         model->train();
@@ -877,8 +1075,12 @@ RunSummary Trainer::Impl::run()
         try {
             if (exp.training.hogwild)
                 trainHogwild();
+            if (!exp.training.hogwild)
+                pollControl(step);
             while (!exp.training.hogwild && step < totalSteps && !stopRequested && waitWhilePaused()) {
                 trainOneStep();
+                if (controlDue(step))
+                    pollControl(step);
                 if (exp.training.evalEvery > 0 && step % exp.training.evalEvery == 0 && step < totalSteps)
                     evaluate(step, "val", exp.training.evalBatches, exp.evaluation.batchSize);
                 if (exp.training.checkpointEvery > 0 && step % exp.training.checkpointEvery == 0 && step < totalSteps)

@@ -37,6 +37,14 @@ struct CheckpointEvent {
     std::string path;
 };
 
+// A setting changed while the run trained (live control, or its replay after a resume).
+struct InterventionEvent {
+    int64_t step = 0;     // steps done when it took effect
+    std::string field;    // JSON pointer into the experiment
+    std::string from, to; // JSON text
+    std::string source;
+};
+
 enum class LogLevel { Info, Warning, Error };
 std::string logLevelName(LogLevel level);
 
@@ -69,6 +77,7 @@ public:
     virtual void onEval(const EvalEvent&) {}
     virtual void onCheckpoint(const CheckpointEvent&) {}
     virtual void onLog(LogLevel, const std::string&) {}
+    virtual void onIntervention(const InterventionEvent&) {}
     virtual void onFinished(const RunSummary&) {}
 };
 
@@ -80,6 +89,9 @@ struct TrainOptions {
     // train split but `fold` (0-based) and evaluates on that one. Kept in run.json for resume.
     int64_t folds = 0;
     int64_t fold = 0;
+    // How often the trainer looks for control commands in the run's store (omnilab-cli
+    // control, the workbench); 0: before every step.
+    int controlPollMs = 200;
     // Test seam: called with the temporary file after a checkpoint is written and before it
     // replaces the previous one. Throwing here must leave the previous checkpoint intact.
     std::function<void(const std::string& tempFile)> beforeCheckpointCommit;

@@ -163,6 +163,13 @@ RunStore::RunStore(const std::string& file, bool readOnly) : file_(file)
             exec("CREATE TABLE IF NOT EXISTS events ("
                  " run_id INTEGER NOT NULL REFERENCES runs(id), level TEXT NOT NULL,"
                  " message TEXT NOT NULL, time REAL NOT NULL)");
+            exec("CREATE TABLE IF NOT EXISTS commands ("
+                 " id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs(id), body TEXT NOT NULL,"
+                 " state TEXT NOT NULL DEFAULT 'pending', step INTEGER NOT NULL DEFAULT -1, message TEXT NOT NULL DEFAULT '',"
+                 " time REAL NOT NULL)");
+            exec("CREATE TABLE IF NOT EXISTS interventions ("
+                 " run_id INTEGER NOT NULL REFERENCES runs(id), step INTEGER NOT NULL, field TEXT NOT NULL,"
+                 " old_value TEXT NOT NULL, new_value TEXT NOT NULL, source TEXT NOT NULL, time REAL NOT NULL)");
         }
         // A file that is not a SQLite database fails here, with a message naming it.
         auto check = [&] {
@@ -384,12 +391,112 @@ void RunStore::removeMetricsAfter(int64_t run, int64_t step)
 
 void RunStore::deleteRun(int64_t run)
 {
+    std::vector<std::string> tables{"metrics", "events"};
+    for (const char* t : {"commands", "interventions"})
+        if (hasTable(t))
+            tables.push_back(t);
     inTransaction(db_, file_, [&] {
-        for (const char* sql : {"DELETE FROM metrics WHERE run_id = ?", "DELETE FROM events WHERE run_id = ?", "DELETE FROM runs WHERE id = ?"}) {
-            Statement s(db_, sql, file_);
+        for (const auto& t : tables) {
+            Statement s(db_, ("DELETE FROM " + t + " WHERE run_id = ?").c_str(), file_);
             s.bind(1, run).step();
         }
+        Statement s(db_, "DELETE FROM runs WHERE id = ?", file_);
+        s.bind(1, run).step();
     });
+}
+
+bool RunStore::hasTable(const char* name) const
+{
+    Statement s(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", file_);
+    s.bind(1, std::string(name));
+    return s.step() && s.integer(0) > 0;
+}
+
+int64_t RunStore::queueCommand(int64_t run, const std::string& body)
+{
+    if (!hasTable("commands"))
+        fail("this store cannot take commands (opened read-only, or written by an older version)");
+    Statement s(db_, "INSERT INTO commands(run_id, body, time) VALUES(?, ?, ?)", file_);
+    s.bind(1, run).bind(2, body).bind(3, secondsSinceEpoch()).step();
+    return sqlite3_last_insert_rowid(db_);
+}
+
+namespace {
+CommandRecord readCommand(const Statement& s)
+{
+    CommandRecord c;
+    c.id = s.integer(0);
+    c.run = s.integer(1);
+    c.body = s.text(2);
+    c.state = s.text(3);
+    c.step = s.integer(4);
+    c.message = s.text(5);
+    c.time = s.real(6);
+    return c;
+}
+} // namespace
+
+std::vector<CommandRecord> RunStore::pendingCommands(int64_t run) const
+{
+    std::vector<CommandRecord> out;
+    if (!hasTable("commands"))
+        return out;
+    Statement s(db_, "SELECT id, run_id, body, state, step, message, time FROM commands WHERE run_id = ? AND state = 'pending' ORDER BY id", file_);
+    s.bind(1, run);
+    while (s.step())
+        out.push_back(readCommand(s));
+    return out;
+}
+
+std::optional<CommandRecord> RunStore::command(int64_t id) const
+{
+    if (!hasTable("commands"))
+        return std::nullopt;
+    Statement s(db_, "SELECT id, run_id, body, state, step, message, time FROM commands WHERE id = ?", file_);
+    s.bind(1, id);
+    if (!s.step())
+        return std::nullopt;
+    return readCommand(s);
+}
+
+void RunStore::finishCommand(int64_t id, const std::string& state, int64_t step, const std::string& message)
+{
+    Statement s(db_, "UPDATE commands SET state = ?, step = ?, message = ? WHERE id = ?", file_);
+    s.bind(1, state).bind(2, step).bind(3, message).bind(4, id).step();
+}
+
+void RunStore::addInterventions(const std::vector<InterventionRecord>& rows)
+{
+    if (rows.empty())
+        return;
+    inTransaction(db_, file_, [&] {
+        Statement s(db_, "INSERT INTO interventions(run_id, step, field, old_value, new_value, source, time) VALUES(?, ?, ?, ?, ?, ?, ?)", file_);
+        for (const auto& r : rows) {
+            s.bind(1, r.run).bind(2, r.step).bind(3, r.field).bind(4, r.from).bind(5, r.to).bind(6, r.source).bind(7, r.time);
+            s.step();
+            s.reset();
+        }
+    });
+}
+
+std::vector<InterventionRecord> RunStore::interventions(int64_t run) const
+{
+    std::vector<InterventionRecord> out;
+    if (!hasTable("interventions"))
+        return out;
+    Statement s(db_, "SELECT run_id, step, field, old_value, new_value, source, time FROM interventions WHERE run_id = ? ORDER BY step, rowid", file_);
+    s.bind(1, run);
+    while (s.step())
+        out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.text(5), s.real(6)});
+    return out;
+}
+
+void RunStore::removeInterventionsAfter(int64_t run, int64_t step)
+{
+    if (!hasTable("interventions"))
+        return;
+    Statement s(db_, "DELETE FROM interventions WHERE run_id = ? AND step > ?", file_);
+    s.bind(1, run).bind(2, step).step();
 }
 
 int64_t RunStore::lastStep(int64_t run) const

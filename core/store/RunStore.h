@@ -30,6 +30,28 @@ struct MetricRecord {
     double wallTime = 0; // seconds since the epoch
 };
 
+// A request to change a running run (omnilab-cli control, the workbench's Training panel),
+// queued in the store and taken by the trainer between steps.
+struct CommandRecord {
+    int64_t id = 0;
+    int64_t run = 0;
+    std::string body;    // JSON: {"set": [{"pointer", "value"}], "scale_lr", "checkpoint", "eval", "stop", "source"}
+    std::string state;   // pending | applied | refused
+    int64_t step = -1;   // the step after which it was taken; -1 while pending
+    std::string message; // what changed, or why it was refused
+    double time = 0;     // when it was queued
+};
+
+// One setting changed while a run trained: `step` steps were done when it took effect.
+struct InterventionRecord {
+    int64_t run = 0;
+    int64_t step = 0;
+    std::string field;    // a JSON pointer into the run's experiment
+    std::string from, to; // JSON text
+    std::string source;   // omnilab-cli control, workbench, replay, ...
+    double time = 0;
+};
+
 struct EventRecord {
     int64_t run = 0;
     std::string level; // info | warning | error
@@ -71,12 +93,24 @@ public:
     // For each (task, split, name), the value at the highest step.
     std::vector<MetricRecord> latestMetrics(int64_t run, const std::string& split) const;
     std::vector<EventRecord> events(int64_t run) const;
+    // Live control. queueCommand returns the command's id; pendingCommands is in queue order.
+    int64_t queueCommand(int64_t run, const std::string& body);
+    std::vector<CommandRecord> pendingCommands(int64_t run) const;
+    std::optional<CommandRecord> command(int64_t id) const;
+    void finishCommand(int64_t id, const std::string& state, int64_t step, const std::string& message);
+    void addInterventions(const std::vector<InterventionRecord>& rows);
+    std::vector<InterventionRecord> interventions(int64_t run) const;
+    // Forgets the interventions after `step` (a resumed run replays them when it gets there).
+    void removeInterventionsAfter(int64_t run, int64_t step);
+
     // Highest step with a training metric; 0 before the first step.
     int64_t lastStep(int64_t run) const;
 
 private:
     void exec(const char* sql) const;
     [[noreturn]] void fail(const std::string& what) const;
+    // A store written by an older version has no such table (a read-only store cannot get one).
+    bool hasTable(const char* name) const;
 
     std::string file_;
     sqlite3* db_ = nullptr;

@@ -1,0 +1,349 @@
+// Live control of a running run (issue 16): commands queued in the run's store are taken
+// between steps, recorded as interventions, kept in the checkpoint for a resume and replayed
+// when a resume starts from a checkpoint older than them; bad commands are refused and the
+// run goes on unchanged.
+#include <QTemporaryDir>
+#include <QtTest>
+#include <functional>
+#include <random>
+
+#include "core/config/Experiment.h"
+#include "core/engine/Components.h"
+#include "core/engine/Control.h"
+#include "core/engine/Trainer.h"
+#include "core/runtime/Runtime.h"
+#include "core/store/RunStore.h"
+#include "core/util/Error.h"
+#include "tests/support/TestData.h"
+
+using namespace omnilab;
+using json = nlohmann::json;
+
+namespace {
+
+// Two tasks on the bars data (the same images, two heads), round-robin.
+json twoTaskBars(const QString& data, int steps)
+{
+    json doc = testing::barsExperiment(data, steps);
+    json second = doc["tasks"][0];
+    second["name"] = "bars2";
+    doc["tasks"].push_back(second);
+    doc["training"]["eval_every"] = 0;
+    doc["training"]["checkpoint_every"] = 10;
+    return doc;
+}
+
+// Records steps and interventions; runs `at[step]` after that step's event.
+struct Watcher : TrainerObserver {
+    std::vector<StepEvent> steps;
+    std::vector<InterventionEvent> interventions;
+    std::vector<std::string> warnings;
+    std::map<int64_t, std::function<void()>> at;
+    void onStep(const StepEvent& e) override
+    {
+        steps.push_back(e);
+        if (auto it = at.find(e.step); it != at.end())
+            it->second();
+    }
+    void onIntervention(const InterventionEvent& e) override { interventions.push_back(e); }
+    void onLog(LogLevel level, const std::string& m) override
+    {
+        if (level != LogLevel::Info)
+            warnings.push_back(m);
+    }
+};
+
+std::string dbOf(const QTemporaryDir& dir) { return dir.filePath("omnilab.sqlite").toStdString(); }
+
+TrainOptions options(const QTemporaryDir& dir)
+{
+    TrainOptions o;
+    o.runDir = dir.filePath("run").toStdString();
+    o.dbFile = dbOf(dir);
+    o.controlPollMs = 0; // every step, so the step a command is taken at is known
+    return o;
+}
+
+ControlRequest request(std::vector<ControlChange> set)
+{
+    ControlRequest r;
+    r.set = std::move(set);
+    r.source = "test";
+    return r;
+}
+
+} // namespace
+
+class TestControl : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { applyRuntime(RuntimeSettings{"cpu", 1}); }
+
+    // A rate change and a frozen task are taken after the step they arrive at, recorded
+    // (store, observers, log), kept in the checkpoint, and a resumed run goes on with them.
+    void changesAreTakenRecordedAndKeptForResume()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        const Experiment e = Experiment::fromJson(twoTaskBars(dir.filePath("data"), 30), "mem");
+        TrainOptions o = options(dir);
+        Watcher w;
+        int64_t commandId = 0;
+        std::vector<LiveDiff> preview;
+        w.at[5] = [&] {
+            ControlRequest r = request({{"/training/optimizer/lr", 0.002}});
+            r.set.push_back({"/tasks/bars2/loss_weight", 0});
+            r.set.push_back({"/tasks/bars2/sample_weight", 0});
+            const QueuedControl q = queueControl(o.runDir, r);
+            commandId = q.commandId;
+            preview = q.diffs;
+        };
+        Trainer t(e, o);
+        t.addObserver(&w);
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("finished"));
+        QCOMPARE(preview.size(), size_t(3));
+        QCOMPARE(preview[1].pointer, std::string("/tasks/1/loss_weight"));
+
+        // Steps 1–5 at the old rate, both tasks in turn; from step 6 the new rate, one task.
+        QCOMPARE(w.steps.size(), size_t(30));
+        for (const auto& ev : w.steps) {
+            QCOMPARE(ev.learningRate, ev.step <= 5 ? 0.01 : 0.002);
+            if (ev.step > 5)
+                QCOMPARE(ev.task, std::string("bars"));
+        }
+        QCOMPARE(w.steps[1].task, std::string("bars2"));
+
+        RunStore store(dbOf(dir), true);
+        const auto c = store.command(commandId);
+        QVERIFY(c.has_value());
+        QCOMPARE(c->state, std::string("applied"));
+        QCOMPARE(c->step, int64_t(5));
+        QVERIFY2(c->message.find("/training/optimizer/lr 0.01 → 0.002") != std::string::npos, c->message.c_str());
+        const auto rows = store.interventions(s.runId);
+        QCOMPARE(rows.size(), size_t(3));
+        QCOMPARE(rows[0].step, int64_t(5));
+        QCOMPARE(rows[0].field, std::string("/training/optimizer/lr"));
+        QCOMPARE(rows[0].to, std::string("0.002"));
+        QCOMPARE(rows[0].source, std::string("test"));
+        QCOMPARE(w.interventions.size(), size_t(3));
+        bool logged = false;
+        for (const auto& ev : store.events(s.runId))
+            logged = logged || ev.message.find("step 5: /tasks/1/sample_weight (default) → 0") != std::string::npos;
+        QVERIFY(logged);
+        // The live document the CLI checks against has the changes.
+        const json live = liveDocument(o.runDir);
+        QCOMPARE(live["training"]["optimizer"]["lr"].get<double>(), 0.002);
+        QCOMPARE(live["tasks"][1]["sample_weight"].get<double>(), 0.0);
+
+        // Resume for 10 more steps: the checkpoint's settings hold, nothing is recorded twice.
+        TrainOptions more;
+        more.steps = 40;
+        more.controlPollMs = 0;
+        auto resumed = Trainer::resume(o.runDir, more);
+        Watcher w2;
+        resumed->addObserver(&w2);
+        QCOMPARE(resumed->run().status, std::string("finished"));
+        QCOMPARE(w2.steps.size(), size_t(10));
+        for (const auto& ev : w2.steps) {
+            QCOMPARE(ev.learningRate, 0.002);
+            QCOMPARE(ev.task, std::string("bars"));
+        }
+        QCOMPARE(RunStore(dbOf(dir), true).interventions(s.runId).size(), size_t(3));
+    }
+
+    // A change made after the last checkpoint is lost with the process, but a resume from
+    // that checkpoint makes it again when it reaches its step.
+    void changesAfterTheCheckpointAreReplayed()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        const Experiment e = Experiment::fromJson(twoTaskBars(dir.filePath("data"), 30), "mem");
+        TrainOptions o = options(dir);
+        // The run dies at step 15: its final checkpoint cannot be written, the one of step 10 stays.
+        int checkpoints = 0;
+        o.beforeCheckpointCommit = [&](const std::string&) {
+            if (++checkpoints == 2)
+                throw Error("disk full (test)");
+        };
+        Watcher w;
+        w.at[12] = [&] { queueControl(o.runDir, request({{"/training/optimizer/lr", 0.003}})); };
+        Trainer t(e, o);
+        t.addObserver(&w);
+        w.at[15] = [&] { t.requestStop(); };
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("failed"));
+        QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).checkpoint).step, int64_t(10));
+        QCOMPARE(RunStore(dbOf(dir), true).interventions(s.runId).size(), size_t(1));
+
+        TrainOptions again;
+        again.controlPollMs = 0;
+        auto resumed = Trainer::resume(o.runDir, again);
+        Watcher w2;
+        resumed->addObserver(&w2);
+        QCOMPARE(resumed->run().status, std::string("finished"));
+        QCOMPARE(w2.steps.size(), size_t(20));
+        for (const auto& ev : w2.steps)
+            QCOMPARE(ev.learningRate, ev.step <= 12 ? 0.01 : 0.003);
+        const auto rows = RunStore(dbOf(dir), true).interventions(s.runId);
+        QCOMPARE(rows.size(), size_t(1)); // made again, recorded once
+        QCOMPARE(rows[0].step, int64_t(12));
+        QCOMPARE(w2.interventions.size(), size_t(1));
+    }
+
+    // Bad requests are refused before anything is queued, naming the field; what only the
+    // trainer can judge is refused there, and the run goes on unchanged.
+    void badCommandsAreRefusedAndTheRunGoesOn()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        const Experiment e = Experiment::fromJson(twoTaskBars(dir.filePath("data"), 20), "mem");
+        TrainOptions o = options(dir);
+        Watcher w;
+        std::vector<std::string> refusedEarly;
+        int64_t switchId = 0, emptyId = 0;
+        auto expectRefusal = [&](const ControlRequest& r, const std::string& words) {
+            try {
+                queueControl(o.runDir, r);
+                refusedEarly.push_back("accepted: " + encodeControl(r));
+            } catch (const ConfigError& err) {
+                if (std::string(err.what()).find(words) == std::string::npos)
+                    refusedEarly.push_back(std::string("wrong message: ") + err.what());
+            }
+        };
+        w.at[3] = [&] {
+            expectRefusal(request({{"/tasks/nope/loss_weight", 1}}), "/tasks/nope/loss_weight: no task \"nope\" in this run (its tasks: bars, bars2)");
+            expectRefusal(request({{"/training/steps", 99}}), "/training/steps: cannot change while the run trains; these can: /training/optimizer/lr");
+            expectRefusal(request({{"/training/optimizer/lr", -1}}), "/training/optimizer/lr");
+            expectRefusal(request({{"/tasks/0/loss_weight", "heavy"}}), "/tasks/0/loss_weight");
+            expectRefusal(request({{"/tasks/0/sample_weight", 0}, {"/tasks/1/sample_weight", 0}}), "every task's sample_weight is 0");
+            expectRefusal(request({{"training/optimizer/lr", 0.1}}), "not a JSON pointer");
+            // Valid as an experiment, but this run cannot take it: uncertainty weighting adds parameters.
+            switchId = queueControl(o.runDir, request({{"/training/loss_weighting", {{"type", "uncertainty"}}}})).commandId;
+            // The trainer refuses a body that is not a request.
+            emptyId = RunStore(dbOf(dir)).queueCommand(1, "not json");
+        };
+        Trainer t(e, o);
+        t.addObserver(&w);
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("finished"));
+        for (const auto& problem : refusedEarly)
+            QFAIL(problem.c_str());
+        RunStore store(dbOf(dir), true);
+        const auto sw = store.command(switchId);
+        QCOMPARE(sw->state, std::string("refused"));
+        QVERIFY2(sw->message.find("cannot switch from \"equal\" to \"uncertainty\"") != std::string::npos, sw->message.c_str());
+        QCOMPARE(store.command(emptyId)->state, std::string("refused"));
+        QVERIFY(store.interventions(s.runId).empty());
+        for (const auto& ev : w.steps)
+            QCOMPARE(ev.learningRate, 0.01);
+        QCOMPARE(w.steps.back().step, int64_t(20));
+    }
+
+    // Nothing to control when no process trains the run.
+    void aRunNotTrainingCannotBeControlled()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        const Experiment e = Experiment::fromJson(twoTaskBars(dir.filePath("data"), 4), "mem");
+        TrainOptions o = options(dir);
+        Trainer t(e, o);
+        QCOMPARE(t.run().status, std::string("finished"));
+        try {
+            queueControl(o.runDir, request({{"/training/optimizer/lr", 0.1}}));
+            QFAIL("a finished run took a command");
+        } catch (const ConfigError&) {
+            QFAIL("expected the run-not-training error, not a configuration one");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("no process is training this run now") != std::string::npos, err.what());
+        }
+        try {
+            queueControl(dir.filePath("nothing").toStdString(), request({{"/training/optimizer/lr", 0.1}}));
+            QFAIL("a folder without a run took a command");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("not a run directory") != std::string::npos, err.what());
+        }
+    }
+
+    // Actions: evaluate, checkpoint and stop on request, after the step they arrive at.
+    void actionsEvaluateCheckpointAndStop()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        json doc = twoTaskBars(dir.filePath("data"), 40);
+        doc["training"]["checkpoint_every"] = 0;
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions o = options(dir);
+        struct Evals : Watcher {
+            std::vector<int64_t> evalSteps, checkpointSteps;
+            void onEval(const EvalEvent& e) override { evalSteps.push_back(e.step); }
+            void onCheckpoint(const CheckpointEvent& e) override { checkpointSteps.push_back(e.step); }
+        } w;
+        w.at[4] = [&] {
+            ControlRequest r;
+            r.evaluate = true;
+            r.checkpoint = true;
+            queueControl(o.runDir, r);
+        };
+        w.at[9] = [&] {
+            ControlRequest r;
+            r.stop = true;
+            queueControl(o.runDir, r);
+        };
+        Trainer t(e, o);
+        t.addObserver(&w);
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("stopped"));
+        QCOMPARE(s.step, int64_t(9));
+        QCOMPARE(w.evalSteps, (std::vector<int64_t>{4, 4})); // both tasks
+        QCOMPARE(w.checkpointSteps, (std::vector<int64_t>{4, 9}));
+    }
+
+    // sample_weight: the weighted sampler draws by it, proportional multiplies it in,
+    // round-robin skips tasks at 0; validation refuses all at 0 and hogwild.
+    void sampleWeights()
+    {
+        std::mt19937_64 rng(7);
+        auto weighted = taskSamplers().factory("weighted")(json::object());
+        std::vector<int> count(2, 0);
+        for (int i = 0; i < 4000; ++i)
+            ++count[weighted->next(i, {10, 10}, {3.0, 1.0}, rng).at(0)];
+        QVERIFY2(count[0] > 2800 && count[0] < 3200, std::to_string(count[0]).c_str()); // 3000 expected
+        auto proportional = taskSamplers().factory("proportional")(json{{"temperature", 1.0}});
+        count = {0, 0};
+        for (int i = 0; i < 4000; ++i)
+            ++count[proportional->next(i, {10, 30}, {3.0, 1.0}, rng).at(0)];
+        QVERIFY2(count[0] > 1800 && count[0] < 2200, std::to_string(count[0]).c_str()); // 3·10 against 1·30: 2000 expected
+
+        json doc = twoTaskBars("/nowhere", 10);
+        doc["tasks"][0]["sample_weight"] = 0;
+        doc["tasks"][1]["sample_weight"] = 0;
+        auto issues = Experiment::validate(doc);
+        QCOMPARE(issues.size(), size_t(1));
+        QCOMPARE(issues[0].path, std::string("/tasks"));
+        doc["tasks"][1]["sample_weight"] = 2;
+        doc["training"]["mode"] = "hogwild";
+        issues = Experiment::validate(doc);
+        QCOMPARE(issues.size(), size_t(2));
+        QCOMPARE(issues[0].path, std::string("/tasks/0/sample_weight"));
+    }
+
+    // The CLI's POINTER=VALUE: JSON values, bare words as strings, clear errors.
+    void assignments()
+    {
+        QCOMPARE(parseControlAssignment("/training/optimizer/lr=0.0003").value.get<double>(), 0.0003);
+        QCOMPARE(parseControlAssignment("/training/sampler={\"type\":\"weighted\"}").value["type"].get<std::string>(), std::string("weighted"));
+        QCOMPARE(parseControlAssignment("/training/sampler/type=weighted").value.get<std::string>(), std::string("weighted"));
+        for (const char* bad : {"lr=0.1", "/training/optimizer/lr", "/training/optimizer/lr="}) {
+            try {
+                parseControlAssignment(bad);
+                QFAIL(bad);
+            } catch (const Error& e) {
+                QVERIFY2(std::string(e.what()).find("--set") != std::string::npos, e.what());
+            }
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestControl)
+#include "test_control.moc"
