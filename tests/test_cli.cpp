@@ -194,6 +194,52 @@ private Q_SLOTS:
         QVERIFY2(none.out.contains(QStringLiteral("(no runs in")), qPrintable(none.out));
     }
 
+    // omnilab-cli control steers a run that another omnilab-cli process trains: the change is
+    // taken (exit 0, "applied after step N"), bad requests are refused with exit 2 naming the
+    // field, and --stop ends the run resumably. Without a training process: exit 1.
+    void controlARunningTrain()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 200, 50);
+        const QString exp = dir.filePath("bars.json");
+        auto doc = omnilab::testing::barsExperiment(dir.filePath("data"), 100000);
+        doc["training"]["eval_every"] = 0;
+        doc["training"]["checkpoint_every"] = 0;
+        omnilab::testing::writeBytes(exp, QByteArray::fromStdString(doc.dump()));
+        const QString run = dir.filePath("runs/steered");
+        QProcess p;
+        p.start(QStringLiteral(OMNILAB_CLI), {QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("train"), exp, QStringLiteral("--run-dir"), run});
+        QVERIFY(p.waitForStarted());
+        QByteArray out;
+        QTRY_VERIFY_WITH_TIMEOUT((out += p.readAllStandardOutput()).contains("step 10/"), 120000);
+
+        auto set = cli({QStringLiteral("control"), run, QStringLiteral("--set"), QStringLiteral("/training/optimizer/lr=0.0005"), QStringLiteral("--set"),
+                        QStringLiteral("/tasks/bars/loss_weight=2")});
+        QVERIFY2(set.code == 0, qPrintable(set.out + set.err));
+        QVERIFY2(set.out.contains(QStringLiteral("/training/optimizer/lr 0.01 → 0.0005")) && set.out.contains(QStringLiteral("applied after step")),
+                 qPrintable(set.out));
+        auto unknown = cli({QStringLiteral("control"), run, QStringLiteral("--set"), QStringLiteral("/tasks/nope/loss_weight=1")});
+        QCOMPARE(unknown.code, 2);
+        QVERIFY2(unknown.err.contains(QStringLiteral("/tasks/nope/loss_weight: no task \"nope\" in this run (its tasks: bars)")), qPrintable(unknown.err));
+        auto fixed = cli({QStringLiteral("control"), run, QStringLiteral("--set"), QStringLiteral("/training/batch_size=8")});
+        QCOMPARE(fixed.code, 2);
+        QVERIFY2(fixed.err.contains(QStringLiteral("/training/batch_size: cannot change while the run trains; these can:")), qPrintable(fixed.err));
+        auto negative = cli({QStringLiteral("control"), run, QStringLiteral("--scale-lr"), QStringLiteral("-2")});
+        QCOMPARE(negative.code, 2);
+        QVERIFY2(negative.err.contains(QStringLiteral("--scale-lr")), qPrintable(negative.err));
+        QCOMPARE(cli({QStringLiteral("control"), run}).code, 2); // nothing to do
+        auto stop = cli({QStringLiteral("control"), run, QStringLiteral("--stop")});
+        QVERIFY2(stop.code == 0, qPrintable(stop.out + stop.err));
+        QVERIFY(p.waitForFinished(60000));
+        out += p.readAllStandardOutput();
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY2(out.contains("stopped at step"), out.constData());
+        // Once no process trains the run, a command is refused before it is queued.
+        auto notTraining = cli({QStringLiteral("control"), run, QStringLiteral("--scale-lr"), QStringLiteral("0.5")});
+        QCOMPARE(notTraining.code, 1);
+        QVERIFY2(notTraining.err.contains(QStringLiteral("no process is training this run now")), qPrintable(notTraining.err));
+    }
+
     // Bad input that used to fail deep inside LibTorch: one sentence naming the file, never a
     // C++ backtrace (scanned for "frame #", "Exception raised from", "terminate called").
     void badInputGivesOneSentenceNotABacktrace()

@@ -129,7 +129,7 @@ private Q_SLOTS:
         QCOMPARE(w.interventions.size(), size_t(3));
         bool logged = false;
         for (const auto& ev : store.events(s.runId))
-            logged = logged || ev.message.find("step 5: /tasks/1/sample_weight (default) → 0") != std::string::npos;
+            logged = logged || ev.message.find("step 5: /tasks/1/sample_weight 1.0 → 0") != std::string::npos;
         QVERIFY(logged);
         // The live document the CLI checks against has the changes.
         const json live = liveDocument(o.runDir);

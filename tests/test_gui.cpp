@@ -17,6 +17,7 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTableWidget>
+#include <QPlainTextEdit>
 #include <QTemporaryDir>
 #include <QTreeWidget>
 #include <QtTest>
@@ -156,6 +157,60 @@ private Q_SLOTS:
         QVERIFY(finished.wait(10000) || finished.count() == 1);
         w.runsDock()->refresh();
         QCOMPARE(w.runsDock()->table()->rowCount(), 1); // the same run, not a new one
+    }
+
+    // The cockpit: while a run trains, a new learning rate and a task's weights go to the
+    // trainer through the run's store (the CLI's path), come back as intervention markers
+    // on the curves, and a bad value is refused in the log without stopping the run.
+    void steerARunFromTheTrainingPanel()
+    {
+        MainWindow w;
+        w.setRunsRoot(dir_.filePath("runs-steer"));
+        w.show();
+        QVERIFY(w.openExperiment(writeExperiment(100000), false));
+        QSignalSpy steps(w.bridge(), &EngineBridge::stepReported);
+        QSignalSpy changed(w.bridge(), &EngineBridge::interventionReported);
+        QSignalSpy finished(w.bridge(), &EngineBridge::runFinished);
+        TrainingDock* dock = w.trainingDock();
+        QVERIFY(!dock->applyLearningRateButton()->isEnabled()); // nothing runs yet
+        QTest::mouseClick(dock->trainButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(steps.count() >= 5, 30000);
+        QVERIFY(dock->applyLearningRateButton()->isEnabled());
+        QCOMPARE(dock->learningRateEdit()->text(), QStringLiteral("0.01"));
+        QCOMPARE(dock->controlTaskBox()->currentText(), QStringLiteral("bars"));
+
+        dock->learningRateEdit()->setText(QStringLiteral("0.002"));
+        QTest::mouseClick(dock->applyLearningRateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(changed.count() == 1, 30000);
+        QCOMPARE(changed.first().at(1).toString(), QStringLiteral("/training/optimizer/lr"));
+        QCOMPARE(changed.first().at(3).toString(), QStringLiteral("0.002"));
+        QCOMPARE(changed.first().at(4).toString(), QStringLiteral("workbench"));
+        QCOMPARE(dock->interventionCount(), 1);
+        QVERIFY2(dock->interventionText(0).contains(QStringLiteral("/training/optimizer/lr 0.01 → 0.002 (workbench)")), qPrintable(dock->interventionText(0)));
+        // The marker sits at its step: hovering there names the change.
+        const qint64 at = changed.first().at(0).toLongLong();
+        QVERIFY(!dock->markerAt(dock->plot()->xAxis->coordToPixel(static_cast<double>(at))).isEmpty());
+        // Steps after it report the new rate.
+        const int seen = steps.count();
+        QTRY_VERIFY_WITH_TIMEOUT(steps.count() > seen + 2, 30000);
+        QCOMPARE(steps.last().at(6).toDouble(), 0.002);
+
+        dock->lossWeightBox()->setValue(0.5);
+        QTest::mouseClick(dock->applyTaskButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(changed.count() == 2, 30000); // sample_weight stayed 1: one change
+        QCOMPARE(changed.last().at(1).toString(), QStringLiteral("/tasks/0/loss_weight"));
+
+        dock->sampleWeightBox()->setValue(0); // the only task: refused, and the run goes on
+        QTest::mouseClick(dock->applyTaskButton(), Qt::LeftButton);
+        auto* log = dock->findChild<QPlainTextEdit*>(QStringLiteral("trainingLog"));
+        QTRY_VERIFY_WITH_TIMEOUT(log->toPlainText().contains(QStringLiteral("every task's sample_weight is 0")), 10000);
+        QCOMPARE(changed.count(), 2);
+        QCOMPARE(finished.count(), 0);
+
+        QTest::mouseClick(dock->stopButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(30000) || finished.count() == 1);
+        QVERIFY(!dock->applyLearningRateButton()->isEnabled());
+        QVERIFY(dock->exportPng(dir_.filePath("steered.png")));
     }
 
     void shortRunFinishesWithTestMetrics()

@@ -45,6 +45,13 @@ public:
         auto path = QString::fromStdString(e.path);
         QMetaObject::invokeMethod(bridge_, [b = bridge_, step = e.step, path] { Q_EMIT b->checkpointWritten(step, path); }, Qt::QueuedConnection);
     }
+    void onIntervention(const InterventionEvent& e) override
+    {
+        auto field = QString::fromStdString(e.field), from = QString::fromStdString(e.from), to = QString::fromStdString(e.to),
+             source = QString::fromStdString(e.source);
+        QMetaObject::invokeMethod(bridge_, [b = bridge_, step = e.step, field, from, to, source] { Q_EMIT b->interventionReported(step, field, from, to, source); },
+                                  Qt::QueuedConnection);
+    }
 
 private:
     EngineBridge* bridge_;

@@ -42,6 +42,8 @@ Q_SIGNALS:
     void checkpointWritten(qint64 step, const QString& path); // the run's checkpoint now holds this step's weights
     void runFinished(const QString& status, const QString& error, qint64 step);
     void pausedChanged(bool paused);
+    // A setting changed while the run trains (live control); from and to are JSON text.
+    void interventionReported(qint64 step, const QString& field, const QString& from, const QString& to, const QString& source);
 
 private:
     void launch(std::shared_ptr<Trainer> trainer);

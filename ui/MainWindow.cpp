@@ -17,6 +17,7 @@
 #include <QUndoStack>
 
 #include "core/config/Experiment.h"
+#include "core/engine/Control.h"
 #include "core/engine/Trainer.h"
 #include "core/runtime/Runtime.h"
 #include "ui/EngineBridge.h"
@@ -90,9 +91,43 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(bridge_, &EngineBridge::logReported, training_, &TrainingDock::onLog);
     connect(bridge_, &EngineBridge::runFinished, training_, &TrainingDock::onFinished);
     connect(bridge_, &EngineBridge::pausedChanged, training_, &TrainingDock::onPausedChanged);
+    connect(bridge_, &EngineBridge::interventionReported, training_, &TrainingDock::onIntervention);
+    // Live control goes the CLI's way: checked against the run's live experiment, queued in
+    // its store, taken by the trainer between steps (omnilab-cli control does the same).
+    connect(training_, &TrainingDock::controlRequested, this, [this](const QVariantMap& set, const QStringList& actions) {
+        ControlRequest request;
+        request.source = "workbench";
+        request.evaluate = actions.contains(QStringLiteral("eval"));
+        request.checkpoint = actions.contains(QStringLiteral("checkpoint"));
+        try {
+            for (auto it = set.begin(); it != set.end(); ++it)
+                request.set.push_back(parseControlAssignment(it.key().toStdString() + "=" + it.value().toString().toStdString()));
+            const QueuedControl q = queueControl(lastRunDir_.toStdString(), request);
+            QStringList what;
+            for (const auto& d : q.diffs)
+                what << QString::fromStdString(describeDiff(d));
+            if (request.evaluate)
+                what << tr("evaluate now");
+            if (request.checkpoint)
+                what << tr("checkpoint now");
+            statusBar()->showMessage(what.isEmpty() ? tr("Nothing to change: the run already has these values.") : tr("Queued for the next step: %1").arg(what.join(QStringLiteral("; "))), 8000);
+        } catch (const std::exception& e) {
+            training_->onLog(1, tr("not changed: %1").arg(QString::fromStdString(messageOf(e))));
+            statusBar()->showMessage(tr("Not changed: %1").arg(QString::fromStdString(messageOf(e))), 15000);
+        }
+    });
     connect(bridge_, &EngineBridge::runStarted, this, [this](qint64, const QString& runDir) {
         lastRunDir_ = runDir;
         setRunState(tr("training"));
+        try { // the control row shows what the run trains with now
+            const auto doc = liveDocument(runDir.toStdString());
+            QStringList tasks;
+            for (const auto& t : doc.at("tasks"))
+                tasks << QString::fromStdString(t.value("name", std::string()));
+            training_->setControlState(tasks, doc.at("training").at("optimizer").value("lr", 0.0));
+        } catch (const std::exception& e) {
+            training_->onLog(1, tr("live control unavailable: %1").arg(QString::fromStdString(messageOf(e))));
+        }
         runs_->refresh();
     });
     connect(bridge_, &EngineBridge::pausedChanged, this, [this](bool p) { setRunState(p ? tr("paused") : tr("training")); });

@@ -97,7 +97,9 @@ json applyLiveChanges(const json& document, const std::vector<ControlChange>& ch
         const json::json_pointer at(resolved);
         if (!doc.contains(at.parent_pointer()))
             throw ConfigError(source, {{c.pointer, "no such object in this run's experiment"}});
-        LiveDiff d{resolved, doc.contains(at) ? doc[at] : json(), c.value};
+        // An absent sample_weight is 1 (the schema has no default, so documents stay as written).
+        const bool weight = resolved.size() > 14 && resolved.compare(resolved.size() - 14, 14, "/sample_weight") == 0;
+        LiveDiff d{resolved, doc.contains(at) ? doc[at] : weight ? json(1.0) : json(), c.value};
         doc[at] = c.value;
         // Several changes of one field: one diff from the first value to the last.
         auto same = std::find_if(out.begin(), out.end(), [&](const LiveDiff& e) { return e.pointer == resolved; });

@@ -1,6 +1,13 @@
 #include "ui/docks/TrainingDock.h"
 
+#include <cmath>
+#include <tuple>
+
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QDoubleValidator>
+#include <QLineEdit>
+#include <QToolTip>
 
 #include <QFile>
 #include <QFileDialog>
@@ -90,6 +97,74 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     tools->addWidget(clear);
     tools->addWidget(exportButton);
     layout->addLayout(tools);
+    // The cockpit: steer the running run between two of its steps.
+    controls_ = new QWidget(body);
+    controls_->setObjectName(QStringLiteral("liveControls"));
+    auto* steer = new QHBoxLayout(controls_);
+    steer->setContentsMargins(0, 0, 0, 0);
+    steer->addWidget(new QLabel(tr("Learning rate"), controls_));
+    lrEdit_ = new QLineEdit(controls_);
+    lrEdit_->setObjectName(QStringLiteral("learningRateEdit"));
+    lrEdit_->setValidator(new QDoubleValidator(0, 10, 12, lrEdit_));
+    lrEdit_->setMinimumWidth(90);
+    lrEdit_->setMaximumWidth(120);
+    lrEdit_->setToolTip(tr("The optimiser's rate (/training/optimizer/lr); taken after the current step"));
+    applyLr_ = new QPushButton(tr("Set"), controls_);
+    applyLr_->setObjectName(QStringLiteral("applyLearningRate"));
+    steer->addWidget(lrEdit_);
+    steer->addWidget(applyLr_);
+    steer->addSpacing(12);
+    steer->addWidget(new QLabel(tr("Task"), controls_));
+    taskBox_ = new QComboBox(controls_);
+    taskBox_->setObjectName(QStringLiteral("controlTask"));
+    steer->addWidget(taskBox_);
+    steer->addWidget(new QLabel(tr("loss weight"), controls_));
+    lossWeight_ = new QDoubleSpinBox(controls_);
+    lossWeight_->setObjectName(QStringLiteral("lossWeight"));
+    lossWeight_->setRange(0, 100);
+    lossWeight_->setSingleStep(0.1);
+    lossWeight_->setValue(1);
+    steer->addWidget(lossWeight_);
+    steer->addWidget(new QLabel(tr("sampling weight"), controls_));
+    sampleWeight_ = new QDoubleSpinBox(controls_);
+    sampleWeight_->setObjectName(QStringLiteral("sampleWeight"));
+    sampleWeight_->setRange(0, 100);
+    sampleWeight_->setSingleStep(0.1);
+    sampleWeight_->setValue(1);
+    sampleWeight_->setToolTip(tr("How often the sampler picks the task (0: never, the task is frozen); the proportional and weighted samplers draw with it"));
+    steer->addWidget(sampleWeight_);
+    applyTask_ = new QPushButton(tr("Apply"), controls_);
+    applyTask_->setObjectName(QStringLiteral("applyTaskWeights"));
+    steer->addWidget(applyTask_);
+    steer->addStretch(1);
+    evalNow_ = new QPushButton(tr("Evaluate now"), controls_);
+    evalNow_->setObjectName(QStringLiteral("evalNow"));
+    checkpointNow_ = new QPushButton(tr("Checkpoint now"), controls_);
+    checkpointNow_->setObjectName(QStringLiteral("checkpointNow"));
+    steer->addWidget(evalNow_);
+    steer->addWidget(checkpointNow_);
+    layout->addWidget(controls_);
+    connect(applyLr_, &QPushButton::clicked, this, [this] {
+        bool ok = false;
+        const double lr = QLocale().toDouble(lrEdit_->text(), &ok);
+        const double c = ok ? lr : lrEdit_->text().toDouble(&ok);
+        if (!ok || !(c > 0)) {
+            log_->appendPlainText(tr("warning: the learning rate must be a positive number, not \"%1\"").arg(lrEdit_->text()));
+            return;
+        }
+        Q_EMIT controlRequested({{QStringLiteral("/training/optimizer/lr"), QString::number(c, 'g', 12)}}, {});
+    });
+    connect(applyTask_, &QPushButton::clicked, this, [this] {
+        const QString task = taskBox_->currentText();
+        if (task.isEmpty())
+            return;
+        Q_EMIT controlRequested({{QStringLiteral("/tasks/%1/loss_weight").arg(taskBox_->currentIndex()), QString::number(lossWeight_->value(), 'g', 12)},
+                                 {QStringLiteral("/tasks/%1/sample_weight").arg(taskBox_->currentIndex()), QString::number(sampleWeight_->value(), 'g', 12)}},
+                                {});
+    });
+    connect(evalNow_, &QPushButton::clicked, this, [this] { Q_EMIT controlRequested({}, {QStringLiteral("eval")}); });
+    connect(checkpointNow_, &QPushButton::clicked, this, [this] { Q_EMIT controlRequested({}, {QStringLiteral("checkpoint")}); });
+
     connect(smoothing_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
     connect(overlay, &QPushButton::clicked, this, &TrainingDock::chooseOverlay);
     connect(clear, &QPushButton::clicked, this, &TrainingDock::clearOverlays);
@@ -130,6 +205,14 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), metricRect_->axis(QCPAxis::atBottom),
             qOverload<const QCPRange&>(&QCPAxis::setRange));
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    // Hovering an intervention marker says what changed there.
+    connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) {
+        const QString text = markerAt(e->position().x());
+        if (text.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(e->globalPosition().toPoint(), text, plot_);
+    });
 
     log_ = new QPlainTextEdit(body);
     log_->setObjectName(QStringLiteral("trainingLog"));
@@ -158,6 +241,65 @@ void TrainingDock::setCanTrain(bool can)
     pause_->setEnabled(running_);
     stop_->setEnabled(running_);
     mode_->setEnabled(!running_);
+    controls_->setEnabled(running_);
+}
+
+void TrainingDock::setControlState(const QStringList& tasks, double learningRate)
+{
+    taskBox_->clear();
+    taskBox_->addItems(tasks);
+    if (learningRate > 0)
+        lrEdit_->setText(QString::number(learningRate, 'g', 8));
+}
+
+QString TrainingDock::interventionText(int i) const { return i >= 0 && i < markers_.size() ? markers_[i].text : QString(); }
+
+QString TrainingDock::markerAt(double x) const
+{
+    QStringList texts;
+    for (const auto& m : markers_)
+        if (std::abs(plot_->xAxis->coordToPixel(m.step) - x) <= 4)
+            texts << m.text;
+    return texts.join(QLatin1Char('\n'));
+}
+
+// A dashed vertical line across both the loss and the metric axes, a short label on top.
+void TrainingDock::onIntervention(qint64 step, const QString& field, const QString& from, const QString& to, const QString& source)
+{
+    const QString text = tr("step %1: %2 %3 → %4 (%5)").arg(step).arg(field, from == QLatin1String("null") ? tr("(default)") : from, to, source);
+    const bool sameStep = !markers_.isEmpty() && markers_.last().step == static_cast<double>(step);
+    markers_.push_back({static_cast<double>(step), text});
+    log_->appendPlainText(text);
+    if (sameStep) // one line per step; the tooltip lists every change
+        return;
+    const QPen pen(QColor(200, 90, 0), 1.2, Qt::DashLine);
+    for (auto [x, y, rect] : {std::tuple{plot_->xAxis, plot_->yAxis, plot_->axisRect()},
+                              std::tuple{metricRect_->axis(QCPAxis::atBottom), metricRect_->axis(QCPAxis::atLeft), metricRect_}}) {
+        auto* line = new QCPItemStraightLine(plot_);
+        line->setClipAxisRect(rect);
+        line->point1->setAxes(x, y);
+        line->point2->setAxes(x, y);
+        line->point1->setCoords(static_cast<double>(step), 0);
+        line->point2->setCoords(static_cast<double>(step), 1);
+        line->setPen(pen);
+        line->setSelectable(false);
+    }
+    QString shortName = field.section(QLatin1Char('/'), -1);
+    if (field.startsWith(QLatin1String("/tasks/")))
+        shortName = field.section(QLatin1Char('/'), 2, 2) + QLatin1Char(' ') + shortName;
+    auto* label = new QCPItemText(plot_);
+    label->setClipAxisRect(plot_->axisRect());
+    label->position->setAxes(plot_->xAxis, plot_->yAxis);
+    label->position->setAxisRect(plot_->axisRect());
+    label->position->setTypeX(QCPItemPosition::ptPlotCoords);
+    label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    label->position->setCoords(static_cast<double>(step), 0.0);
+    label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    label->setText(QStringLiteral(" ") + shortName);
+    label->setFont(QFont(font().family(), 7));
+    label->setColor(QColor(200, 90, 0));
+    label->setSelectable(false);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 QCPGraph* TrainingDock::lossGraph(const QString& task)
@@ -409,6 +551,8 @@ void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firs
     smoothers_.clear();
     overlays_.clear();
     lrGraph_ = nullptr;
+    plot_->clearItems();
+    markers_.clear();
     plot_->yAxis2->setVisible(false);
     progress_->setRange(0, static_cast<int>(totalSteps));
     progress_->setValue(static_cast<int>(firstStep));

@@ -2,7 +2,9 @@
 // Training dashboard: start / pause / stop, per-task loss curves in QCustomPlot (the raw
 // series always drawn; a smoothing slider adds a second, smoothed line), validation metrics
 // below, earlier runs overlaid from the run store, export as PNG, PDF or CSV, progress
-// with samples/s and ETA, and the run's log.
+// with samples/s and ETA, and the run's log. While a run trains, a control row steers it
+// (learning rate, a task's loss and sampling weight, evaluate or checkpoint now) and every
+// change shows as a marker line across the curves (hover: what changed).
 #include <QDockWidget>
 #include <QMap>
 #include <QVariantMap>
@@ -14,6 +16,8 @@ class QCPAxisRect;
 class QCPGraph;
 class QCPLegend;
 class QComboBox;
+class QDoubleSpinBox;
+class QLineEdit;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
@@ -55,6 +59,23 @@ public:
     // step,series,value rows: every raw and smoothed loss point and every evaluation point.
     bool exportCsv(const QString& file) const;
 
+    // Live control (issue 16). The row is enabled while a run trains; setControlState fills
+    // it from the run's live experiment. Applying emits controlRequested.
+    void setControlState(const QStringList& tasks, double learningRate);
+    QLineEdit* learningRateEdit() const { return lrEdit_; }
+    QPushButton* applyLearningRateButton() const { return applyLr_; }
+    QComboBox* controlTaskBox() const { return taskBox_; }
+    QDoubleSpinBox* lossWeightBox() const { return lossWeight_; }
+    QDoubleSpinBox* sampleWeightBox() const { return sampleWeight_; }
+    QPushButton* applyTaskButton() const { return applyTask_; }
+    QPushButton* evalNowButton() const { return evalNow_; }
+    QPushButton* checkpointNowButton() const { return checkpointNow_; }
+    int interventionCount() const { return markers_.size(); }
+    // "step 12: /training/optimizer/lr 0.01 → 0.002 (workbench)"
+    QString interventionText(int i) const;
+    // The marker text under the mouse at x (pixels), or empty.
+    QString markerAt(double x) const;
+
     // Caps the points kept per curve; beyond it every other point is dropped.
     static constexpr int kMaxPointsPerCurve = 20000;
 
@@ -67,12 +88,15 @@ public Q_SLOTS:
     void onLog(int level, const QString& message);
     void onFinished(const QString& status, const QString& error, qint64 step);
     void onPausedChanged(bool paused);
+    void onIntervention(qint64 step, const QString& field, const QString& from, const QString& to, const QString& source);
 
 Q_SIGNALS:
     void trainRequested();
     void stopRequested();
     void pauseRequested(bool pause);
     void modeChosen(const QString& mode);
+    // pointer -> value (JSON text); actions: "eval", "checkpoint".
+    void controlRequested(const QVariantMap& set, const QStringList& actions);
 
 private:
     void setSmoothing(double weight);
@@ -103,6 +127,20 @@ private:
     QSlider* smoothing_ = nullptr;
     QLabel* smoothingLabel_ = nullptr;
     QString storeFile_;
+    QLineEdit* lrEdit_ = nullptr;
+    QPushButton* applyLr_ = nullptr;
+    QComboBox* taskBox_ = nullptr;
+    QDoubleSpinBox* lossWeight_ = nullptr;
+    QDoubleSpinBox* sampleWeight_ = nullptr;
+    QPushButton* applyTask_ = nullptr;
+    QPushButton* evalNow_ = nullptr;
+    QPushButton* checkpointNow_ = nullptr;
+    QWidget* controls_ = nullptr;
+    struct Marker {
+        double step = 0;
+        QString text;
+    };
+    QList<Marker> markers_;
     bool canTrain_ = false;
     bool running_ = false;
 };
