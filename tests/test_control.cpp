@@ -2,6 +2,7 @@
 // between steps, recorded as interventions, kept in the checkpoint for a resume and replayed
 // when a resume starts from a checkpoint older than them; bad commands are refused and the
 // run goes on unchanged.
+#include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <functional>
@@ -10,6 +11,7 @@
 #include "core/config/Experiment.h"
 #include "core/engine/Components.h"
 #include "core/engine/Control.h"
+#include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/runtime/Runtime.h"
 #include "core/store/RunStore.h"
@@ -297,6 +299,109 @@ private Q_SLOTS:
         QCOMPARE(s.step, int64_t(9));
         QCOMPARE(w.evalSteps, (std::vector<int64_t>{4, 4})); // both tasks
         QCOMPARE(w.checkpointSteps, (std::vector<int64_t>{4, 9}));
+    }
+
+    // New sampling weights take effect at once: with the weighted sampler, 3 : 1 after the
+    // change gives bars about three steps in four (400 steps, ±3 standard deviations).
+    void samplingFollowsTheNewWeights()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        json doc = twoTaskBars(dir.filePath("data"), 410);
+        doc["training"]["sampler"] = {{"type", "weighted"}};
+        doc["training"]["checkpoint_every"] = 0;
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions o = options(dir);
+        Watcher w;
+        w.at[10] = [&] { queueControl(o.runDir, request({{"/tasks/bars/sample_weight", 3}, {"/tasks/bars2/sample_weight", 1}})); };
+        Trainer t(e, o);
+        t.addObserver(&w);
+        QCOMPARE(t.run().status, std::string("finished"));
+        int bars = 0;
+        for (const auto& ev : w.steps)
+            if (ev.step > 10)
+                bars += ev.task == "bars";
+        QVERIFY2(bars >= 300 - 26 && bars <= 300 + 26, std::to_string(bars).c_str());
+    }
+
+    // A frozen task's head stops changing (no momentum drift either), the other task's goes on.
+    void aFrozenTaskKeepsItsHead()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        json doc = twoTaskBars(dir.filePath("data"), 40);
+        doc["training"]["checkpoint_every"] = 20;
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions o = options(dir);
+        const std::string early = dir.filePath("step20.pt").toStdString();
+        struct Keeper : Watcher {
+            std::string from, to;
+            void onCheckpoint(const CheckpointEvent& c) override
+            {
+                if (c.step == 20)
+                    QFile::copy(QString::fromStdString(c.path), QString::fromStdString(to));
+            }
+        } w;
+        w.to = early;
+        w.at[10] = [&] {
+            ControlRequest r;
+            r.set = {{"/tasks/bars2/loss_weight", 0}, {"/tasks/bars2/sample_weight", 0}};
+            queueControl(o.runDir, r);
+        };
+        Trainer t(e, o);
+        t.addObserver(&w);
+        QCOMPARE(t.run().status, std::string("finished"));
+        auto data = loadDatasets(e);
+        MultiTaskModel at20(e, data), at40(e, data);
+        QCOMPARE(loadModelCheckpoint(at20, early, torch::kCPU), int64_t(20));
+        QCOMPARE(loadModelCheckpoint(at40, RunPaths(o.runDir).checkpoint, torch::kCPU), int64_t(40));
+        auto frozen20 = at20.headParameters("bars2"), frozen40 = at40.headParameters("bars2");
+        auto live20 = at20.headParameters("bars"), live40 = at40.headParameters("bars");
+        QVERIFY(!frozen20.empty());
+        for (size_t i = 0; i < frozen20.size(); ++i)
+            QVERIFY(torch::equal(frozen20[i], frozen40[i]));
+        bool moved = false;
+        for (size_t i = 0; i < live20.size(); ++i)
+            moved = moved || !torch::equal(live20[i], live40[i]);
+        QVERIFY(moved);
+    }
+
+    // Resuming after an intervention trains exactly as the run that was never interrupted.
+    void resumeAfterAnInterventionMatchesAnUninterruptedRun()
+    {
+        auto losses = [](bool interrupt) {
+            QTemporaryDir dir;
+            testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+            const Experiment e = Experiment::fromJson(twoTaskBars(dir.filePath("data"), 30), "mem");
+            TrainOptions o = options(dir);
+            Watcher w;
+            w.at[5] = [&] { queueControl(o.runDir, request({{"/training/optimizer/lr", 0.003}, {"/tasks/bars2/loss_weight", 0.25}})); };
+            Trainer t(e, o);
+            t.addObserver(&w);
+            if (interrupt)
+                w.at[12] = [&] { t.requestStop(); };
+            t.run();
+            std::vector<double> out;
+            for (const auto& ev : w.steps)
+                out.push_back(ev.loss);
+            if (interrupt) {
+                TrainOptions again;
+                again.controlPollMs = 0;
+                auto resumed = Trainer::resume(o.runDir, again);
+                Watcher w2;
+                resumed->addObserver(&w2);
+                resumed->run();
+                for (const auto& ev : w2.steps)
+                    out.push_back(ev.loss);
+            }
+            return out;
+        };
+        const auto straight = losses(false), resumed = losses(true);
+        QCOMPARE(straight.size(), size_t(30));
+        QCOMPARE(resumed.size(), size_t(30));
+        for (size_t i = 0; i < straight.size(); ++i)
+            QVERIFY2(std::abs(straight[i] - resumed[i]) <= 1e-6 * std::max(1.0, std::abs(straight[i])),
+                     (std::to_string(i + 1) + ": " + std::to_string(straight[i]) + " against " + std::to_string(resumed[i])).c_str());
     }
 
     // sample_weight: the weighted sampler draws by it, proportional multiplies it in,

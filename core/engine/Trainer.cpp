@@ -533,6 +533,14 @@ RunSummary Trainer::Impl::run()
                 }
                 archive.read("optimizer", optimizerArchive);
                 optimizer->load(optimizerArchive);
+                // A parameter the optimiser has state for had a gradient before the checkpoint.
+                // In an uninterrupted run it keeps one (zeroed each step), so a step that does
+                // not train its task still moves it by momentum; giving it a zero gradient
+                // again makes a resumed multi-task run train exactly as an uninterrupted one.
+                for (auto& group : optimizer->param_groups())
+                    for (auto& p : group.params())
+                        if (optimizer->state().count(c10::guts::to_string(p.unsafeGetTensorImpl())))
+                            p.mutable_grad() = torch::zeros_like(p);
                 {
                     torch::NoGradGuard noGrad;
                     const auto weightingState = weighting->state();
@@ -900,6 +908,12 @@ RunSummary Trainer::Impl::run()
             total.backward();
         if (exp.training.clipGradNorm > 0)
             torch::nn::utils::clip_grad_norm_(model->parameters(), exp.training.clipGradNorm);
+        // A frozen task (sample_weight 0) keeps its head as it is: with a zero gradient
+        // Adam would still move it by its momentum, so its gradients are taken away.
+        for (const auto& task : exp.tasks)
+            if (task.sampleWeight <= 0)
+                for (auto& p : model->headParameters(task.name))
+                    p.mutable_grad() = torch::Tensor();
         optimizer->step();
         weighting->afterStep();
         ++step;
