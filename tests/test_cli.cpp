@@ -234,6 +234,13 @@ private Q_SLOTS:
         out += p.readAllStandardOutput();
         QCOMPARE(p.exitCode(), 0);
         QVERIFY2(out.contains("stopped at step"), out.constData());
+        // --checkpoint picks what eval reads: a run without keep_best has no best one.
+        auto noBest = cli({QStringLiteral("eval"), run, QStringLiteral("--checkpoint"), QStringLiteral("best")});
+        QCOMPARE(noBest.code, 1);
+        QVERIFY2(noBest.err.contains(QStringLiteral("no best checkpoint")), qPrintable(noBest.err));
+        auto badChoice = cli({QStringLiteral("eval"), run, QStringLiteral("--checkpoint"), QStringLiteral("newest")});
+        QCOMPARE(badChoice.code, 2);
+        QVERIFY2(badChoice.err.contains(QStringLiteral("option --checkpoint: expected last, best or a step number, got \"newest\"")), qPrintable(badChoice.err));
         // Once no process trains the run, a command is refused before it is queued.
         auto notTraining = cli({QStringLiteral("control"), run, QStringLiteral("--scale-lr"), QStringLiteral("0.5")});
         QCOMPARE(notTraining.code, 1);

@@ -404,6 +404,84 @@ private Q_SLOTS:
                      (std::to_string(i + 1) + ": " + std::to_string(straight[i]) + " against " + std::to_string(resumed[i])).c_str());
     }
 
+    // Early stopping with a minimum improvement no accuracy can make (1.0): best at the first
+    // evaluation (step 5), then two without improvement: the run stops at step 15, finishes
+    // with its final evaluation, and keeps the best checkpoint apart for eval and query.
+    void earlyStoppingAndTheBestCheckpoint()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        json doc = testing::barsExperiment(dir.filePath("data"), 100);
+        doc["training"]["eval_every"] = 5;
+        doc["training"]["checkpoint_every"] = 0;
+        doc["training"]["early_stopping"] = {{"monitor", "bars/accuracy"}, {"patience", 2}, {"min_delta", 1.0}};
+        doc["training"]["keep_best"] = true;
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        QVERIFY(e.training.earlyStopping.enabled);
+        QVERIFY(e.training.earlyStopping.maximize);
+        TrainOptions o = options(dir);
+        struct Best : Watcher {
+            std::vector<BestEvent> best;
+            void onBest(const BestEvent& b) override { best.push_back(b); }
+        } w;
+        Trainer t(e, o);
+        t.addObserver(&w);
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("finished"));
+        QCOMPARE(s.step, int64_t(15));
+        QVERIFY(!s.finalMetrics.empty());
+        QCOMPARE(w.best.size(), size_t(1));
+        QCOMPARE(w.best[0].step, int64_t(5));
+        QCOMPARE(w.best[0].monitor, std::string("bars/accuracy"));
+        QCOMPARE(runCheckpoint(o.runDir, "best"), RunPaths(o.runDir).best);
+        QCOMPARE(inspectCheckpoint(runCheckpoint(o.runDir, "best")).step, int64_t(5));
+        QCOMPARE(runCheckpoint(o.runDir, "15"), RunPaths(o.runDir).checkpoint);
+        QCOMPARE(evaluateRunDetailed(o.runDir, "test", "best").step, int64_t(5));
+        try {
+            runCheckpoint(o.runDir, "7");
+            QFAIL("step 7 is not kept");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("no checkpoint of step 7; the run keeps: last (step 15), best (step 5)") != std::string::npos, err.what());
+        }
+        RunStore store(dbOf(dir), true);
+        bool logged = false;
+        for (const auto& ev : store.events(s.runId))
+            logged = logged || ev.message.find("early stopping at step 15: val bars/accuracy has not improved") != std::string::npos;
+        QVERIFY(logged);
+    }
+
+    // Bad early-stopping settings are named by their JSON path.
+    void badEarlyStoppingIsNamed()
+    {
+        auto issuesOf = [](const json& es, bool keepBest, int evalEvery) {
+            json doc = testing::barsExperiment("/nowhere", 10);
+            doc["training"]["eval_every"] = evalEvery;
+            if (!es.is_null())
+                doc["training"]["early_stopping"] = es;
+            if (keepBest)
+                doc["training"]["keep_best"] = true;
+            std::string all;
+            for (const auto& i : Experiment::validate(doc))
+                all += i.path + ": " + i.message + "\n";
+            return all;
+        };
+        QVERIFY(issuesOf({{"monitor", "bars/accuracy"}}, true, 5).empty());
+        QVERIFY(issuesOf({{"monitor", "mean/loss"}, {"mode", "min"}, {"patience", 0}, {"min_delta", 0.01}}, false, 5).empty());
+        const std::vector<std::pair<std::string, std::string>> cases{
+            {issuesOf({{"monitor", "nope/accuracy"}}, false, 5), "/training/early_stopping/monitor: no task \"nope\" (the tasks: bars; or mean)"},
+            {issuesOf({{"monitor", "bars/bleu"}}, false, 5), "task \"bars\" computes no metric \"bleu\""},
+            {issuesOf({{"monitor", "accuracy"}}, false, 5), "expected \"task/metric\" or \"mean/metric\""},
+            {issuesOf({{"patience", 2}}, false, 5), "/training/early_stopping/monitor: missing"},
+            {issuesOf({{"monitor", "bars/accuracy"}, {"patience", -1}}, false, 5), "/training/early_stopping/patience"},
+            {issuesOf({{"monitor", "bars/accuracy"}, {"mode", "up"}}, false, 5), "/training/early_stopping/mode: expected max or min"},
+            {issuesOf({{"monitor", "bars/accuracy"}, {"wait", 3}}, false, 5), "/training/early_stopping/wait: unknown field"},
+            {issuesOf({{"monitor", "bars/accuracy"}}, false, 0), "/training/eval_every: early stopping watches the periodic evaluations"},
+            {issuesOf(json(), true, 5), "/training/keep_best: needs /training/early_stopping/monitor"},
+        };
+        for (const auto& [issues, expected] : cases)
+            QVERIFY2(issues.find(expected) != std::string::npos, (issues + " lacks " + expected).c_str());
+    }
+
     // sample_weight: the weighted sampler draws by it, proportional multiplies it in,
     // round-robin skips tasks at 0; validation refuses all at 0 and hogwild.
     void sampleWeights()

@@ -167,7 +167,15 @@ private Q_SLOTS:
         MainWindow w;
         w.setRunsRoot(dir_.filePath("runs-steer"));
         w.show();
-        QVERIFY(w.openExperiment(writeExperiment(100000), false));
+        // Watching val accuracy (patience 0: never stop): the panel stars the best point.
+        writeExperiment(100000); // writes the bars data
+        auto doc = testing::barsExperiment(dir_.filePath("data"), 100000);
+        doc["training"]["eval_every"] = 20;
+        doc["training"]["early_stopping"] = {{"monitor", "bars/accuracy"}, {"patience", 0}};
+        doc["training"]["keep_best"] = true;
+        const QString file = dir_.filePath(QStringLiteral("bars-steer.json"));
+        testing::writeBytes(file, QByteArray::fromStdString(doc.dump(2)));
+        QVERIFY(w.openExperiment(file, false));
         QSignalSpy steps(w.bridge(), &EngineBridge::stepReported);
         QSignalSpy changed(w.bridge(), &EngineBridge::interventionReported);
         QSignalSpy finished(w.bridge(), &EngineBridge::runFinished);
@@ -207,6 +215,7 @@ private Q_SLOTS:
         QCOMPARE(changed.count(), 2);
         QCOMPARE(finished.count(), 0);
 
+        QTRY_VERIFY_WITH_TIMEOUT(dock->bestStep() >= 20, 30000);
         QTest::mouseClick(dock->stopButton(), Qt::LeftButton);
         QVERIFY(finished.wait(30000) || finished.count() == 1);
         QVERIFY(!dock->applyLearningRateButton()->isEnabled());

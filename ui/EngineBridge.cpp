@@ -45,6 +45,12 @@ public:
         auto path = QString::fromStdString(e.path);
         QMetaObject::invokeMethod(bridge_, [b = bridge_, step = e.step, path] { Q_EMIT b->checkpointWritten(step, path); }, Qt::QueuedConnection);
     }
+    void onBest(const BestEvent& e) override
+    {
+        auto monitor = QString::fromStdString(e.monitor);
+        QMetaObject::invokeMethod(bridge_, [b = bridge_, step = e.step, monitor, value = e.value] { Q_EMIT b->bestReported(step, monitor, value); },
+                                  Qt::QueuedConnection);
+    }
     void onIntervention(const InterventionEvent& e) override
     {
         auto field = QString::fromStdString(e.field), from = QString::fromStdString(e.from), to = QString::fromStdString(e.to),

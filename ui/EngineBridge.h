@@ -43,6 +43,8 @@ Q_SIGNALS:
     void runFinished(const QString& status, const QString& error, qint64 step);
     void pausedChanged(bool paused);
     // A setting changed while the run trains (live control); from and to are JSON text.
+    // The monitored validation metric reached a new best (training.early_stopping).
+    void bestReported(qint64 step, const QString& monitor, double value);
     void interventionReported(qint64 step, const QString& field, const QString& from, const QString& to, const QString& source);
 
 private:

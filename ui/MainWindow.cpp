@@ -92,6 +92,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(bridge_, &EngineBridge::runFinished, training_, &TrainingDock::onFinished);
     connect(bridge_, &EngineBridge::pausedChanged, training_, &TrainingDock::onPausedChanged);
     connect(bridge_, &EngineBridge::interventionReported, training_, &TrainingDock::onIntervention);
+    connect(bridge_, &EngineBridge::bestReported, training_, &TrainingDock::onBest);
     // Live control goes the CLI's way: checked against the run's live experiment, queued in
     // its store, taken by the trainer between steps (omnilab-cli control does the same).
     connect(training_, &TrainingDock::controlRequested, this, [this](const QVariantMap& set, const QStringList& actions) {

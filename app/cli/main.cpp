@@ -58,8 +58,9 @@ const char* kUsage =
     "                            train; prints progress, evaluates, checkpoints, stores metrics (a run\n"
     "                            stopped before its first checkpoint resumes from step 0); one process\n"
     "                            writes a run folder at a time, a second one is refused naming the first\n"
-    "  eval RUN_DIR [--split test|val|train] [--json] [--confusion]\n"
-    "                            evaluate a run's last checkpoint; prints the per-task metric table\n"
+    "  eval RUN_DIR [--split test|val|train] [--checkpoint last|best|STEP] [--json] [--confusion]\n"
+    "                            evaluate a run's last checkpoint (or its best one: training.keep_best);\n"
+    "                            prints the per-task metric table\n"
     "                            (--confusion: and each classification task's confusion matrix)\n"
     "  eval RUN_DIR|FILE --protocol holdout|kfold|loo [--k 5] [--steps N] [--out DIR] [--json]\n"
     "                            train and evaluate per fold (k-fold and leave-one-out cut each train\n"
@@ -88,7 +89,7 @@ const char* kUsage =
     "                            every metric, the relative multi-task improvement Δm and parameter counts\n"
     "  query RUN_DIR --task NAME [--image F] [--video F] [--audio F] [--text S] [--question S]\n"
     "        [--sample N [--split val|test|train]] [--beam K] [--length-penalty A] [--max-length N]\n"
-    "        [--attention FILE.json]\n"
+    "        [--attention FILE.json] [--checkpoint last|best|STEP]\n"
     "                            decode a trained run's answer (with --beam K: the K best with scores); a\n"
     "                            --video to an image task is zero-shot (caption a video with image captioning);\n"
     "                            several --image or --video files: a line \"FILE<TAB>answer\" each;\n"
@@ -172,6 +173,15 @@ Args parseArgs(const std::vector<std::string>& argv, const std::vector<std::stri
         }
     }
     return a;
+}
+
+// --checkpoint last|best|STEP (runCheckpoint finds the file and names what the run keeps).
+std::string checkpointOption(const Args& a)
+{
+    const std::string v = a.get("checkpoint", "last");
+    if (v != "last" && v != "best" && (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })))
+        throw UsageError("option --checkpoint: expected last, best or a step number, got \"" + v + "\"");
+    return v;
 }
 
 int64_t parsePositive(const std::string& text, const std::string& option)
@@ -431,7 +441,7 @@ int commandEval(const Args& a)
     const std::string split = a.get("split", "test");
     if (split != "test" && split != "val" && split != "train")
         throw UsageError("option --split: expected test, val or train, got \"" + split + "\"");
-    const RunEvaluation r = evaluateRunDetailed(a.positional[0], split);
+    const RunEvaluation r = evaluateRunDetailed(a.positional[0], split, checkpointOption(a));
     if (!r.notRecorded.empty())
         std::cerr << "warning: the metrics were not recorded in the run store: " << r.notRecorded << "\n";
     for (const auto& why : r.skipped)
@@ -815,7 +825,7 @@ int commandQuery(const Args& a)
         }
         std::vector<QueryResult> results;
         try {
-            results = runQueries(a.positional[0], requests);
+            results = runQueries(a.positional[0], requests, checkpointOption(a));
         } catch (const Error& e) {
             std::cerr << "omnilab-cli: query: " << messageOf(e) << "\n";
             return 2;
@@ -1167,7 +1177,7 @@ int main(int argc, char** argv)
         if (command == "train")
             return commandTrain(parseArgs(rest, {"run-dir", "db", "steps", "resume"}, {}));
         if (command == "eval")
-            return commandEval(parseArgs(rest, {"split", "protocol", "k", "steps", "out"}, {"json", "confusion"}));
+            return commandEval(parseArgs(rest, {"split", "protocol", "k", "steps", "out", "checkpoint"}, {"json", "confusion"}));
         if (command == "runs")
             return commandRuns(parseArgs(rest, {"db"}, {}));
         if (command == "control")
@@ -1177,7 +1187,7 @@ int main(int argc, char** argv)
         if (command == "compare")
             return commandCompare(parseArgs(rest, {"split"}, {"with-loss"}));
         if (command == "query")
-            return commandQuery(parseArgs(rest, {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty", "attention", "sample", "split"}, {}));
+            return commandQuery(parseArgs(rest, {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty", "attention", "sample", "split", "checkpoint"}, {}));
         if (command == "zero-shot")
             return commandZeroShot(parseArgs(rest, {"videos", "split", "task", "vqa-task", "beam"}, {"questions", "images", "middle-frame", "json"}));
         if (command == "bleu")

@@ -82,6 +82,12 @@ const Schema& Experiment::schema()
                        "gradients to the shared model with no lock and no barrier (OmniNet)")
             .oneOf({"synchronous", "hogwild"})
             .defaults("synchronous");
+        // No child schema: an absent object must stay absent (documents are stored as written);
+        // checkEarlyStopping validates its fields.
+        training.field("early_stopping", FieldType::Object,
+                       "{monitor: \"task/metric\" or \"mean/metric\", mode: max|min, patience: evaluations (0: only track the best), "
+                       "min_delta}: stop when the monitored validation metric has not improved for patience periodic evaluations");
+        training.field("keep_best", FieldType::Boolean, "keep the checkpoint with the best monitored value apart (best.pt); needs early_stopping.monitor");
         training.field("sampler", FieldType::Component, "which task each step trains").component(kinds::TaskSampler).defaults(json{{"type", "round-robin"}});
         training.field("loss_weighting", FieldType::Component, "how task losses are combined").component(kinds::LossWeighting).defaults(json{{"type", "equal"}});
 
@@ -157,8 +163,76 @@ void checkCurriculum(const json& doc, std::vector<ConfigIssue>& issues)
         issues.push_back({"/tasks", "no task would train: every task's sample_weight is 0"});
 }
 
+// training.early_stopping and keep_best: a monitor naming a task (or "mean") and one of its
+// metrics, a mode, a patience, a minimum change; periodic evaluations to watch.
+void checkEarlyStopping(const json& doc, std::vector<ConfigIssue>& issues)
+{
+    if (!doc.contains("training") || !doc["training"].is_object())
+        return;
+    const json& tr = doc["training"];
+    const bool keepBest = tr.contains("keep_best") && tr["keep_best"].is_boolean() && tr["keep_best"].get<bool>();
+    if (!tr.contains("early_stopping")) {
+        if (keepBest)
+            issues.push_back({"/training/keep_best", "needs /training/early_stopping/monitor to know which checkpoint is best"});
+        return;
+    }
+    const json& es = tr["early_stopping"];
+    if (!es.is_object())
+        return; // the schema reports it
+    const std::string at = "/training/early_stopping";
+    for (auto it = es.begin(); it != es.end(); ++it)
+        if (it.key() != "monitor" && it.key() != "mode" && it.key() != "patience" && it.key() != "min_delta")
+            issues.push_back({at + "/" + it.key(), "unknown field (early_stopping has monitor, mode, patience, min_delta)"});
+    if (!es.contains("monitor") || !es["monitor"].is_string()) {
+        issues.push_back({at + "/monitor", "missing: the validation metric to watch, \"task/metric\" or \"mean/metric\""});
+    } else {
+        const std::string monitor = es["monitor"];
+        const size_t slash = monitor.find('/');
+        const std::string task = monitor.substr(0, slash), metric = slash == std::string::npos ? "" : monitor.substr(slash + 1);
+        std::set<std::string> taskNames;
+        std::map<std::string, std::set<std::string>> metricsOf;
+        if (doc.contains("tasks") && doc["tasks"].is_array())
+            for (const auto& t : doc["tasks"])
+                if (t.is_object() && t.contains("name") && t["name"].is_string()) {
+                    taskNames.insert(t["name"]);
+                    auto& m = metricsOf[t["name"]];
+                    m.insert("loss");
+                    if (t.contains("metrics") && t["metrics"].is_array()) {
+                        for (const auto& name : t["metrics"])
+                            if (name.is_string())
+                                m.insert(name.get<std::string>());
+                    } else {
+                        m.insert("accuracy"); // the schema's default
+                    }
+                }
+        if (slash == std::string::npos || task.empty() || metric.empty() || metric.find('/') != std::string::npos) {
+            issues.push_back({at + "/monitor", "expected \"task/metric\" or \"mean/metric\", got \"" + monitor + "\""});
+        } else if (task != "mean" && !taskNames.count(task)) {
+            std::string names;
+            for (const auto& n : taskNames)
+                names += (names.empty() ? "" : ", ") + n;
+            issues.push_back({at + "/monitor", "no task \"" + task + "\" (the tasks: " + names + "; or mean)"});
+        } else if (task != "mean" && !metricsOf[task].count(metric)) {
+            issues.push_back({at + "/monitor", "task \"" + task + "\" computes no metric \"" + metric + "\" (add it to its metrics, or watch loss)"});
+        } else if (task == "mean" && std::none_of(metricsOf.begin(), metricsOf.end(), [&](const auto& m) { return m.second.count(metric) > 0; })) {
+            issues.push_back({at + "/monitor", "no task computes the metric \"" + metric + "\""});
+        }
+    }
+    if (es.contains("mode") && (!es["mode"].is_string() || (es["mode"] != "max" && es["mode"] != "min")))
+        issues.push_back({at + "/mode", "expected max or min"});
+    if (es.contains("patience") && (!es["patience"].is_number_integer() || es["patience"].get<int64_t>() < 0))
+        issues.push_back({at + "/patience", "expected a whole number of evaluations, 0 or more (0: never stop, only track the best)"});
+    if (es.contains("min_delta") && (!es["min_delta"].is_number() || !(es["min_delta"].get<double>() >= 0)))
+        issues.push_back({at + "/min_delta", "expected a number, 0 or more"});
+    if (tr.contains("eval_every") && tr["eval_every"].is_number_integer() && tr["eval_every"].get<int64_t>() == 0)
+        issues.push_back({"/training/eval_every", "early stopping watches the periodic evaluations: set eval_every above 0"});
+    if (tr.contains("mode") && tr["mode"] == "hogwild")
+        issues.push_back({at, "not with mode hogwild (its workers evaluate at no common step)"});
+}
+
 void crossCheck(const json& doc, std::vector<ConfigIssue>& issues)
 {
+    checkEarlyStopping(doc, issues);
     std::map<std::string, std::string> datasetFormats;
     if (doc.contains("datasets") && doc["datasets"].is_array()) {
         for (size_t i = 0; i < doc["datasets"].size(); ++i) {
@@ -358,6 +432,18 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
     e.training.lossWeighting = tr["loss_weighting"];
     e.training.hogwild = tr["mode"] == "hogwild";
     e.training.clipGradNorm = tr["clip_grad_norm"];
+    if (tr.contains("early_stopping")) {
+        const json& es = tr["early_stopping"];
+        auto& s = e.training.earlyStopping;
+        const std::string monitor = es["monitor"];
+        s.enabled = true;
+        s.task = monitor.substr(0, monitor.find('/'));
+        s.metric = monitor.substr(monitor.find('/') + 1);
+        s.maximize = es.value("mode", std::string(s.metric == "loss" ? "min" : "max")) == "max";
+        s.patience = es.value("patience", int64_t(5));
+        s.minDelta = es.value("min_delta", 0.0);
+    }
+    e.training.keepBest = tr.value("keep_best", false);
     e.evaluation.split = d["evaluation"]["split"];
     e.evaluation.batchSize = d["evaluation"]["batch_size"];
     return e;

@@ -32,6 +32,16 @@ struct TaskSpec {
     double sampleWeight = 1.0;   // "sample_weight": how often samplers pick it; 0: never
 };
 
+// training.early_stopping: watch one validation metric at the periodic evaluations.
+struct EarlyStoppingSpec {
+    bool enabled = false;
+    std::string task;   // a task name, or "mean" (the mean over the tasks that have the metric)
+    std::string metric; // one of the task's metrics, or "loss"
+    bool maximize = true;
+    int64_t patience = 5; // evaluations without improvement before stopping; 0: never stop, only track the best
+    double minDelta = 0;
+};
+
 struct TrainingSpec {
     int64_t steps = 0;
     int64_t batchSize = 0;
@@ -47,6 +57,8 @@ struct TrainingSpec {
     nlohmann::json lossWeighting;
     bool hogwild = false; // "mode": "hogwild"
     double clipGradNorm = 0; // 0: no clipping
+    EarlyStoppingSpec earlyStopping;
+    bool keepBest = false; // keep the checkpoint of the best monitored value apart (best.pt)
 };
 
 struct EvaluationSpec {

@@ -389,14 +389,15 @@ Experiment loadRunExperiment(const std::string& runDir)
 
 } // namespace
 
-QuerySession::QuerySession(const std::string& runDir) : impl_(std::make_unique<Impl>())
+QuerySession::QuerySession(const std::string& runDir, const std::string& checkpoint) : impl_(std::make_unique<Impl>())
 {
     RunPaths paths(runDir);
+    const std::string file = runCheckpoint(runDir, checkpoint); // before the slow part: a wrong name fails at once
     impl_->exp = loadRunExperiment(runDir);
     impl_->data = loadDatasets(impl_->exp, (fs::path(paths.dir) / "tokenizers").string());
     torch::manual_seed(impl_->exp.training.seed);
     impl_->model = std::make_unique<MultiTaskModel>(impl_->exp, impl_->data);
-    impl_->step = loadModelCheckpoint(*impl_->model, paths.checkpoint, resolveTorchDevice());
+    impl_->step = loadModelCheckpoint(*impl_->model, file, resolveTorchDevice());
     impl_->model->eval();
 }
 
@@ -423,13 +424,13 @@ std::vector<std::string> QuerySession::taskNames() const
     return names;
 }
 
-std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector<QueryRequest>& requests)
+std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector<QueryRequest>& requests, const std::string& checkpoint)
 {
     // Every request's task is found before the (slow) model load, so a typo fails at once.
     const Experiment exp = loadRunExperiment(runDir);
     for (const auto& q : requests)
         findTask(exp, q.task);
-    QuerySession session(runDir);
+    QuerySession session(runDir, checkpoint);
     std::vector<QueryResult> results;
     for (const auto& q : requests)
         results.push_back(session.ask(q));

@@ -55,7 +55,8 @@ struct QueryResult {
 // Not thread-safe; one session per thread.
 class QuerySession {
 public:
-    explicit QuerySession(const std::string& runDir); // throws Error naming the run
+    // `checkpoint`: "last", "best" or a step (runCheckpoint). Throws Error naming the run.
+    explicit QuerySession(const std::string& runDir, const std::string& checkpoint = "last");
     ~QuerySession();
     QuerySession(const QuerySession&) = delete;
     QuerySession& operator=(const QuerySession&) = delete;
@@ -76,6 +77,6 @@ private:
 // Throws Error naming the file, the task or the missing input for bad requests.
 QueryResult runQuery(const std::string& runDir, const QueryRequest& request);
 // Several requests against one loaded run (the model is loaded once).
-std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector<QueryRequest>& requests);
+std::vector<QueryResult> runQueries(const std::string& runDir, const std::vector<QueryRequest>& requests, const std::string& checkpoint = "last");
 
 } // namespace omnilab

@@ -49,8 +49,41 @@ RunPaths::RunPaths(const std::string& runDir)
     : dir(runDir),
       config((fs::path(runDir) / "config.json").string()),
       checkpoint((fs::path(runDir) / "checkpoint.pt").string()),
-      info((fs::path(runDir) / "run.json").string())
+      info((fs::path(runDir) / "run.json").string()),
+      best((fs::path(runDir) / "best.pt").string())
 {
+}
+
+std::string runCheckpoint(const std::string& runDir, const std::string& which)
+{
+    const RunPaths paths(runDir);
+    const bool hasLast = fs::is_regular_file(paths.checkpoint), hasBest = fs::is_regular_file(paths.best);
+    auto kept = [&] {
+        std::string out;
+        if (hasLast)
+            out += "last (step " + std::to_string(inspectCheckpoint(paths.checkpoint).step) + ")";
+        if (hasBest)
+            out += std::string(out.empty() ? "" : ", ") + "best (step " + std::to_string(inspectCheckpoint(paths.best).step) + ")";
+        return out.empty() ? std::string("none yet") : out;
+    };
+    if (which.empty() || which == "last") {
+        if (!hasLast)
+            throw Error(paths.checkpoint + ": the run has no checkpoint yet");
+        return paths.checkpoint;
+    }
+    if (which == "best") {
+        if (!hasBest)
+            throw Error(runDir + ": no best checkpoint (a run keeps one with training.keep_best and an early_stopping monitor); it keeps: " + kept());
+        return paths.best;
+    }
+    if (which.size() > 18 || !std::all_of(which.begin(), which.end(), [](unsigned char c) { return std::isdigit(c); }))
+        throw Error("--checkpoint " + which + ": expected best, last or a step number");
+    const int64_t step = std::stoll(which);
+    if (hasLast && inspectCheckpoint(paths.checkpoint).step == step)
+        return paths.checkpoint;
+    if (hasBest && inspectCheckpoint(paths.best).step == step)
+        return paths.best;
+    throw Error(runDir + ": no checkpoint of step " + which + "; the run keeps: " + kept());
 }
 
 namespace {
@@ -640,12 +673,30 @@ RunSummary Trainer::Impl::run()
     RunRecorder recorder(store, runId, [this](const std::string& message) { log(LogLevel::Warning, message); });
     observers.insert(observers.begin(), &recorder);
 
+    // Early stopping (training.early_stopping): the best monitored value so far, its step and
+    // the evaluations since; kept in checkpoints so a resume goes on counting.
+    double bestValue = 0;
+    int64_t bestStep = -1, sinceBest = 0;
+    bool earlyStopped = false, monitorWarned = false;
+    if (resuming && fromCheckpoint) {
+        c10::IValue saved;
+        if (resumeArchive.try_read("monitor", saved) && saved.isString()) {
+            const json m = json::parse(saved.toStringRef(), nullptr, false);
+            if (m.is_object()) {
+                bestValue = m.value("best", 0.0);
+                bestStep = m.value("best_step", int64_t(-1));
+                sinceBest = m.value("since_best", int64_t(0));
+            }
+        }
+    }
+
     RunSummary summary;
     summary.runId = runId;
     summary.runDir = runDir;
     summary.step = startStep;
 
-    auto saveCheckpoint = [&](int64_t step) {
+    // The run's checkpoint, or with `best` the best monitored one (best.pt, not announced).
+    auto saveCheckpoint = [&](int64_t step, bool best = false) {
         torch::serialize::OutputArchive archive, modelArchive, optimizerArchive;
         model->save(modelArchive);
         optimizer->save(optimizerArchive);
@@ -669,18 +720,22 @@ RunSummary Trainer::Impl::run()
             s.push_back({st.epoch, st.cursor});
         archive.write("streams", c10::IValue(s.dump()));
         archive.write("interventions", c10::IValue(appliedChanges.dump()));
-        const std::string tmp = paths.checkpoint + ".tmp";
+        archive.write("monitor", c10::IValue(json{{"best", bestValue}, {"best_step", bestStep}, {"since_best", sinceBest}}.dump()));
+        const std::string target = best ? paths.best : paths.checkpoint;
+        const std::string tmp = target + ".tmp";
         try {
             saveCheckpointArchive(archive, tmp);
             syncToDisk(tmp, false);
             if (options.beforeCheckpointCommit)
                 options.beforeCheckpointCommit(tmp);
-            fs::rename(tmp, paths.checkpoint);
+            fs::rename(tmp, target);
             syncToDisk(paths.dir, true);
         } catch (...) {
             fs::remove(tmp, ec);
             throw;
         }
+        if (best)
+            return;
         CheckpointEvent e{step, paths.checkpoint};
         notify([&](TrainerObserver& o) { o.onCheckpoint(e); });
     };
@@ -699,6 +754,47 @@ RunSummary Trainer::Impl::run()
             notify([&](TrainerObserver& o) { o.onEval(e); });
         }
         return all;
+    };
+
+    // After a periodic validation: a new best (kept apart with keep_best), or one more
+    // evaluation without; early stopping after `patience` of those.
+    auto watch = [&](int64_t at, const std::map<std::string, std::map<std::string, double>>& all) {
+        const EarlyStoppingSpec& es = exp.training.earlyStopping;
+        if (!es.enabled)
+            return;
+        const std::string monitor = es.task + "/" + es.metric;
+        double value = 0;
+        int found = 0;
+        for (const auto& [task, metrics] : all)
+            if ((es.task == "mean" || task == es.task) && metrics.count(es.metric)) {
+                value += metrics.at(es.metric);
+                ++found;
+            }
+        if (found == 0 || !std::isfinite(value)) {
+            if (!monitorWarned)
+                log(LogLevel::Warning, "early stopping: no finite val " + monitor + " at step " + std::to_string(at) + " (has the task a val split?); not watched");
+            monitorWarned = true;
+            return;
+        }
+        value /= found;
+        if (bestStep < 0 || (es.maximize ? value > bestValue + es.minDelta : value < bestValue - es.minDelta)) {
+            bestValue = value;
+            bestStep = at;
+            sinceBest = 0;
+            if (exp.training.keepBest)
+                saveCheckpoint(at, true);
+            log(LogLevel::Info, "best val " + monitor + " so far: " + std::to_string(value) + " at step " + std::to_string(at) +
+                                    (exp.training.keepBest ? " (kept in " + paths.best + ")" : ""));
+            const BestEvent e{at, monitor, value};
+            notify([&](TrainerObserver& o) { o.onBest(e); });
+            return;
+        }
+        if (++sinceBest >= es.patience && es.patience > 0) {
+            earlyStopped = true;
+            log(LogLevel::Info, "early stopping at step " + std::to_string(at) + ": val " + monitor + " has not improved by more than " +
+                                    std::to_string(es.minDelta) + " for " + std::to_string(sinceBest) + " evaluations; the best, " +
+                                    std::to_string(bestValue) + ", was at step " + std::to_string(bestStep));
+        }
     };
 
     RunStart start{runId, runDir, dbFile, startStep, totalSteps, model->parameterCount(), runtime.device};
@@ -1091,12 +1187,12 @@ RunSummary Trainer::Impl::run()
                 trainHogwild();
             if (!exp.training.hogwild)
                 pollControl(step);
-            while (!exp.training.hogwild && step < totalSteps && !stopRequested && waitWhilePaused()) {
+            while (!exp.training.hogwild && step < totalSteps && !earlyStopped && !stopRequested && waitWhilePaused()) {
                 trainOneStep();
                 if (controlDue(step))
                     pollControl(step);
                 if (exp.training.evalEvery > 0 && step % exp.training.evalEvery == 0 && step < totalSteps)
-                    evaluate(step, "val", exp.training.evalBatches, exp.evaluation.batchSize);
+                    watch(step, evaluate(step, "val", exp.training.evalBatches, exp.evaluation.batchSize));
                 if (exp.training.checkpointEvery > 0 && step % exp.training.checkpointEvery == 0 && step < totalSteps)
                     saveCheckpoint(step);
             }
@@ -1104,7 +1200,7 @@ RunSummary Trainer::Impl::run()
             // A stop request arrived during a periodic evaluation.
         }
         saveCheckpoint(step);
-        if (step >= totalSteps && !stopRequested) {
+        if ((step >= totalSteps || earlyStopped) && !stopRequested) {
             try {
                 summary.finalSplit = exp.evaluation.split;
                 summary.finalMetrics = evaluate(step, exp.evaluation.split, 0, exp.evaluation.batchSize);
@@ -1145,10 +1241,11 @@ CheckpointInfo inspectCheckpoint(const std::string& file)
     }
 }
 
-RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& split)
+RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& split, const std::string& checkpoint)
 {
     RunPaths paths(runDir);
     json info = readRunInfo(paths);
+    const std::string file = runCheckpoint(runDir, checkpoint);
     Experiment exp = Experiment::load(paths.config);
     const torch::Device device = resolveTorchDevice();
     auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
@@ -1158,7 +1255,7 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
     MultiTaskModel model(exp, data);
     RunEvaluation out;
     out.parameterCount = model.parameterCount();
-    out.step = loadModelCheckpoint(model, paths.checkpoint, device);
+    out.step = loadModelCheckpoint(model, file, device);
     const std::string dbFile = resolveDbFile(paths, info);
     const int64_t runId = info.value("run_id", int64_t(0));
     std::vector<MetricRecord> rows;

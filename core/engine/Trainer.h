@@ -45,6 +45,13 @@ struct InterventionEvent {
     std::string source;
 };
 
+// The monitored validation metric (training.early_stopping) reached a new best.
+struct BestEvent {
+    int64_t step = 0;
+    std::string monitor; // "task/metric" or "mean/metric"
+    double value = 0;
+};
+
 enum class LogLevel { Info, Warning, Error };
 std::string logLevelName(LogLevel level);
 
@@ -78,6 +85,7 @@ public:
     virtual void onCheckpoint(const CheckpointEvent&) {}
     virtual void onLog(LogLevel, const std::string&) {}
     virtual void onIntervention(const InterventionEvent&) {}
+    virtual void onBest(const BestEvent&) {}
     virtual void onFinished(const RunSummary&) {}
 };
 
@@ -149,14 +157,20 @@ struct RunEvaluation {
 // metrics in the run's store, once per checkpoint and split (evaluating the same
 // checkpoint again replaces its rows). A store that cannot be written does not fail the
 // evaluation: `notRecorded` says why.
-RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& split);
+// `checkpoint`: "last" (default), "best" or a step (runCheckpoint).
+RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& split, const std::string& checkpoint = "last");
 // The metrics of evaluateRunDetailed: task -> metric -> value.
 std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split);
 
 // Where a run keeps its things.
 struct RunPaths {
     std::string dir, config, checkpoint, info;
+    std::string best; // the best monitored checkpoint (training.keep_best)
     explicit RunPaths(const std::string& runDir);
 };
+
+// The checkpoint file of a run: "last" (or ""), "best", or a step that one of them holds.
+// Throws Error naming the run and the checkpoints it keeps.
+std::string runCheckpoint(const std::string& runDir, const std::string& which);
 
 } // namespace omnilab

@@ -263,6 +263,21 @@ QString TrainingDock::markerAt(double x) const
     return texts.join(QLatin1Char('\n'));
 }
 
+void TrainingDock::onBest(qint64 step, const QString& monitor, double value)
+{
+    if (!bestGraph_) {
+        bestGraph_ = plot_->addGraph(metricRect_->axis(QCPAxis::atBottom), metricRect_->axis(QCPAxis::atLeft));
+        bestGraph_->setLineStyle(QCPGraph::lsNone);
+        bestGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QColor(200, 90, 0), 14));
+        bestGraph_->addToLegend(metricLegend_);
+    }
+    bestGraph_->setName(tr("best %1: %2 (step %3)").arg(monitor).arg(value, 0, 'f', 4).arg(step));
+    bestGraph_->data()->clear();
+    bestGraph_->addData(static_cast<double>(step), value);
+    bestStep_ = step;
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
 // A dashed vertical line across both the loss and the metric axes, a short label on top.
 void TrainingDock::onIntervention(qint64 step, const QString& field, const QString& from, const QString& to, const QString& source)
 {
@@ -551,6 +566,8 @@ void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firs
     smoothers_.clear();
     overlays_.clear();
     lrGraph_ = nullptr;
+    bestGraph_ = nullptr;
+    bestStep_ = -1;
     plot_->clearItems();
     markers_.clear();
     plot_->yAxis2->setVisible(false);

@@ -71,6 +71,7 @@ public:
     QPushButton* evalNowButton() const { return evalNow_; }
     QPushButton* checkpointNowButton() const { return checkpointNow_; }
     int interventionCount() const { return markers_.size(); }
+    qint64 bestStep() const { return bestStep_; }
     // "step 12: /training/optimizer/lr 0.01 → 0.002 (workbench)"
     QString interventionText(int i) const;
     // The marker text under the mouse at x (pixels), or empty.
@@ -88,6 +89,8 @@ public Q_SLOTS:
     void onLog(int level, const QString& message);
     void onFinished(const QString& status, const QString& error, qint64 step);
     void onPausedChanged(bool paused);
+    // Marks the best monitored value (a star on the metric axes, in the metric's legend).
+    void onBest(qint64 step, const QString& monitor, double value);
     void onIntervention(qint64 step, const QString& field, const QString& from, const QString& to, const QString& source);
 
 Q_SIGNALS:
@@ -141,6 +144,8 @@ private:
         QString text;
     };
     QList<Marker> markers_;
+    QCPGraph* bestGraph_ = nullptr;
+    qint64 bestStep_ = -1;
     bool canTrain_ = false;
     bool running_ = false;
 };
