@@ -241,6 +241,10 @@ private Q_SLOTS:
         auto badChoice = cli({QStringLiteral("eval"), run, QStringLiteral("--checkpoint"), QStringLiteral("newest")});
         QCOMPARE(badChoice.code, 2);
         QVERIFY2(badChoice.err.contains(QStringLiteral("option --checkpoint: expected last, best or a step number, got \"newest\"")), qPrintable(badChoice.err));
+        // Export: a CSV of the run's metrics and its intervention; neither target is a usage error.
+        auto csv = cli({QStringLiteral("export"), run, QStringLiteral("--csv"), dir.filePath("steered.csv")});
+        QVERIFY2(csv.code == 0 && csv.out.contains(QStringLiteral("rows of 1 run(s)")), qPrintable(csv.out + csv.err));
+        QCOMPARE(cli({QStringLiteral("export"), run}).code, 2);
         // Once no process trains the run, a command is refused before it is queued.
         auto notTraining = cli({QStringLiteral("control"), run, QStringLiteral("--scale-lr"), QStringLiteral("0.5")});
         QCOMPARE(notTraining.code, 1);

@@ -5,7 +5,10 @@
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <cstring>
 #include <functional>
+#include <map>
+#include <tuple>
 #include <random>
 
 #include "core/config/Experiment.h"
@@ -14,6 +17,7 @@
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/runtime/Runtime.h"
+#include "core/store/Export.h"
 #include "core/store/RunStore.h"
 #include "core/util/Error.h"
 #include "tests/support/TestData.h"
@@ -480,6 +484,146 @@ private Q_SLOTS:
         };
         for (const auto& [issues, expected] : cases)
             QVERIFY2(issues.find(expected) != std::string::npos, (issues + " lacks " + expected).c_str());
+    }
+
+    // Export: the TensorBoard event file read back by a decoder written here (TFRecord
+    // framing, both CRCs, the protobuf fields), every stored metric and the intervention in
+    // it; the CSV has one row per metric and intervention.
+    void exportRoundTrip()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        json doc = twoTaskBars(dir.filePath("data"), 20);
+        doc["training"]["eval_every"] = 10;
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions o = options(dir);
+        Watcher w;
+        w.at[5] = [&] { queueControl(o.runDir, request({{"/training/optimizer/lr", 0.002}})); };
+        Trainer t(e, o);
+        t.addObserver(&w);
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("finished"));
+
+        // CRC-32C bit by bit (the exporter uses a table); the standard check value.
+        auto crc = [](const std::string& bytes) {
+            uint32_t c = 0xFFFFFFFFu;
+            for (unsigned char b : bytes) {
+                c ^= b;
+                for (int k = 0; k < 8; ++k)
+                    c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+            }
+            return ~c;
+        };
+        auto masked = [&](const std::string& bytes) {
+            const uint32_t c = crc(bytes);
+            return ((c >> 15) | (c << 17)) + 0xa282ead8u;
+        };
+        QCOMPARE(crc("123456789"), 0xE3069283u);
+        QCOMPARE(crc32c("123456789", 9), 0xE3069283u);
+
+        const std::string file = exportTensorBoard(o.runDir, dir.filePath("tb").toStdString());
+        QVERIFY2(file.find("/tb/run/events.out.tfevents.") != std::string::npos, file.c_str());
+        QFile f(QString::fromStdString(file));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const std::string bytes = f.readAll().toStdString();
+
+        // A protobuf message as field -> values (varints as numbers, fixed as raw bytes).
+        struct Field {
+            uint64_t number = 0;
+            std::string bytes;
+        };
+        auto parse = [](const std::string& m) {
+            std::multimap<int, Field> out;
+            size_t i = 0;
+            auto varint = [&] {
+                uint64_t v = 0;
+                for (int shift = 0; i < m.size(); shift += 7) {
+                    const auto b = static_cast<unsigned char>(m[i++]);
+                    v |= static_cast<uint64_t>(b & 0x7F) << shift;
+                    if (!(b & 0x80))
+                        break;
+                }
+                return v;
+            };
+            while (i < m.size()) {
+                const uint64_t key = varint();
+                Field f;
+                switch (key & 7) {
+                case 0: f.number = varint(); break;
+                case 1: f.bytes = m.substr(i, 8); i += 8; break;
+                case 5: f.bytes = m.substr(i, 4); i += 4; break;
+                case 2: { const uint64_t n = varint(); f.bytes = m.substr(i, n); i += n; break; }
+                default: throw std::runtime_error("bad wire type");
+                }
+                out.emplace(static_cast<int>(key >> 3), f);
+            }
+            return out;
+        };
+        std::vector<std::string> events;
+        for (size_t at = 0; at < bytes.size();) {
+            QVERIFY(at + 12 <= bytes.size());
+            const std::string len = bytes.substr(at, 8);
+            uint64_t n = 0;
+            std::memcpy(&n, len.data(), 8);
+            uint32_t lenCrc = 0, dataCrc = 0;
+            std::memcpy(&lenCrc, bytes.data() + at + 8, 4);
+            QCOMPARE(lenCrc, masked(len));
+            const std::string data = bytes.substr(at + 12, n);
+            std::memcpy(&dataCrc, bytes.data() + at + 12 + n, 4);
+            QCOMPARE(dataCrc, masked(data));
+            events.push_back(data);
+            at += 12 + n + 4;
+        }
+        QVERIFY(!events.empty());
+        QCOMPARE(parse(events[0]).find(3)->second.bytes, std::string("brain.Event:2"));
+        std::map<std::tuple<std::string, int64_t>, float> scalars;
+        std::vector<std::string> texts;
+        for (size_t k = 1; k < events.size(); ++k) {
+            const auto ev = parse(events[k]);
+            const int64_t step = static_cast<int64_t>(ev.find(2)->second.number);
+            const auto value = parse(parse(ev.find(5)->second.bytes).find(1)->second.bytes);
+            const std::string tag = value.find(1)->second.bytes;
+            if (value.count(2)) {
+                float v = 0;
+                std::memcpy(&v, value.find(2)->second.bytes.data(), 4);
+                scalars[{tag, step}] = v;
+            } else {
+                const auto plugin = parse(parse(value.find(9)->second.bytes).find(1)->second.bytes).find(1)->second.bytes;
+                QCOMPARE(plugin, std::string("text"));
+                QCOMPARE(parse(value.find(8)->second.bytes).find(1)->second.number, uint64_t(7)); // DT_STRING
+                texts.push_back(tag + "@" + std::to_string(step) + ": " + parse(value.find(8)->second.bytes).find(8)->second.bytes);
+            }
+        }
+        RunStore store(dbOf(dir), true);
+        const auto metrics = store.metrics(s.runId);
+        QCOMPARE(events.size(), metrics.size() + 2); // the version record and one intervention
+        for (const auto& m : metrics) {
+            const std::string tag = m.split == "train" ? (m.name == "loss" ? "train/loss/" + m.task : m.name) : m.split + "/" + m.task + "/" + m.name;
+            const auto it = scalars.find({tag, m.step});
+            QVERIFY2(it != scalars.end(), (tag + " at " + std::to_string(m.step)).c_str());
+            QCOMPARE(it->second, static_cast<float>(m.value));
+        }
+        QVERIFY(scalars.count({"train/loss/bars2", 2}));
+        QCOMPARE(scalars.at({"lr", 10}), 0.002f);
+        QVERIFY(scalars.count({"val/bars/accuracy", 10}));
+        QCOMPARE(texts.size(), size_t(1));
+        QCOMPARE(texts[0], std::string("interventions@5: /training/optimizer/lr 0.01 → 0.002 (test)"));
+
+        const QString csv = dir.filePath("all.csv");
+        QCOMPARE(exportCsv({o.runDir}, csv.toStdString()), static_cast<int64_t>(metrics.size() + 1));
+        QFile c(csv);
+        QVERIFY(c.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(c.readAll());
+        QVERIFY(text.startsWith(QStringLiteral("run_id,run_name,run_dir,split,task,metric,step,value,wall_time\n")));
+        QVERIFY2(text.contains(QStringLiteral(",control,,intervention:/training/optimizer/lr,5,0.002,")), qPrintable(text.left(300)));
+        QVERIFY(text.contains(QStringLiteral(",val,bars,accuracy,10,")));
+        QCOMPARE(text.count(QLatin1Char('\n')), static_cast<int>(metrics.size()) + 2);
+        try {
+            exportCsv({dir.filePath("data").toStdString()}, dir.filePath("x.csv").toStdString());
+            QFAIL("a folder without a run was exported");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("not a run directory") != std::string::npos, err.what());
+        }
     }
 
     // sample_weight: the weighted sampler draws by it, proportional multiplies it in,

@@ -220,6 +220,22 @@ private Q_SLOTS:
         QVERIFY(finished.wait(30000) || finished.count() == 1);
         QVERIFY(!dock->applyLearningRateButton()->isEnabled());
         QVERIFY(dock->exportPng(dir_.filePath("steered.png")));
+
+        // Runs → Export…: TensorBoard event files in a folder per run, or one CSV with the interventions.
+        w.runsDock()->refresh();
+        w.runsDock()->table()->selectRow(0);
+        const QString tb = dir_.filePath(QStringLiteral("steer-tb"));
+        QVERIFY(w.runsDock()->exportRuns(w.runsDock()->selectedRuns(), tb, true));
+        const QStringList runFolders = QDir(tb).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+        QCOMPARE(runFolders.size(), 1);
+        QCOMPARE(QDir(tb + QLatin1Char('/') + runFolders.first()).entryList({QStringLiteral("events.out.tfevents.*")}).size(), 1);
+        const QString csv = dir_.filePath(QStringLiteral("steer.csv"));
+        QVERIFY(w.runsDock()->exportRuns(w.runsDock()->selectedRuns(), csv, false));
+        QFile csvFile(csv);
+        QVERIFY(csvFile.open(QIODevice::ReadOnly));
+        QVERIFY(csvFile.readAll().contains("intervention:/training/optimizer/lr"));
+        QVERIFY(!w.runsDock()->exportRuns(w.runsDock()->selectedRuns(), dir_.filePath(QStringLiteral("no/such/folder/x.csv")), false));
+        QVERIFY2(w.runsDock()->statusText().contains(QStringLiteral("Not exported")), qPrintable(w.runsDock()->statusText()));
     }
 
     void shortRunFinishesWithTestMetrics()

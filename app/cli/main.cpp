@@ -37,6 +37,7 @@
 #include "core/plugin/PluginLoader.h"
 #include "core/registry/Registry.h"
 #include "core/runtime/Runtime.h"
+#include "core/store/Export.h"
 #include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
 #include "core/util/ErrorText.h"
@@ -78,6 +79,10 @@ const char* kUsage =
     "                            /tasks/T/lr, /tasks/T/lr_cap (T: index or name); --freeze T sets its\n"
     "                            loss_weight and sample_weight to 0. Waits until the run took it (exit 0)\n"
     "                            or refused it (exit 2; the run goes on unchanged)\n"
+    "  export RUN_DIR... (--tensorboard DIR | --csv FILE)\n"
+    "                            TensorBoard event files (DIR/<run>/events.out.tfevents.*: scalars\n"
+    "                            train/loss/<task>, <split>/<task>/<metric>, lr; interventions as text), or\n"
+    "                            one long-format CSV of every metric of the runs\n"
     "  remove RUN_DIR            delete a run: its folder and its rows in the run store (refused while\n"
     "                            a process writes it)\n"
     "  make-demo-data --out DIR [--scale tiny|small|full] [--seed N] [--force]\n"
@@ -552,6 +557,23 @@ int commandControl(const Args& a)
     }
     std::cerr << "omnilab-cli: not taken within " << timeout << " s (is the run paused?); it stays queued and is taken when the run goes on\n";
     return 1;
+}
+
+int commandExport(const Args& a)
+{
+    if (a.positional.empty())
+        throw UsageError("export needs at least one RUN_DIR");
+    if (a.flag("tensorboard") == a.flag("csv"))
+        throw UsageError("export: give either --tensorboard DIR or --csv FILE");
+    if (a.flag("csv")) {
+        const int64_t rows = exportCsv(a.positional, a.get("csv"));
+        std::cout << "wrote " << rows << " rows of " << a.positional.size() << " run(s) to " << a.get("csv") << "\n";
+        return 0;
+    }
+    for (const auto& dir : a.positional)
+        std::cout << "wrote " << exportTensorBoard(dir, a.get("tensorboard")) << "\n";
+    std::cout << "view with: tensorboard --logdir " << a.get("tensorboard") << "\n";
+    return 0;
 }
 
 int commandRemove(const Args& a)
@@ -1182,6 +1204,8 @@ int main(int argc, char** argv)
             return commandRuns(parseArgs(rest, {"db"}, {}));
         if (command == "control")
             return commandControl(parseArgs(rest, {"set", "scale-lr", "freeze", "timeout"}, {"eval-now", "checkpoint-now", "stop", "no-wait"}));
+        if (command == "export")
+            return commandExport(parseArgs(rest, {"tensorboard", "csv"}, {}));
         if (command == "remove")
             return commandRemove(parseArgs(rest, {}, {}));
         if (command == "compare")

@@ -3,6 +3,7 @@
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -20,6 +21,7 @@
 
 #include "core/engine/Trainer.h"
 #include "core/mtl/DeltaM.h"
+#include "core/store/Export.h"
 #include "core/store/RunStore.h"
 #include "ui/Background.h"
 #include "ui/QCustomPlotInclude.h"
@@ -43,10 +45,13 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
     auto* resumeButton = new QPushButton(tr("Resume"), body);
     resumeButton->setObjectName(QStringLiteral("resumeRun"));
     resumeButton->setToolTip(tr("Continue the selected stopped or failed run from its last checkpoint"));
+    auto* exportButton = new QPushButton(tr("Export…"), body);
+    exportButton->setObjectName(QStringLiteral("exportRuns"));
+    exportButton->setToolTip(tr("The selected runs' metrics as one CSV file, or as TensorBoard event files in a folder"));
     auto* deleteButton = new QPushButton(tr("Delete…"), body);
     deleteButton->setToolTip(tr("Remove the selected runs from the store and their directories from disk"));
     top->addWidget(location_, 1);
-    for (QPushButton* b : {refreshButton, compareButton, confusionButton, resumeButton, deleteButton})
+    for (QPushButton* b : {refreshButton, compareButton, confusionButton, resumeButton, exportButton, deleteButton})
         top->addWidget(b);
     table_ = new QTableWidget(0, 6, body);
     table_->setObjectName(QStringLiteral("runsTable"));
@@ -114,6 +119,18 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
         if (!runs.isEmpty())
             Q_EMIT resumeRequested(runDir(runs.first()));
     });
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        const auto runs = selectedRuns();
+        if (runs.isEmpty()) {
+            location_->setText(tr("Select the runs to export first."));
+            return;
+        }
+        QString filter;
+        const QString target = QFileDialog::getSaveFileName(this, tr("Export runs"), QStringLiteral("runs.csv"),
+                                                            tr("CSV, one row per metric (*.csv);;TensorBoard event files (a folder)"), &filter);
+        if (!target.isEmpty())
+            exportRuns(runs, target, !filter.contains(QLatin1String("*.csv")));
+    });
     connect(deleteButton, &QPushButton::clicked, this, [this] {
         for (qint64 id : selectedRuns())
             if (!deleteRun(id))
@@ -148,6 +165,27 @@ QList<qint64> RunsDock::selectedRuns() const
         if (auto* item = table_->item(r, 0))
             ids << item->text().toLongLong();
     return ids;
+}
+
+bool RunsDock::exportRuns(const QList<qint64>& runs, const QString& target, bool tensorBoard)
+{
+    try {
+        std::vector<std::string> dirs;
+        for (qint64 id : runs)
+            dirs.push_back(runDir(id).toStdString());
+        if (tensorBoard) {
+            for (const auto& d : dirs)
+                exportTensorBoard(d, target.toStdString());
+            location_->setText(tr("Exported %1 run(s) for TensorBoard to %2 (tensorboard --logdir %2)").arg(dirs.size()).arg(target));
+        } else {
+            const int64_t rows = exportCsv(dirs, target.toStdString());
+            location_->setText(tr("Exported %1 rows of %2 run(s) to %3").arg(rows).arg(dirs.size()).arg(target));
+        }
+        return true;
+    } catch (const std::exception& e) {
+        location_->setText(tr("Not exported: %1").arg(QString::fromStdString(messageOf(e))));
+        return false;
+    }
 }
 
 QString RunsDock::runDir(qint64 run) const

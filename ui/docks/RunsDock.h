@@ -45,6 +45,9 @@ public:
     // Refuses a run that is still running. False (with the reason in the status line) when
     // nothing was deleted.
     bool deleteRun(qint64 run, bool ask = true);
+    // The runs' metrics as one CSV file, or TensorBoard event files under a folder (one
+    // sub-folder per run). False (with the reason in the status line) on failure.
+    bool exportRuns(const QList<qint64>& runs, const QString& target, bool tensorBoard);
     QString statusText() const;
 
 public Q_SLOTS:
