@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
@@ -241,6 +242,19 @@ private Q_SLOTS:
         auto badChoice = cli({QStringLiteral("eval"), run, QStringLiteral("--checkpoint"), QStringLiteral("newest")});
         QCOMPARE(badChoice.code, 2);
         QVERIFY2(badChoice.err.contains(QStringLiteral("option --checkpoint: expected last, best or a step number, got \"newest\"")), qPrintable(badChoice.err));
+        // Branch: five more steps from the stopped run's checkpoint with another rate.
+        const QRegularExpression stoppedAt(QStringLiteral("stopped at step (\\d+)"));
+        const auto m = stoppedAt.match(QString::fromUtf8(out));
+        QVERIFY(m.hasMatch());
+        const qint64 at = m.captured(1).toLongLong();
+        auto branch = cli({QStringLiteral("branch"), run, QStringLiteral("--set"), QStringLiteral("/training/optimizer/lr=0.001"), QStringLiteral("--steps"),
+                           QString::number(at + 5), QStringLiteral("--run-dir"), dir.filePath("runs/branch")});
+        QVERIFY2(branch.code == 0, qPrintable(branch.out + branch.err));
+        QVERIFY2(branch.out.contains(QStringLiteral("branching %1 at step %2").arg(run).arg(at)) && branch.out.contains(QStringLiteral("finished at step %1").arg(at + 5)),
+                 qPrintable(branch.out));
+        auto badFrom = cli({QStringLiteral("branch"), run, QStringLiteral("--from-step"), QStringLiteral("first")});
+        QCOMPARE(badFrom.code, 2);
+        QVERIFY2(badFrom.err.contains(QStringLiteral("--from-step")), qPrintable(badFrom.err));
         // Export: a CSV of the run's metrics and its intervention; neither target is a usage error.
         auto csv = cli({QStringLiteral("export"), run, QStringLiteral("--csv"), dir.filePath("steered.csv")});
         QVERIFY2(csv.code == 0 && csv.out.contains(QStringLiteral("rows of 1 run(s)")), qPrintable(csv.out + csv.err));

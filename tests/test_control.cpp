@@ -3,6 +3,7 @@
 // when a resume starts from a checkpoint older than them; bad commands are refused and the
 // run goes on unchanged.
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
@@ -624,6 +625,94 @@ private Q_SLOTS:
         } catch (const Error& err) {
             QVERIFY2(std::string(err.what()).find("not a run directory") != std::string::npos, err.what());
         }
+    }
+
+    // A branch starts from the parent's checkpoint with the parent's settings of that step
+    // (its interventions) and the branch's edits; without edits it trains exactly as the
+    // parent resumed from the same checkpoint. run.json names the parent.
+    void branchFromACheckpoint()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        const Experiment e = Experiment::fromJson(twoTaskBars(dir.filePath("data"), 30), "mem");
+        TrainOptions o = options(dir);
+        Watcher w;
+        w.at[5] = [&] { queueControl(o.runDir, request({{"/training/optimizer/lr", 0.002}, {"/tasks/bars2/loss_weight", 0.5}})); };
+        Trainer parent(e, o);
+        parent.addObserver(&w);
+        w.at[20] = [&] { parent.requestStop(); };
+        const RunSummary ps = parent.run();
+        QCOMPARE(ps.status, std::string("stopped"));
+
+        BranchRequest edited;
+        edited.parentDir = o.runDir;
+        edited.set = {{"/training/optimizer/lr", 0.0005}};
+        edited.runDir = dir.filePath("branch").toStdString();
+        BranchPlan plan = planBranch(edited);
+        QCOMPARE(plan.step, int64_t(20));
+        QCOMPARE(plan.experiment.training.optimizer["lr"].get<double>(), 0.0005);
+        QCOMPARE(plan.experiment.tasks[1].lossWeight, 0.5); // the parent's intervention
+        plan.options.controlPollMs = 0;
+        Trainer branch(plan.experiment, plan.options);
+        Watcher wb;
+        branch.addObserver(&wb);
+        const RunSummary bs = branch.run();
+        QCOMPARE(bs.status, std::string("finished"));
+        QVERIFY(bs.runId != ps.runId);
+        QCOMPARE(wb.steps.size(), size_t(10));
+        QCOMPARE(wb.steps.front().step, int64_t(21));
+        QCOMPARE(wb.steps.front().learningRate, 0.0005);
+        const json info = readJsonFile(RunPaths(edited.runDir).info);
+        QCOMPARE(info["parent"]["run_id"].get<int64_t>(), ps.runId);
+        QCOMPARE(info["parent"]["step"].get<int64_t>(), int64_t(20));
+
+        // No edits: the same losses as the parent resumed from step 20.
+        BranchRequest same;
+        same.parentDir = o.runDir;
+        same.runDir = dir.filePath("same").toStdString();
+        BranchPlan samePlan = planBranch(same);
+        Trainer copy(samePlan.experiment, samePlan.options);
+        Watcher wc;
+        copy.addObserver(&wc);
+        QCOMPARE(copy.run().status, std::string("finished"));
+        TrainOptions again;
+        again.controlPollMs = 0;
+        auto resumed = Trainer::resume(o.runDir, again);
+        Watcher wr;
+        resumed->addObserver(&wr);
+        QCOMPARE(resumed->run().status, std::string("finished"));
+        QCOMPARE(wc.steps.size(), wr.steps.size());
+        for (size_t i = 0; i < wc.steps.size(); ++i)
+            QVERIFY2(std::abs(wc.steps[i].loss - wr.steps[i].loss) <= 1e-6, std::to_string(wc.steps[i].step).c_str());
+
+        // Bad branches: a step not kept, a place that does not exist, a model the weights do not fit.
+        BranchRequest bad = same;
+        bad.from = "7";
+        try {
+            planBranch(bad);
+            QFAIL("step 7 is not kept");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("no checkpoint of step 7") != std::string::npos, err.what());
+        }
+        bad.from = "latest";
+        bad.set = {{"/nope/deeper", 1}};
+        try {
+            planBranch(bad);
+            QFAIL("an edit of a place that does not exist");
+        } catch (const ConfigError& err) {
+            QVERIFY2(std::string(err.what()).find("/nope/deeper: no such place") != std::string::npos, err.what());
+        }
+        bad.set = {{"/model/body/hidden", 48}};
+        bad.runDir = dir.filePath("wider").toStdString();
+        BranchPlan wider = planBranch(bad);
+        try {
+            Trainer t(wider.experiment, wider.options);
+            t.run();
+            QFAIL("weights of another size were loaded");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("checkpoint.pt") != std::string::npos, err.what());
+        }
+        QVERIFY(!QFileInfo::exists(dir.filePath("wider"))); // nothing left behind
     }
 
     // sample_weight: the weighted sampler draws by it, proportional multiplies it in,

@@ -79,6 +79,10 @@ const char* kUsage =
     "                            /tasks/T/lr, /tasks/T/lr_cap (T: index or name); --freeze T sets its\n"
     "                            loss_weight and sample_weight to 0. Waits until the run took it (exit 0)\n"
     "                            or refused it (exit 2; the run goes on unchanged)\n"
+    "  branch RUN_DIR [--from-step latest|best|STEP] [--set /json/pointer=VALUE ...] [--run-dir DIR]\n"
+    "         [--steps N]         a new run from a checkpoint of RUN_DIR (weights, optimiser, data order,\n"
+    "                            step) with the parent's settings of that step and the edits; run.json\n"
+    "                            names the parent\n"
     "  export RUN_DIR... (--tensorboard DIR | --csv FILE)\n"
     "                            TensorBoard event files (DIR/<run>/events.out.tfevents.*: scalars\n"
     "                            train/loss/<task>, <split>/<task>/<metric>, lr; interventions as text), or\n"
@@ -557,6 +561,42 @@ int commandControl(const Args& a)
     }
     std::cerr << "omnilab-cli: not taken within " << timeout << " s (is the run paused?); it stays queued and is taken when the run goes on\n";
     return 1;
+}
+
+int commandBranch(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("branch needs exactly one RUN_DIR");
+    BranchRequest r;
+    r.parentDir = a.positional[0];
+    r.from = a.get("from-step", "latest");
+    if (r.from != "latest" && r.from != "best" && (r.from.empty() || r.from.size() > 18 || !std::all_of(r.from.begin(), r.from.end(), [](unsigned char c) { return std::isdigit(c); })))
+        throw UsageError("option --from-step: expected latest, best or a step number, got \"" + r.from + "\"");
+    if (a.all.count("set"))
+        for (const auto& text : a.all.at("set")) {
+            try {
+                r.set.push_back(parseControlAssignment(text));
+            } catch (const Error& e) {
+                throw UsageError(e.what());
+            }
+        }
+    r.runDir = a.get("run-dir");
+    if (a.flag("steps"))
+        r.steps = parsePositive(a.get("steps"), "steps");
+    BranchPlan plan = planBranch(r);
+    std::cout << "branching " << r.parentDir << " at step " << plan.step << " into " << plan.options.runDir << "\n";
+    Trainer trainer(plan.experiment, plan.options);
+    ProgressPrinter printer(plan.experiment.training.logEvery);
+    trainer.addObserver(&printer);
+    const RunSummary s = trainer.run();
+    if (s.status == "failed") {
+        std::cerr << "run " << s.runId << " failed at step " << s.step << ": " << s.error << "\n";
+        return 1;
+    }
+    if (s.status == "finished")
+        printMetricTable(s.finalMetrics, s.finalSplit);
+    std::cout << "run " << s.runId << " " << s.status << " at step " << s.step << "; run directory " << s.runDir << "\n";
+    return 0;
 }
 
 int commandExport(const Args& a)
@@ -1204,6 +1244,8 @@ int main(int argc, char** argv)
             return commandRuns(parseArgs(rest, {"db"}, {}));
         if (command == "control")
             return commandControl(parseArgs(rest, {"set", "scale-lr", "freeze", "timeout"}, {"eval-now", "checkpoint-now", "stop", "no-wait"}));
+        if (command == "branch")
+            return commandBranch(parseArgs(rest, {"from-step", "set", "run-dir", "steps"}, {}));
         if (command == "export")
             return commandExport(parseArgs(rest, {"tensorboard", "csv"}, {}));
         if (command == "remove")

@@ -211,6 +211,44 @@ QueuedControl queueControl(const std::string& runDir, const ControlRequest& requ
     return q;
 }
 
+BranchPlan planBranch(const BranchRequest& r)
+{
+    const RunPaths parent(r.parentDir);
+    if (!fs::is_regular_file(parent.info))
+        throw Error(r.parentDir + ": not a run directory (no run.json)");
+    const json info = readJsonFile(parent.info);
+    const std::string db = info.value("db", std::string());
+    if (db.empty())
+        throw ConfigError(parent.info, {{"/db", "missing required field (the run store file)"}});
+    const std::string file = runCheckpoint(r.parentDir, r.from == "latest" ? "last" : r.from);
+    const CheckpointInfo saved = inspectCheckpoint(file);
+    json doc = json::parse(saved.config, nullptr, false);
+    if (!doc.is_object())
+        throw Error(file + ": its experiment is not readable JSON");
+    for (const auto& c : r.set) {
+        json::json_pointer at;
+        try {
+            at = json::json_pointer(c.pointer);
+        } catch (const json::exception&) {
+            throw ConfigError(file, {{c.pointer, "not a JSON pointer (it starts with /, e.g. /training/optimizer/lr)"}});
+        }
+        if (at.empty() || !doc.contains(at.parent_pointer()))
+            throw ConfigError(file, {{c.pointer, "no such place in the run's experiment"}});
+        doc[at] = c.value;
+    }
+    BranchPlan plan;
+    plan.experiment = Experiment::fromJson(doc, file);
+    plan.step = saved.step;
+    plan.options.runDir = r.runDir.empty() ? fs::path(r.parentDir).lexically_normal().string() + "-branch-" + std::to_string(saved.step) + "-" + formatTimeNow("%H%M%S", false)
+                                           : r.runDir;
+    plan.options.dbFile = db;
+    plan.options.steps = r.steps;
+    plan.options.branchFrom = file;
+    plan.options.parentRunDir = fs::absolute(r.parentDir).lexically_normal().string();
+    plan.options.parentRunId = info.value("run_id", int64_t(0));
+    return plan;
+}
+
 ControlChange parseControlAssignment(const std::string& text)
 {
     const size_t eq = text.find('=');

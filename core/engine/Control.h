@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config/Experiment.h"
+#include "core/engine/Trainer.h"
 #include "core/store/RunStore.h"
 
 namespace omnilab {
@@ -69,6 +71,24 @@ struct QueuedControl {
 // trains `runDir`. Throws ConfigError (a field that cannot change, a bad value, an unknown
 // task) or Error (no such run, nothing trains it now); nothing is queued then.
 QueuedControl queueControl(const std::string& runDir, const ControlRequest& request);
+
+// A branch: a new run that starts from a checkpoint of `parentDir` ("latest", "best" or a
+// step one of them holds) with the parent's settings of that step and `set` edited in (any
+// field; the model must still load the checkpoint's weights).
+struct BranchRequest {
+    std::string parentDir;
+    std::string from = "latest";
+    std::vector<ControlChange> set;
+    std::string runDir;  // "" = <parent>-branch-<step>-<time>
+    int64_t steps = 0;   // 0 = the experiment's training.steps
+};
+struct BranchPlan {
+    Experiment experiment;
+    TrainOptions options;
+    int64_t step = 0; // the checkpoint's
+};
+// Throws ConfigError (a bad edit, naming its pointer) or Error (no such run or checkpoint).
+BranchPlan planBranch(const BranchRequest& request);
 
 // Parses the CLI's "POINTER=VALUE": VALUE as JSON, or as a string when it is not JSON.
 ControlChange parseControlAssignment(const std::string& text);

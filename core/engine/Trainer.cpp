@@ -492,18 +492,23 @@ RunSummary Trainer::Impl::run()
     if (!resuming && fs::exists(paths.info))
         throw Error(paths.dir + ": already holds a run; resume it with --resume or choose another run directory");
     const bool fromCheckpoint = !resuming || fs::is_regular_file(paths.checkpoint);
+    // What the run starts from: its own checkpoint (resume) or another run's (a branch).
+    const bool branching = !resuming && !options.branchFrom.empty();
+    const bool restoring = (resuming && fromCheckpoint) || branching;
+    const std::string restoreFile = branching ? options.branchFrom : paths.checkpoint;
     // A resumed run goes on with the settings changed while it trained: its checkpoint keeps
     // them (groups of {step, source, changes}), applied here before anything is built.
     torch::serialize::InputArchive resumeArchive;
     json appliedChanges = json::array();
-    if (resuming && fromCheckpoint) {
+    if (restoring) {
         try {
-            loadCheckpointArchive(resumeArchive, paths.checkpoint, device); // optimiser state follows the model's device
+            loadCheckpointArchive(resumeArchive, restoreFile, device); // optimiser state follows the model's device
             c10::IValue saved;
-            if (resumeArchive.try_read("interventions", saved) && saved.isString())
+            // A branch's experiment already has its parent's settings of that step (branchRun).
+            if (!branching && resumeArchive.try_read("interventions", saved) && saved.isString())
                 appliedChanges = json::parse(saved.toStringRef());
         } catch (const std::exception& e) {
-            throw Error(paths.checkpoint + ": cannot resume from this checkpoint: " + reasonOf(e));
+            throw Error(restoreFile + ": cannot " + (branching ? "branch" : "resume") + " from this checkpoint: " + reasonOf(e));
         }
         for (const auto& group : appliedChanges) {
             std::vector<ControlChange> changes;
@@ -522,7 +527,7 @@ RunSummary Trainer::Impl::run()
     auto model = std::make_shared<MultiTaskModel>(exp, data);
     model->to(device);
     // A new run's pre-trained peripherals (a resume reads them from its own checkpoint).
-    const std::vector<std::string> initialised = resuming && fromCheckpoint ? std::vector<std::string>{} : initPeripheralsFrom(exp, *model, device);
+    const std::vector<std::string> initialised = restoring ? std::vector<std::string>{} : initPeripheralsFrom(exp, *model, device);
     auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
     weighting->setTaskCount(exp.tasks.size());
     // UW's log-variances learn with the model.
@@ -546,8 +551,10 @@ RunSummary Trainer::Impl::run()
         runId = info.value("run_id", int64_t(0));
         if (dbFile.empty())
             dbFile = resolveDbFile(paths, info);
+    }
+    if (restoring) {
         torch::serialize::InputArchive& archive = resumeArchive;
-        if (fromCheckpoint) {
+        {
             try {
                 torch::serialize::InputArchive modelArchive, optimizerArchive;
                 archive.read("model", modelArchive);
@@ -560,9 +567,9 @@ RunSummary Trainer::Impl::run()
                     const std::string was = saved.is_object() && saved.contains(field) && saved[field].is_string() ? saved[field].get<std::string>() : "";
                     const std::string now = exp.training.optimizer.at("type");
                     if (!was.empty() && was != now)
-                        throw Error(paths.checkpoint + ": was trained with the optimiser \"" + was + "\", but " + paths.config +
+                        throw Error(restoreFile + ": was trained with the optimiser \"" + was + "\", but " + (branching ? std::string("the branch") : paths.config) +
                                     " now says /training/optimizer/type \"" + now + "\"; its state cannot carry over: set it back to \"" + was +
-                                    "\" to resume, or train a new run");
+                                    "\", or train a new run");
                 }
                 archive.read("optimizer", optimizerArchive);
                 optimizer->load(optimizerArchive);
@@ -606,14 +613,17 @@ RunSummary Trainer::Impl::run()
                     streams[i].cursor = s[i].at(1);
                 }
             } catch (const std::exception& e) {
-                if (dynamic_cast<const Error*>(&e) && std::string(e.what()).rfind(paths.checkpoint, 0) == 0)
+                if (dynamic_cast<const Error*>(&e) && std::string(e.what()).rfind(restoreFile, 0) == 0)
                     throw; // already names the file and says why
-                throw Error(paths.checkpoint + ": cannot resume from this checkpoint: " + reasonOf(e));
+                throw Error(restoreFile + ": cannot " + (branching ? "branch" : "resume") + " from this checkpoint: " + reasonOf(e));
             }
         }
         model->to(device);
         if (startStep >= totalSteps)
-            throw Error(paths.dir + ": the run already reached step " + std::to_string(startStep) + " of " + std::to_string(totalSteps) + "; pass a larger --steps to continue it");
+            throw Error(branching ? restoreFile + " holds step " + std::to_string(startStep) + ", not before the branch's last step " + std::to_string(totalSteps) +
+                                        "; pass a larger --steps"
+                                  : paths.dir + ": the run already reached step " + std::to_string(startStep) + " of " + std::to_string(totalSteps) +
+                                        "; pass a larger --steps to continue it");
     } else {
         if (dbFile.empty()) {
             fs::path parent = fs::path(runDir).parent_path();
@@ -667,6 +677,8 @@ RunSummary Trainer::Impl::run()
         json info{{"run_id", runId}, {"db", dbFile}, {"experiment", exp.name}};
         if (options.folds > 0)
             info["fold"] = {{"folds", options.folds}, {"fold", options.fold}};
+        if (branching)
+            info["parent"] = {{"run_id", options.parentRunId}, {"run_dir", options.parentRunDir}, {"step", startStep}};
         writeFileAtomically(paths.info, info.dump(2) + "\n");
     }
     removeUnrecorded.armed = false;
@@ -802,6 +814,8 @@ RunSummary Trainer::Impl::run()
     log(LogLevel::Info, std::string(resuming ? "resumed" : "started") + " run " + std::to_string(runId) + " of \"" + exp.name + "\" at step " +
                             std::to_string(startStep) + " of " + std::to_string(totalSteps) + " on " + runtime.device + " with " +
                             std::to_string(runtime.threads) + " threads; " + std::to_string(model->parameterCount()) + " parameters");
+    if (branching)
+        log(LogLevel::Info, "a branch of run " + std::to_string(options.parentRunId) + " (" + options.parentRunDir + ") from its step " + std::to_string(startStep));
     if (!fromCheckpoint)
         log(LogLevel::Warning, paths.dir + " has no checkpoint yet (the run stopped before its first one): training again from step 0");
     for (const auto& line : initialised)

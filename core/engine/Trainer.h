@@ -100,6 +100,11 @@ struct TrainOptions {
     // How often the trainer looks for control commands in the run's store (omnilab-cli
     // control, the workbench); 0: before every step.
     int controlPollMs = 200;
+    // A branch: a new run that starts from this checkpoint of another run (its weights,
+    // optimiser state, data order and step), with the experiment given to the Trainer.
+    std::string branchFrom;
+    std::string parentRunDir;
+    int64_t parentRunId = 0;
     // Test seam: called with the temporary file after a checkpoint is written and before it
     // replaces the previous one. Throwing here must leave the previous checkpoint intact.
     std::function<void(const std::string& tempFile)> beforeCheckpointCommit;
