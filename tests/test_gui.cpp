@@ -236,6 +236,21 @@ private Q_SLOTS:
         QVERIFY(csvFile.readAll().contains("intervention:/training/optimizer/lr"));
         QVERIFY(!w.runsDock()->exportRuns(w.runsDock()->selectedRuns(), dir_.filePath(QStringLiteral("no/such/folder/x.csv")), false));
         QVERIFY2(w.runsDock()->statusText().contains(QStringLiteral("Not exported")), qPrintable(w.runsDock()->statusText()));
+
+        // Branch… from the best checkpoint: a new run whose row names its parent.
+        const QString parentDir = w.runsDock()->table()->item(0, 0)->toolTip();
+        const qint64 best = dock->bestStep(); // the step best.pt holds
+        QSignalSpy started(w.bridge(), &EngineBridge::runStarted);
+        finished.clear();
+        QVERIFY(w.branchRun(parentDir, QStringLiteral("best")));
+        QVERIFY(started.wait(30000));
+        QCOMPARE(started.first().at(2).toLongLong(), best); // the branch starts at its checkpoint's step
+        QTest::mouseClick(dock->stopButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(30000) || finished.count() == 1);
+        w.runsDock()->refresh();
+        QCOMPARE(w.runsDock()->table()->rowCount(), 2);
+        QVERIFY2(w.runsDock()->table()->item(0, 1)->text().contains(QStringLiteral("(branch of run 1 at step")), qPrintable(w.runsDock()->table()->item(0, 1)->text()));
+        QVERIFY(!w.branchRun(dir_.filePath(QStringLiteral("nothing")), QStringLiteral("latest")));
     }
 
     void shortRunFinishesWithTestMetrics()

@@ -91,6 +91,17 @@ bool EngineBridge::start(const Experiment& experiment, const QString& runDir, co
     return true;
 }
 
+bool EngineBridge::start(const Experiment& experiment, const TrainOptions& options, QString* error)
+{
+    if (thread_) {
+        if (error)
+            *error = tr("A run is already in progress.");
+        return false;
+    }
+    launch(std::make_shared<Trainer>(experiment, options));
+    return true;
+}
+
 bool EngineBridge::resume(const QString& runDir, const QString& dbFile, QString* error)
 {
     if (thread_) {

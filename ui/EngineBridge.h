@@ -12,6 +12,7 @@ namespace omnilab {
 
 class Trainer;
 struct Experiment;
+struct TrainOptions;
 
 class EngineBridge : public QObject {
     Q_OBJECT
@@ -28,6 +29,8 @@ public:
     // Continues the run in `runDir` from its last checkpoint to its planned steps; false with
     // `error` (naming the folder) when it is not a resumable run or one is already running.
     bool resume(const QString& runDir, const QString& dbFile, QString* error = nullptr);
+    // Starts a run with options made elsewhere (a branch: planBranch).
+    bool start(const Experiment& experiment, const TrainOptions& options, QString* error = nullptr);
 
 public Q_SLOTS:
     void stop();

@@ -165,6 +165,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         training_->raise();
     });
     connect(runs_, &RunsDock::resumeRequested, this, &MainWindow::resumeRun);
+    connect(runs_, &RunsDock::branchRequested, this, &MainWindow::branchRun);
     connect(training_, &TrainingDock::modeChosen, this, [this](const QString& mode) {
         if (experimentDock_->document().is_object())
             experimentDock_->setValue(QStringLiteral("/training/mode"), mode.toStdString());
@@ -429,6 +430,27 @@ bool MainWindow::resumeRun(const QString& runDir)
     setRunState(tr("resuming"));
     training_->raise();
     return true;
+}
+
+bool MainWindow::branchRun(const QString& runDir, const QString& from)
+{
+    QString error;
+    try {
+        BranchRequest request;
+        request.parentDir = runDir.toStdString();
+        request.from = from.toStdString();
+        const BranchPlan plan = planBranch(request);
+        if (bridge_->start(plan.experiment, plan.options, &error)) {
+            setRunState(tr("branching"));
+            training_->raise();
+            return true;
+        }
+    } catch (const std::exception& e) {
+        error = tr("Cannot branch %1: %2").arg(runDir, QString::fromStdString(messageOf(e)));
+    }
+    statusBar()->showMessage(error, 15000);
+    training_->onLog(2, error);
+    return false;
 }
 
 void MainWindow::showZeroShot()

@@ -61,6 +61,8 @@ public Q_SLOTS:
     void showZeroShot();
     // Continues a stopped run from its checkpoint (the Runs panel's Resume).
     bool resumeRun(const QString& runDir);
+    // Trains a branch of the run from its "latest" or "best" checkpoint (the Runs panel's Branch…).
+    bool branchRun(const QString& runDir, const QString& from);
 
 protected:
     void closeEvent(QCloseEvent* event) override;

@@ -495,7 +495,9 @@ int commandRuns(const Args& a)
         // The writer's folder lock dies with its process: "running" without it is interrupted.
         const std::string status = r.status == "running" && !RunLock::holder(r.dir) ? "interrupted" : r.status;
         std::cout << std::left << std::setw(5) << r.id << std::setw(24) << r.name << std::setw(12) << status << std::setw(22) << r.startedAt
-                  << std::setw(10) << store.lastStep(r.id) << r.dir << "\n";
+                  << std::setw(10) << store.lastStep(r.id) << r.dir;
+        const std::string parent = describeParent(r.dir);
+        std::cout << (parent.empty() ? "" : "  (" + parent + ")") << "\n";
     }
     if (runs.empty())
         std::cout << "(no runs in " << store.file() << ")\n";

@@ -249,6 +249,23 @@ BranchPlan planBranch(const BranchRequest& r)
     return plan;
 }
 
+std::string describeParent(const std::string& runDir)
+{
+    const RunPaths paths(runDir);
+    std::error_code ec;
+    if (!fs::is_regular_file(paths.info, ec))
+        return "";
+    try {
+        const json info = readJsonFile(paths.info);
+        if (!info.contains("parent") || !info["parent"].is_object())
+            return "";
+        const json& p = info["parent"];
+        return "branch of run " + std::to_string(p.value("run_id", int64_t(0))) + " at step " + std::to_string(p.value("step", int64_t(0)));
+    } catch (const std::exception&) {
+        return ""; // an unreadable run.json is reported where it is needed, not in a listing
+    }
+}
+
 ControlChange parseControlAssignment(const std::string& text)
 {
     const size_t eq = text.find('=');

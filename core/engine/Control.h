@@ -90,6 +90,9 @@ struct BranchPlan {
 // Throws ConfigError (a bad edit, naming its pointer) or Error (no such run or checkpoint).
 BranchPlan planBranch(const BranchRequest& request);
 
+// "branch of run 3 at step 200" when the run's run.json names a parent, "" otherwise.
+std::string describeParent(const std::string& runDir);
+
 // Parses the CLI's "POINTER=VALUE": VALUE as JSON, or as a string when it is not JSON.
 ControlChange parseControlAssignment(const std::string& text);
 

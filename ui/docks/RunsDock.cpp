@@ -4,6 +4,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileDialog>
+#include <QInputDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -20,6 +21,7 @@
 #include <set>
 
 #include "core/engine/Trainer.h"
+#include "core/engine/Control.h"
 #include "core/mtl/DeltaM.h"
 #include "core/store/Export.h"
 #include "core/store/RunStore.h"
@@ -45,13 +47,16 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
     auto* resumeButton = new QPushButton(tr("Resume"), body);
     resumeButton->setObjectName(QStringLiteral("resumeRun"));
     resumeButton->setToolTip(tr("Continue the selected stopped or failed run from its last checkpoint"));
+    auto* branchButton = new QPushButton(tr("Branch…"), body);
+    branchButton->setObjectName(QStringLiteral("branchRun"));
+    branchButton->setToolTip(tr("Train a new run from the selected run's last or best checkpoint (weights, optimiser, data order, step)"));
     auto* exportButton = new QPushButton(tr("Export…"), body);
     exportButton->setObjectName(QStringLiteral("exportRuns"));
     exportButton->setToolTip(tr("The selected runs' metrics as one CSV file, or as TensorBoard event files in a folder"));
     auto* deleteButton = new QPushButton(tr("Delete…"), body);
     deleteButton->setToolTip(tr("Remove the selected runs from the store and their directories from disk"));
     top->addWidget(location_, 1);
-    for (QPushButton* b : {refreshButton, compareButton, confusionButton, resumeButton, exportButton, deleteButton})
+    for (QPushButton* b : {refreshButton, compareButton, confusionButton, resumeButton, branchButton, exportButton, deleteButton})
         top->addWidget(b);
     table_ = new QTableWidget(0, 6, body);
     table_->setObjectName(QStringLiteral("runsTable"));
@@ -118,6 +123,17 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
         const auto runs = selectedRuns();
         if (!runs.isEmpty())
             Q_EMIT resumeRequested(runDir(runs.first()));
+    });
+    connect(branchButton, &QPushButton::clicked, this, [this] {
+        const auto runs = selectedRuns();
+        if (runs.isEmpty()) {
+            location_->setText(tr("Select the run to branch first."));
+            return;
+        }
+        bool ok = false;
+        const QString from = QInputDialog::getItem(this, tr("Branch a run"), tr("Start from its checkpoint"), {QStringLiteral("latest"), QStringLiteral("best")}, 0, false, &ok);
+        if (ok)
+            Q_EMIT branchRequested(runDir(runs.first()), from);
     });
     connect(exportButton, &QPushButton::clicked, this, [this] {
         const auto runs = selectedRuns();
@@ -214,7 +230,9 @@ void RunsDock::refresh()
             for (const auto& m : store.latestMetrics(r.id, "test"))
                 if (m.name != "loss")
                     finals << QStringLiteral("%1 %2 %3").arg(QString::fromStdString(m.task), QString::fromStdString(m.name)).arg(m.value, 0, 'f', 4);
-            const QStringList cells = {QString::number(r.id), QString::fromStdString(r.name), QString::fromStdString(r.status),
+            const std::string parent = describeParent(r.dir);
+            const QString name = QString::fromStdString(r.name) + (parent.empty() ? QString() : QStringLiteral(" (%1)").arg(QString::fromStdString(parent)));
+            const QStringList cells = {QString::number(r.id), name, QString::fromStdString(r.status),
                                        QString::fromStdString(r.startedAt), QString::number(store.lastStep(r.id)),
                                        finals.join(QStringLiteral("; "))};
             for (int c = 0; c < cells.size(); ++c) {

@@ -57,6 +57,8 @@ Q_SIGNALS:
     // A run double-clicked: its directory.
     void runActivated(const QString& runDir);
     void resumeRequested(const QString& runDir);
+    // Branch…: a new run from the run's "latest" or "best" checkpoint.
+    void branchRequested(const QString& runDir, const QString& from);
     void overlayRequested(const QString& storeFile, qint64 run);
     void confusionReady(const QString& task);
     void failed(const QString& message);
