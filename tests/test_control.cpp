@@ -183,6 +183,17 @@ private Q_SLOTS:
         QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).checkpoint).step, int64_t(10));
         QCOMPARE(RunStore(dbOf(dir), true).interventions(s.runId).size(), size_t(1));
 
+        // A resume that dies again before step 12 loses nothing: the store keeps the change.
+        TrainOptions short_;
+        short_.controlPollMs = 0;
+        short_.beforeCheckpointCommit = [](const std::string&) { throw Error("disk full again (test)"); };
+        auto first = Trainer::resume(o.runDir, short_);
+        Watcher w1;
+        first->addObserver(&w1);
+        w1.at[11] = [&] { first->requestStop(); };
+        QCOMPARE(first->run().status, std::string("failed"));
+        QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).checkpoint).step, int64_t(10));
+
         TrainOptions again;
         again.controlPollMs = 0;
         auto resumed = Trainer::resume(o.runDir, again);
@@ -193,7 +204,7 @@ private Q_SLOTS:
         for (const auto& ev : w2.steps)
             QCOMPARE(ev.learningRate, ev.step <= 12 ? 0.01 : 0.003);
         const auto rows = RunStore(dbOf(dir), true).interventions(s.runId);
-        QCOMPARE(rows.size(), size_t(1)); // made again, recorded once
+        QCOMPARE(rows.size(), size_t(1)); // made again, kept once
         QCOMPARE(rows[0].step, int64_t(12));
         QCOMPARE(w2.interventions.size(), size_t(1));
     }

@@ -203,9 +203,10 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(steps.count() > seen + 2, 30000);
         QCOMPARE(steps.last().at(6).toDouble(), 0.002);
 
+        QCOMPARE(dock->sampleWeightBox()->value(), 1.0); // the boxes show the run's weights
         dock->lossWeightBox()->setValue(0.5);
         QTest::mouseClick(dock->applyTaskButton(), Qt::LeftButton);
-        QTRY_VERIFY_WITH_TIMEOUT(changed.count() == 2, 30000); // sample_weight stayed 1: one change
+        QTRY_VERIFY_WITH_TIMEOUT(changed.count() == 2, 30000); // only the changed weight is sent
         QCOMPARE(changed.last().at(1).toString(), QStringLiteral("/tasks/0/loss_weight"));
 
         dock->sampleWeightBox()->setValue(0); // the only task: refused, and the run goes on

@@ -123,9 +123,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         try { // the control row shows what the run trains with now
             const auto doc = liveDocument(runDir.toStdString());
             QStringList tasks;
-            for (const auto& t : doc.at("tasks"))
+            QList<QPair<double, double>> weights;
+            for (const auto& t : doc.at("tasks")) {
                 tasks << QString::fromStdString(t.value("name", std::string()));
-            training_->setControlState(tasks, doc.at("training").at("optimizer").value("lr", 0.0));
+                weights.push_back({t.value("loss_weight", 1.0), t.value("sample_weight", 1.0)});
+            }
+            training_->setControlState(tasks, doc.at("training").at("optimizer").value("lr", 0.0), weights);
         } catch (const std::exception& e) {
             training_->onLog(1, tr("live control unavailable: %1").arg(QString::fromStdString(messageOf(e))));
         }

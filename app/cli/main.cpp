@@ -556,6 +556,12 @@ int commandControl(const Args& a)
             return 2;
         }
         if (!RunLock::holder(dir)) {
+            // The run may have taken it (a --stop) and ended since the command was read.
+            const auto last = store.command(q.commandId);
+            if (last && last->state == "applied") {
+                std::cout << "applied after step " << last->step << ": " << last->message << "\n";
+                return 0;
+            }
             std::cerr << "omnilab-cli: " << dir << ": the run ended before it took the command\n";
             return 1;
         }

@@ -239,8 +239,10 @@ BranchPlan planBranch(const BranchRequest& r)
     BranchPlan plan;
     plan.experiment = Experiment::fromJson(doc, file);
     plan.step = saved.step;
-    plan.options.runDir = r.runDir.empty() ? fs::path(r.parentDir).lexically_normal().string() + "-branch-" + std::to_string(saved.step) + "-" + formatTimeNow("%H%M%S", false)
-                                           : r.runDir;
+    fs::path parentPath = fs::path(r.parentDir).lexically_normal();
+    if (parentPath.filename().empty()) // "runs/x/": the branch goes beside it, not inside
+        parentPath = parentPath.parent_path();
+    plan.options.runDir = r.runDir.empty() ? parentPath.string() + "-branch-" + std::to_string(saved.step) + "-" + formatTimeNow("%H%M%S", false) : r.runDir;
     plan.options.dbFile = db;
     plan.options.steps = r.steps;
     plan.options.branchFrom = file;

@@ -500,22 +500,36 @@ RunSummary Trainer::Impl::run()
     // them (groups of {step, source, changes}), applied here before anything is built.
     torch::serialize::InputArchive resumeArchive;
     json appliedChanges = json::array();
+    // Early stopping (training.early_stopping): the best monitored value so far, its step and
+    // the evaluations since; kept in checkpoints so a resume goes on counting (a branch starts afresh).
+    double bestValue = 0;
+    int64_t bestStep = -1, sinceBest = 0;
     if (restoring) {
+        std::vector<std::vector<ControlChange>> groups;
         try {
             loadCheckpointArchive(resumeArchive, restoreFile, device); // optimiser state follows the model's device
             c10::IValue saved;
-            // A branch's experiment already has its parent's settings of that step (branchRun).
-            if (!branching && resumeArchive.try_read("interventions", saved) && saved.isString())
+            // A branch's experiment already has its parent's settings of that step (planBranch).
+            if (!branching && resumeArchive.try_read("interventions", saved) && saved.isString()) {
                 appliedChanges = json::parse(saved.toStringRef());
+                for (const auto& group : appliedChanges) {
+                    groups.emplace_back();
+                    for (const auto& c : group.at("changes"))
+                        groups.back().push_back({c.at("pointer").get<std::string>(), c.at("value")});
+                }
+            }
+            if (!branching && resumeArchive.try_read("monitor", saved) && saved.isString()) {
+                const json m = json::parse(saved.toStringRef());
+                bestValue = m.at("best").get<double>();
+                bestStep = m.at("best_step").get<int64_t>();
+                sinceBest = m.at("since_best").get<int64_t>();
+            }
         } catch (const std::exception& e) {
             throw Error(restoreFile + ": cannot " + (branching ? "branch" : "resume") + " from this checkpoint: " + reasonOf(e));
         }
-        for (const auto& group : appliedChanges) {
-            std::vector<ControlChange> changes;
-            for (const auto& c : group.at("changes"))
-                changes.push_back({c.at("pointer").get<std::string>(), c.at("value")});
+        for (const auto& changes : groups) {
             const std::string file = experiment.file;
-            experiment = Experiment::fromJson(applyLiveChanges(experiment.document, changes, paths.checkpoint, nullptr), paths.config);
+            experiment = Experiment::fromJson(applyLiveChanges(experiment.document, changes, restoreFile, nullptr), paths.config);
             experiment.file = file;
         }
     }
@@ -662,12 +676,22 @@ RunSummary Trainer::Impl::run()
         // Steps after the checkpoint are trained again; their old metrics would be duplicates
         // (all of them when there is no checkpoint yet).
         store.removeMetricsAfter(runId, fromCheckpoint ? startStep : -1);
-        // Settings changed after the checkpoint are made again when the run gets back to
-        // their step (and recorded again then); commands that arrived as it ended are refused.
-        for (auto& r : store.interventions(runId))
-            if (!fromCheckpoint || r.step > startStep)
-                replay[r.step].push_back(std::move(r));
-        store.removeInterventionsAfter(runId, fromCheckpoint ? startStep : -1);
+        // Settings changed after the checkpoint are made again when the run gets back to their
+        // step. The store keeps their rows (a run that dies again before then still has them);
+        // the changes of the checkpoint's own step that came after it was written are replayed too.
+        int64_t coveredAtStart = 0;
+        for (const auto& group : appliedChanges)
+            if (group.value("step", int64_t(-1)) == startStep)
+                coveredAtStart += static_cast<int64_t>(group.value("changes", json::array()).size());
+        for (auto& r : store.interventions(runId)) {
+            if (fromCheckpoint && r.step < startStep)
+                continue;
+            if (fromCheckpoint && r.step == startStep && coveredAtStart > 0) {
+                --coveredAtStart;
+                continue;
+            }
+            replay[r.step].push_back(std::move(r));
+        }
         for (const auto& c : store.pendingCommands(runId))
             store.finishCommand(c.id, "refused", startStep, "not taken: the run ended before its next step");
         store.setStatus(runId, "running");
@@ -685,22 +709,7 @@ RunSummary Trainer::Impl::run()
     RunRecorder recorder(store, runId, [this](const std::string& message) { log(LogLevel::Warning, message); });
     observers.insert(observers.begin(), &recorder);
 
-    // Early stopping (training.early_stopping): the best monitored value so far, its step and
-    // the evaluations since; kept in checkpoints so a resume goes on counting.
-    double bestValue = 0;
-    int64_t bestStep = -1, sinceBest = 0;
     bool earlyStopped = false, monitorWarned = false;
-    if (resuming && fromCheckpoint) {
-        c10::IValue saved;
-        if (resumeArchive.try_read("monitor", saved) && saved.isString()) {
-            const json m = json::parse(saved.toStringRef(), nullptr, false);
-            if (m.is_object()) {
-                bestValue = m.value("best", 0.0);
-                bestStep = m.value("best_step", int64_t(-1));
-                sinceBest = m.value("since_best", int64_t(0));
-            }
-        }
-    }
 
     RunSummary summary;
     summary.runId = runId;
@@ -870,10 +879,21 @@ RunSummary Trainer::Impl::run()
             weighting = std::move(nextWeighting);
         if (nextSampler)
             sampler = std::move(nextSampler);
+        // Only the fields that can change are assigned (HogWild workers hold references to tasks).
         exp.document = std::move(next.document);
-        exp.training = std::move(next.training);
-        for (size_t i = 0; i < exp.tasks.size(); ++i)
-            exp.tasks[i] = std::move(next.tasks[i]);
+        exp.training.optimizer = next.training.optimizer;
+        exp.training.clipGradNorm = next.training.clipGradNorm;
+        exp.training.evalEvery = next.training.evalEvery;
+        exp.training.checkpointEvery = next.training.checkpointEvery;
+        exp.training.evalBatches = next.training.evalBatches;
+        exp.training.sampler = next.training.sampler;
+        exp.training.lossWeighting = next.training.lossWeighting;
+        for (size_t i = 0; i < exp.tasks.size(); ++i) {
+            exp.tasks[i].lossWeight = next.tasks[i].lossWeight;
+            exp.tasks[i].sampleWeight = next.tasks[i].sampleWeight;
+            exp.tasks[i].learningRate = next.tasks[i].learningRate;
+            exp.tasks[i].learningRateCap = next.tasks[i].learningRateCap;
+        }
         rates.base = exp.training.optimizer.at("lr");
         for (size_t i = 0; i < exp.tasks.size(); ++i) {
             rates.taskRate[i] = exp.tasks[i].learningRate;
@@ -883,7 +903,8 @@ RunSummary Trainer::Impl::run()
     };
     // Keeps what changed: in the checkpoint (a resume goes on with it), the store (curves'
     // markers, replay), the log and the observers.
-    auto recordLive = [&](const std::vector<LiveDiff>& diffs, int64_t at, const std::string& source) {
+    // `inStore`: false for a replay, whose rows the store still has.
+    auto recordLive = [&](const std::vector<LiveDiff>& diffs, int64_t at, const std::string& source, bool inStore = true) {
         if (diffs.empty())
             return;
         json group{{"step", at}, {"source", source}, {"changes", json::array()}};
@@ -896,6 +917,8 @@ RunSummary Trainer::Impl::run()
             log(LogLevel::Info, "step " + std::to_string(at) + ": " + describeDiff(d) + " (" + source + ")");
         }
         appliedChanges.push_back(std::move(group));
+        if (!inStore)
+            return;
         try {
             store.addInterventions(rows);
         } catch (const Error& e) {
@@ -920,7 +943,7 @@ RunSummary Trainer::Impl::run()
             for (const auto& r : rows)
                 changes.push_back({r.field, json::parse(r.to, nullptr, false)});
             try {
-                recordLive(applyLive(changes, at), at, rows.front().source);
+                recordLive(applyLive(changes, at), at, rows.front().source, false);
             } catch (const std::exception& e) {
                 log(LogLevel::Warning, "step " + std::to_string(at) + ": the changes made here before the resume cannot be made again: " + messageOf(e));
             }
@@ -1165,7 +1188,7 @@ RunSummary Trainer::Impl::run()
                         std::unique_lock<std::shared_mutex> alone(exclusive);
                         std::lock_guard<std::mutex> lock(report);
                         if (pollNow)
-                            pollControl(done);
+                            pollControl(finished.load()); // after every checkpoint written so far
                         if (evalNow)
                             evaluate(done, "val", exp.training.evalBatches, exp.evaluation.batchSize);
                         model->train();

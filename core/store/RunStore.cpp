@@ -491,14 +491,6 @@ std::vector<InterventionRecord> RunStore::interventions(int64_t run) const
     return out;
 }
 
-void RunStore::removeInterventionsAfter(int64_t run, int64_t step)
-{
-    if (!hasTable("interventions"))
-        return;
-    Statement s(db_, "DELETE FROM interventions WHERE run_id = ? AND step > ?", file_);
-    s.bind(1, run).bind(2, step).step();
-}
-
 int64_t RunStore::lastStep(int64_t run) const
 {
     Statement s(db_, "SELECT COALESCE(MAX(step), 0) FROM metrics WHERE run_id = ? AND split = 'train'", file_);

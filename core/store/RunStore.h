@@ -100,8 +100,6 @@ public:
     void finishCommand(int64_t id, const std::string& state, int64_t step, const std::string& message);
     void addInterventions(const std::vector<InterventionRecord>& rows);
     std::vector<InterventionRecord> interventions(int64_t run) const;
-    // Forgets the interventions after `step` (a resumed run replays them when it gets there).
-    void removeInterventionsAfter(int64_t run, int64_t step);
 
     // Highest step with a training metric; 0 before the first step.
     int64_t lastStep(int64_t run) const;

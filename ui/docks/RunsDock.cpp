@@ -121,8 +121,13 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
     });
     connect(resumeButton, &QPushButton::clicked, this, [this] {
         const auto runs = selectedRuns();
-        if (!runs.isEmpty())
+        if (runs.isEmpty())
+            return;
+        try {
             Q_EMIT resumeRequested(runDir(runs.first()));
+        } catch (const std::exception& e) {
+            location_->setText(tr("Cannot read the run store: %1").arg(QString::fromStdString(messageOf(e))));
+        }
     });
     connect(branchButton, &QPushButton::clicked, this, [this] {
         const auto runs = selectedRuns();
@@ -132,8 +137,13 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
         }
         bool ok = false;
         const QString from = QInputDialog::getItem(this, tr("Branch a run"), tr("Start from its checkpoint"), {QStringLiteral("latest"), QStringLiteral("best")}, 0, false, &ok);
-        if (ok)
+        if (!ok)
+            return;
+        try {
             Q_EMIT branchRequested(runDir(runs.first()), from);
+        } catch (const std::exception& e) {
+            location_->setText(tr("Cannot read the run store: %1").arg(QString::fromStdString(messageOf(e))));
+        }
     });
     connect(exportButton, &QPushButton::clicked, this, [this] {
         const auto runs = selectedRuns();

@@ -154,14 +154,22 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
         }
         Q_EMIT controlRequested({{QStringLiteral("/training/optimizer/lr"), QString::number(c, 'g', 12)}}, {});
     });
+    // Only what was changed in the boxes is sent: the other weight stays as the run has it.
     connect(applyTask_, &QPushButton::clicked, this, [this] {
-        const QString task = taskBox_->currentText();
-        if (task.isEmpty())
+        const int i = taskBox_->currentIndex();
+        if (i < 0 || i >= taskWeights_.size())
             return;
-        Q_EMIT controlRequested({{QStringLiteral("/tasks/%1/loss_weight").arg(taskBox_->currentIndex()), QString::number(lossWeight_->value(), 'g', 12)},
-                                 {QStringLiteral("/tasks/%1/sample_weight").arg(taskBox_->currentIndex()), QString::number(sampleWeight_->value(), 'g', 12)}},
-                                {});
+        QVariantMap set;
+        if (lossWeight_->value() != taskWeights_[i].first)
+            set.insert(QStringLiteral("/tasks/%1/loss_weight").arg(i), QString::number(lossWeight_->value(), 'g', 12));
+        if (sampleWeight_->value() != taskWeights_[i].second)
+            set.insert(QStringLiteral("/tasks/%1/sample_weight").arg(i), QString::number(sampleWeight_->value(), 'g', 12));
+        if (set.isEmpty())
+            log_->appendPlainText(tr("nothing to change: task %1 already has these weights").arg(taskBox_->currentText()));
+        else
+            Q_EMIT controlRequested(set, {});
     });
+    connect(taskBox_, &QComboBox::currentIndexChanged, this, [this] { showTaskWeights(); });
     connect(evalNow_, &QPushButton::clicked, this, [this] { Q_EMIT controlRequested({}, {QStringLiteral("eval")}); });
     connect(checkpointNow_, &QPushButton::clicked, this, [this] { Q_EMIT controlRequested({}, {QStringLiteral("checkpoint")}); });
 
@@ -244,12 +252,25 @@ void TrainingDock::setCanTrain(bool can)
     controls_->setEnabled(running_);
 }
 
-void TrainingDock::setControlState(const QStringList& tasks, double learningRate)
+void TrainingDock::setControlState(const QStringList& tasks, double learningRate, const QList<QPair<double, double>>& weights)
 {
+    taskWeights_ = weights;
+    while (taskWeights_.size() < tasks.size())
+        taskWeights_.push_back({1.0, 1.0});
     taskBox_->clear();
     taskBox_->addItems(tasks);
     if (learningRate > 0)
         lrEdit_->setText(QString::number(learningRate, 'g', 8));
+    showTaskWeights();
+}
+
+void TrainingDock::showTaskWeights()
+{
+    const int i = taskBox_->currentIndex();
+    if (i < 0 || i >= taskWeights_.size())
+        return;
+    lossWeight_->setValue(taskWeights_[i].first);
+    sampleWeight_->setValue(taskWeights_[i].second);
 }
 
 QString TrainingDock::interventionText(int i) const { return i >= 0 && i < markers_.size() ? markers_[i].text : QString(); }
@@ -282,6 +303,18 @@ void TrainingDock::onBest(qint64 step, const QString& monitor, double value)
 void TrainingDock::onIntervention(qint64 step, const QString& field, const QString& from, const QString& to, const QString& source)
 {
     const QString text = tr("step %1: %2 %3 → %4 (%5)").arg(step).arg(field, from == QLatin1String("null") ? tr("(default)") : from, to, source);
+    // Keep the control row's idea of the run's settings current.
+    const QStringList parts = field.split(QLatin1Char('/'));
+    bool isIndex = false;
+    const int task = parts.size() == 4 && parts[1] == QLatin1String("tasks") ? parts[2].toInt(&isIndex) : -1;
+    if (isIndex && task >= 0 && task < taskWeights_.size()) {
+        if (parts[3] == QLatin1String("loss_weight"))
+            taskWeights_[task].first = to.toDouble();
+        else if (parts[3] == QLatin1String("sample_weight"))
+            taskWeights_[task].second = to.toDouble();
+    } else if (field == QLatin1String("/training/optimizer/lr")) {
+        lrEdit_->setText(to);
+    }
     const bool sameStep = !markers_.isEmpty() && markers_.last().step == static_cast<double>(step);
     markers_.push_back({static_cast<double>(step), text});
     log_->appendPlainText(text);

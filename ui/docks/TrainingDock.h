@@ -61,7 +61,8 @@ public:
 
     // Live control (issue 16). The row is enabled while a run trains; setControlState fills
     // it from the run's live experiment. Applying emits controlRequested.
-    void setControlState(const QStringList& tasks, double learningRate);
+    // `weights`: each task's loss_weight and sample_weight now.
+    void setControlState(const QStringList& tasks, double learningRate, const QList<QPair<double, double>>& weights);
     QLineEdit* learningRateEdit() const { return lrEdit_; }
     QPushButton* applyLearningRateButton() const { return applyLr_; }
     QComboBox* controlTaskBox() const { return taskBox_; }
@@ -103,6 +104,7 @@ Q_SIGNALS:
 
 private:
     void setSmoothing(double weight);
+    void showTaskWeights();
     void chooseOverlay();
     void chooseExport();
     QCPGraph* lossGraph(const QString& task);
@@ -144,6 +146,7 @@ private:
         QString text;
     };
     QList<Marker> markers_;
+    QList<QPair<double, double>> taskWeights_; // per task: loss_weight, sample_weight as the run has them
     QCPGraph* bestGraph_ = nullptr;
     qint64 bestStep_ = -1;
     bool canTrain_ = false;
