@@ -79,16 +79,10 @@ bool EngineBridge::isPaused() const { return paused_; }
 
 bool EngineBridge::start(const Experiment& experiment, const QString& runDir, const QString& dbFile, QString* error)
 {
-    if (thread_) {
-        if (error)
-            *error = tr("A run is already in progress.");
-        return false;
-    }
     TrainOptions options;
     options.runDir = runDir.toStdString();
     options.dbFile = dbFile.toStdString();
-    launch(std::make_shared<Trainer>(experiment, options));
-    return true;
+    return start(experiment, options, error);
 }
 
 bool EngineBridge::start(const Experiment& experiment, const TrainOptions& options, QString* error)

@@ -46,11 +46,19 @@ std::string fieldList()
 
 } // namespace
 
+// Derived from the two lists resolveLivePointer checks, so help text and checks agree.
 const std::vector<std::string>& liveFields()
 {
-    static const std::vector<std::string> fields{
-        "/training/optimizer/lr", "/training/clip_grad_norm", "/training/eval_every", "/training/checkpoint_every", "/training/eval_batches",
-        "/training/sampler", "/training/loss_weighting", "/tasks/T/loss_weight", "/tasks/T/sample_weight", "/tasks/T/lr", "/tasks/T/lr_cap"};
+    static const std::vector<std::string> fields = [] {
+        std::vector<std::string> f{"/training/optimizer/lr"};
+        for (const auto& name : kTrainingFields)
+            f.push_back("/training/" + name);
+        f.push_back("/training/sampler");
+        f.push_back("/training/loss_weighting");
+        for (const auto& name : kTaskFields)
+            f.push_back("/tasks/T/" + name);
+        return f;
+    }();
     return fields;
 }
 
