@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // Bumped whenever the generator's output changes, so an older set is regenerated, not reused.
-constexpr int kGeneratorVersion = 4; // 2: aclImdb/vectors-50d.txt; 3: shapes/; 4: varied lone shapes, generic VQA questions, shapes_colour/
+constexpr int kGeneratorVersion = 5; // 2: aclImdb/vectors-50d.txt; 3: shapes/; 4: varied lone shapes, generic VQA questions, shapes_colour/;
+// 5: shapes of the images at the clips' sizes, lone shapes and the gallery at every angle, a gallery twice as large
 const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 // Everything the set puts into DIR; nothing else there is touched.
 const char* kEntries[] = { "coco", "vqa", "hmdb", "speech_commands", "conll", "aclImdb", "iam", "arabic", "shapes", "shapes_colour", "README.txt" };
@@ -29,7 +30,7 @@ DemoSizes sizesFor(DemoScale scale)
         s = { 60, 2, 5, 8, 1, 150, 80, 80, 40, 20 };
         break;
     case DemoScale::Small: // for the demo: a few minutes at most
-        s = { 1500, 20, 10, 30, 2, 3000, 1000, 1500, 500, 300 };
+        s = { 1500, 20, 10, 30, 2, 3000, 1000, 1500, 500, 600 };
         break;
     case DemoScale::Full: // about ten times small
         s = { 15000, 200, 10, 120, 5, 30000, 10000, 15000, 5000, 3000 };

@@ -39,18 +39,21 @@ Scene sampleScene(DemoRandom& rng)
             s.colour = static_cast<int>(rng.below(shapeColours().size()));
         }
         s.large = rng.chance(0.5);
-        s.angleDegrees = rng.uniform(-8, 8); // small: a square turned by 45° would read as a diamond
-        // A lone shape now and then comes in a wider range of sizes and, when turning cannot
-        // make it another kind (not a square or a diamond), of angles: the variety a camera
-        // would give, so that a shape is known by its form and not by one size.
+        // Sizes are chosen for the 64 x 64 input the demo's models read (half this image's
+        // size): a small shape is 6-9 px in radius there, as a moving shape of the demo clips
+        // (0.11-0.16 of the frame), since below that a hexagon and a circle differ by less than
+        // a pixel. A lone shape comes at any angle and, half the time when large, up to the
+        // sizes the clips' grow, shrink and rotate actions reach: the variety a camera would give,
+        // so that a shape is known by its form and not by one pose or one size. (The diamond is
+        // taller than wide, so a turned square does not read as one.) Several shapes in one
+        // image keep a small tilt so that "above" and "left of" stay clear.
+        s.angleDegrees = wanted == 1 ? rng.uniform(-180, 180) : rng.uniform(-8, 8);
         const bool varied = wanted == 1 && rng.chance(0.5);
-        if (varied && s.shape != Shape::Square && s.shape != Shape::Diamond)
-            s.angleDegrees = rng.uniform(-30, 30);
         bool placed = false;
         for (int attempt = 0; attempt < 200 && !placed; ++attempt) {
             if (attempt == 100)
                 s.large = false; // crowded: try a small one
-            s.radius = varied && s.large ? rng.uniform(17, 38) : s.large ? rng.uniform(17, 23) : rng.uniform(9, 13);
+            s.radius = s.large ? (varied ? rng.uniform(26, 40) : rng.uniform(20, 28)) : rng.uniform(12, 18);
             const double margin = s.extent() + 3;
             s.centre = { rng.uniform(margin, kImageSize - margin), rng.uniform(margin, kImageSize - margin) };
             placed = std::all_of(scene.sprites.begin(), scene.sprites.end(),
