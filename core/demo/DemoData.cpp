@@ -30,7 +30,7 @@ DemoSizes sizesFor(DemoScale scale)
         s = { 60, 2, 5, 8, 1, 150, 80, 80, 40, 20 };
         break;
     case DemoScale::Small: // for the demo: a few minutes at most
-        s = { 1500, 20, 10, 30, 2, 3000, 1000, 1500, 500, 600 };
+        s = { 1500, 20, 10, 30, 2, 3000, 1000, 1500, 500, 1200 };
         break;
     case DemoScale::Full: // about ten times small
         s = { 15000, 200, 10, 120, 5, 30000, 10000, 15000, 5000, 3000 };
@@ -118,7 +118,7 @@ std::string readme(const DemoOptions& options, bool fashionMnist)
          "  words.tsv  \"<image><TAB><word><TAB><train|val|test>\", image relative to arabic/;\n"
          "  words/<writer>/<writer>-<nnnn>.png  grey PNG, KACST and Arabeyes fonts, right to left.\n\n"
          "shapes/  one shape per 64x64 PNG, image-folder layout (format image-folder)\n"
-         "  {train,val,test}/<shape>/<shape>_<nnnnn>.png  the six shapes in random colours and sizes.\n"
+         "  {train,val,test}/<shape>/<shape>_<nnnnn>.png  the six shapes in random colours, sizes and angles.\n"
          "shapes_colour/  the same images filed by colour: {train,val,test}/<colour>/<shape>_<nnnnn>.png.\n\n"
          "Fashion-MNIST (format mnist-idx) is not copied: ";
     if (fashionMnist)

@@ -34,7 +34,7 @@ GeneratedParts makeShapesGallery(const PartContext& context)
             // Every size the demo's 64 x 64 inputs show (a shape of the clips is 3-20 px in
             // radius, one of the captioned images 6-20) and every angle: the poses a shape takes
             // in the clips' rotate action and in the lone-shape images.
-            s.radius = s.large ? rng.uniform(13, 20) : rng.uniform(5, 13);
+            s.radius = s.large ? rng.uniform(13, 20) : rng.uniform(7, 13);
             s.angleDegrees = rng.uniform(-180, 180);
             const double margin = s.extent() + 2;
             s.centre = { rng.uniform(margin, kGallerySize - margin), rng.uniform(margin, kGallerySize - margin) };
