@@ -32,10 +32,10 @@ GeneratedParts makeShapesGallery(const PartContext& context)
             s.colour = static_cast<int>(rng.below(shapeColours().size()));
             s.large = rng.chance(0.5);
             // Every size the demo's 64 x 64 inputs show (a shape of the clips is 3-20 px in
-            // radius, one of the captioned images 6-20) and every angle: the poses a shape takes
-            // in the clips' rotate action and in the lone-shape images.
+            // radius, one of the captioned images 6-20) and every angle that leaves its kind
+            // recognisable: the poses a shape takes in the clips' rotate action and in the lone-shape images.
             s.radius = s.large ? rng.uniform(13, 20) : rng.uniform(7, 13);
-            s.angleDegrees = rng.uniform(-180, 180);
+            s.angleDegrees = s.turnsFreely() ? rng.uniform(-180, 180) : rng.uniform(-8, 8);
             const double margin = s.extent() + 2;
             s.centre = { rng.uniform(margin, kGallerySize - margin), rng.uniform(margin, kGallerySize - margin) };
             cv::Mat image = lightBackground(kGallerySize, kGallerySize, rng);

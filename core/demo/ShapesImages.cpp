@@ -44,10 +44,9 @@ Scene sampleScene(DemoRandom& rng)
         // (0.11-0.16 of the frame), since below that a hexagon and a circle differ by less than
         // a pixel. A lone shape comes at any angle and, half the time when large, up to the
         // sizes the clips' grow, shrink and rotate actions reach: the variety a camera would give,
-        // so that a shape is known by its form and not by one pose or one size. (The diamond is
-        // taller than wide, so a turned square does not read as one.) Several shapes in one
-        // image keep a small tilt so that "above" and "left of" stay clear.
-        s.angleDegrees = wanted == 1 ? rng.uniform(-180, 180) : rng.uniform(-8, 8);
+        // so that a shape is known by its form and not by one pose or one size. Squares and
+        // diamonds (ShapeSprite::turnsFreely), and several shapes in one image, keep a small tilt.
+        s.angleDegrees = wanted == 1 && s.turnsFreely() ? rng.uniform(-180, 180) : rng.uniform(-8, 8);
         const bool varied = wanted == 1 && rng.chance(0.5);
         bool placed = false;
         for (int attempt = 0; attempt < 200 && !placed; ++attempt) {

@@ -30,6 +30,10 @@ struct ShapeSprite {
     cv::Point2d centre; // pixels
     double radius = 10; // pixels
     double angleDegrees = 0;
+    // Whether any angle leaves the kind recognisable: not for a square or a diamond, since a
+    // square turned by 45 degrees is a rhombus and a diamond turned by 90 a wide one (measured:
+    // with them at every angle, most wrong captions of lone shapes mixed the two up).
+    bool turnsFreely() const { return shape != Shape::Square && shape != Shape::Diamond; }
     bool large = false; // for the words: "large" / "small"
     // Radius of a circle that holds the shape, for placing shapes apart.
     double extent() const { return radius * 1.25; }
