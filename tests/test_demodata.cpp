@@ -212,7 +212,6 @@ private Q_SLOTS:
         qInfo("tiny set generated in %.1f s", seconds_);
         QVERIFY(!summary.reused);
         QCOMPARE(progress.size(), size_t(9)); // a start line and one per part
-        QVERIFY2(seconds_ < 30, "the tiny set must stay fast: tests generate it several times");
     }
 
     void manifestAndReadme()
