@@ -10,7 +10,9 @@
 
 #include <sqlite3.h>
 
+#include "core/store/RunFolder.h"
 #include "core/store/RunStore.h"
+#include "core/util/AtomicFile.h"
 #include "core/util/Error.h"
 #include "tests/support/TestData.h"
 
@@ -19,6 +21,57 @@ using namespace omnilab;
 class TestRunStore : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // The one atomic writer: the new bytes replace the old file whole; a write that fails
+    // names the file and why, leaves the old file as it was and no temporary file behind.
+    void atomicWriteReplacesOrKeepsTheOldFile()
+    {
+        QTemporaryDir dir;
+        const std::string file = dir.filePath("a.json").toStdString();
+        writeFileAtomically(file, "old");
+        writeFileAtomically(file, std::string("new\0bytes", 9));
+        QFile f(QString::fromStdString(file));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), QByteArray("new\0bytes", 9));
+        QVERIFY(!QFile::exists(QString::fromStdString(file + ".tmp")));
+
+        // A failure between the flush and the rename (the test seam of checkpoints).
+        try {
+            writeFileAtomicallyWith(
+                file, [](const std::string& tmp) { writeFileAtomically(tmp, "half"); },
+                [](const std::string&) { throw Error("disk full (simulated)"); });
+            QFAIL("expected the write to fail");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("disk full") != std::string::npos, e.what());
+        }
+        f.close();
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), QByteArray("new\0bytes", 9));
+        QVERIFY(!QFile::exists(QString::fromStdString(file + ".tmp")));
+
+        // A folder that cannot hold the file (a plain file stands where the folder should be).
+        const std::string blocked = dir.filePath("a.json/inside.json").toStdString();
+        try {
+            writeFileAtomically(blocked, "x");
+            QFAIL("expected the write to fail");
+        } catch (const Error& e) {
+            const std::string m = e.what();
+            QVERIFY2(m.find(blocked + ": cannot write: Not a directory") == 0, m.c_str());
+        }
+    }
+
+    void runFolderNames()
+    {
+        const RunPaths p("runs/a");
+        QCOMPARE(p.config, std::string("runs/a/config.json"));
+        QCOMPARE(p.checkpoint, std::string("runs/a/checkpoint.pt"));
+        QCOMPARE(p.info, std::string("runs/a/run.json"));
+        QCOMPARE(p.best, std::string("runs/a/best.pt"));
+        QCOMPARE(p.tokenizers, std::string("runs/a/tokenizers"));
+        QCOMPARE(p.lock, std::string("runs/a/writer.lock"));
+        QCOMPARE(runStoreIn("runs"), std::string("runs/omnilab.sqlite"));
+        QCOMPARE(runStoreIn(""), std::string("./omnilab.sqlite"));
+    }
+
     void roundTrip()
     {
         QTemporaryDir dir;

@@ -1,5 +1,4 @@
 // Training end to end: Fashion-MNIST learns, checkpoints are atomic, runs resume and stop.
-#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <atomic>
@@ -29,11 +28,15 @@ struct Recorder : TrainerObserver {
     std::vector<std::string> errors;
     std::atomic<size_t> stepCount{0}; // safe to read from another thread
     bool started = false, finished = false;
+    // Called on the trainer's thread after each step is recorded: tests act at an exact step.
+    std::function<void(const StepEvent&)> afterStep;
     void onStart(const RunStart&) override { started = true; }
     void onStep(const StepEvent& e) override
     {
         steps.push_back(e);
         ++stepCount;
+        if (afterStep)
+            afterStep(e);
     }
     void onEval(const EvalEvent& e) override { evals.push_back(e); }
     void onCheckpoint(const CheckpointEvent& e) override { checkpoints.push_back(e); }
@@ -44,14 +47,25 @@ struct Recorder : TrainerObserver {
     }
     void onFinished(const RunSummary&) override { finished = true; }
 };
-// A trainer running on its own thread, as the GUI runs it; stop() says how long it took.
+TrainOptions optionsFor(const QString& runDir)
+{
+    TrainOptions o;
+    o.runDir = runDir.toStdString();
+    return o;
+}
+
+// A trainer running on its own thread, as the GUI runs it. `afterStep` (optional) runs on
+// the trainer's thread after every step.
 struct BackgroundRun {
     Trainer trainer;
     Recorder recorder;
     RunSummary summary;
     std::thread worker;
-    BackgroundRun(const Experiment& e, const QString& runDir) : trainer(e, TrainOptions{runDir.toStdString(), "", 0, {}})
+    BackgroundRun(const Experiment& e, const QString& runDir, std::function<void(Trainer&, const StepEvent&)> afterStep = {})
+        : trainer(e, optionsFor(runDir))
     {
+        if (afterStep)
+            recorder.afterStep = [this, afterStep](const StepEvent& event) { afterStep(trainer, event); };
         trainer.addObserver(&recorder);
         worker = std::thread([this] { summary = trainer.run(); });
     }
@@ -60,14 +74,12 @@ struct BackgroundRun {
         if (worker.joinable())
             stop();
     }
-    qint64 stop()
+    void stop()
     {
-        QElapsedTimer timer;
-        timer.start();
         trainer.requestStop();
         worker.join();
-        return timer.elapsed();
     }
+    void join() { worker.join(); }
 };
 } // namespace
 
@@ -128,6 +140,132 @@ private Q_SLOTS:
         Trainer again(e, o);
         QVERIFY_THROWS_EXCEPTION(Error, again.run());
         QCOMPARE(inspectCheckpoint(dir.filePath("runs/a/checkpoint.pt").toStdString()).step, int64_t(40));
+    }
+
+    // training.on_nonfinite: a NaN loss is caught before the update. "stop" (the default)
+    // fails the run naming the step, with the last checkpoint kept.
+    void nonFiniteLossStopsTheRunBeforeTheUpdate()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 20);
+        doc["training"]["checkpoint_every"] = 5;
+        Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        o.nonFiniteLossAt = [](int64_t step) { return step == 7; };
+        Trainer t(e, o);
+        Recorder r;
+        t.addObserver(&r);
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("failed"));
+        QVERIFY2(s.error.find("the loss became nan at step 7 (bars ") != std::string::npos, s.error.c_str());
+        QVERIFY2(s.error.find("on_nonfinite") != std::string::npos, s.error.c_str());
+        QCOMPARE(r.steps.back().step, int64_t(6));
+        QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).checkpoint).step, int64_t(5));
+    }
+
+    // "rollback": back to the last checkpoint with the learning rate halved (a change recorded
+    // by "rollback"), the metrics after it forgotten, and on to the end with the next batches.
+    void nonFiniteLossRollsBackToTheLastCheckpoint()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 20);
+        doc["training"]["checkpoint_every"] = 5;
+        doc["training"]["log_every"] = 1;
+        doc["training"]["on_nonfinite"] = "rollback";
+        Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        int poisoned = 0;
+        o.nonFiniteLossAt = [&](int64_t step) { return step == 8 && poisoned++ == 0; };
+        Trainer t(e, o);
+        Recorder r;
+        t.addObserver(&r);
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("finished"));
+        QCOMPARE(s.step, int64_t(20));
+        // Steps 6 and 7 were made twice: before the NaN and again after the rollback to 5.
+        std::vector<int64_t> seen;
+        for (const auto& ev : r.steps)
+            seen.push_back(ev.step);
+        std::vector<int64_t> expected;
+        for (int64_t i = 1; i <= 7; ++i)
+            expected.push_back(i);
+        for (int64_t i = 6; i <= 20; ++i)
+            expected.push_back(i);
+        QCOMPARE(seen, expected);
+        RunStore store(dir.filePath("omnilab.sqlite").toStdString(), true);
+        const auto changes = store.interventions(s.runId);
+        QCOMPARE(changes.size(), size_t(1));
+        QCOMPARE(changes[0].step, int64_t(5));
+        QCOMPARE(changes[0].field, std::string("/training/optimizer/lr"));
+        QCOMPARE(changes[0].source, std::string("rollback"));
+        QCOMPARE(nlohmann::json::parse(changes[0].to).get<double>(), 0.005);
+        // The metrics of the abandoned steps 6 and 7 are gone: one loss row per step.
+        std::map<int64_t, int> rows;
+        for (const auto& m : store.metrics(s.runId, "train", "loss"))
+            ++rows[m.step];
+        QCOMPARE(static_cast<int64_t>(rows.size()), int64_t(20));
+        for (const auto& [step, count] : rows)
+            QVERIFY2(count == 1, qPrintable(QStringLiteral("step %1 has %2 loss rows").arg(step).arg(count)));
+        // A resume keeps the halved rate (the checkpoint holds the change).
+        TrainOptions more;
+        more.steps = 22;
+        auto again = Trainer::resume(o.runDir, more);
+        Recorder r2;
+        again->addObserver(&r2);
+        QCOMPARE(again->run().status, std::string("finished"));
+        QCOMPARE(r2.steps.front().learningRate, 0.005);
+    }
+
+    // A loss that stays non-finite ends the run after max_rollbacks rollbacks; with no
+    // checkpoint yet there is nothing to go back to.
+    void rollbacksAreBounded()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 20);
+        doc["training"]["checkpoint_every"] = 5;
+        doc["training"]["on_nonfinite"] = "rollback";
+        doc["training"]["max_rollbacks"] = 2;
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        o.nonFiniteLossAt = [](int64_t step) { return step >= 7; };
+        const RunSummary s = Trainer(Experiment::fromJson(doc, "mem"), o).run();
+        QCOMPARE(s.status, std::string("failed"));
+        QVERIFY2(s.error.find("after 2 rollback(s)") != std::string::npos, s.error.c_str());
+
+        o.runDir = dir.filePath("early").toStdString();
+        o.nonFiniteLossAt = [](int64_t step) { return step == 3; };
+        const RunSummary early = Trainer(Experiment::fromJson(doc, "mem"), o).run();
+        QCOMPARE(early.status, std::string("failed"));
+        QVERIFY2(early.error.find("no checkpoint to roll back to") != std::string::npos, early.error.c_str());
+    }
+
+    void nonFiniteSettingsAreValidated()
+    {
+        QTemporaryDir dir;
+        auto doc = testing::barsExperiment(dir.filePath("data"), 20);
+        auto issuesOf = [](const nlohmann::json& d) {
+            std::string all;
+            for (const auto& i : Experiment::validate(d))
+                all += i.path + ": " + i.message + "\n";
+            return all;
+        };
+        doc["training"]["on_nonfinite"] = "ignore";
+        QVERIFY(issuesOf(doc).find("/training/on_nonfinite") != std::string::npos);
+        doc["training"]["on_nonfinite"] = "stop";
+        doc["training"]["max_rollbacks"] = 2;
+        QVERIFY2(issuesOf(doc).find("/training/max_rollbacks: only used with") != std::string::npos, issuesOf(doc).c_str());
+        doc["training"]["on_nonfinite"] = "rollback";
+        doc["training"]["rollback_lr_scale"] = 0;
+        QVERIFY2(issuesOf(doc).find("/training/rollback_lr_scale: expected a number above 0") != std::string::npos, issuesOf(doc).c_str());
+        doc["training"]["rollback_lr_scale"] = 0.5;
+        QCOMPARE(issuesOf(doc), std::string());
+        doc["training"]["mode"] = "hogwild";
+        QVERIFY2(issuesOf(doc).find("/training/on_nonfinite: rollback is not available in mode hogwild") != std::string::npos, issuesOf(doc).c_str());
     }
 
     void interruptedCheckpointKeepsThePreviousOne()
@@ -201,57 +339,84 @@ private Q_SLOTS:
                  qPrintable(QStringLiteral("%1 vs %2").arg(rc.steps.back().loss).arg(ra.steps.back().loss)));
     }
 
-    void stopWithinASecond()
+    // A stop takes effect between two steps: asked for during step 5, the run ends at step 5
+    // with its checkpoint there. (Counted in steps, not in seconds, so that a busy machine
+    // cannot fail it and a slow stop cannot pass it.)
+    void stopEndsTheRunAfterTheCurrentStep()
     {
         QTemporaryDir dir;
         testing::writeBarsDataset(dir.filePath("data"), 200, 40);
-        BackgroundRun run(Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem"), dir.filePath("run"));
-        QTest::qWait(1500);
-        const qint64 ms = run.stop();
-        QVERIFY2(ms < 1000, qPrintable(QString::number(ms)));
+        BackgroundRun run(Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem"), dir.filePath("run"),
+            [](Trainer& t, const StepEvent& e) {
+                if (e.step == 5)
+                    t.requestStop();
+            });
+        run.join();
         QCOMPARE(run.summary.status, std::string("stopped"));
-        QVERIFY(run.summary.step > 0);
-        QCOMPARE(inspectCheckpoint(RunPaths(dir.filePath("run").toStdString()).checkpoint).step, run.summary.step);
+        QCOMPARE(run.summary.step, int64_t(5));
+        QCOMPARE(run.recorder.stepCount.load(), size_t(5));
+        QCOMPARE(inspectCheckpoint(RunPaths(dir.filePath("run").toStdString()).checkpoint).step, int64_t(5));
     }
 
-    void stopDuringEvaluationWithinASecond()
+    // A stop asked for when an evaluation is due cuts it: no evaluation result is reported and
+    // the run ends at that step. evaluateTask polls its cancel test before every batch.
+    void stopCutsTheEvaluation()
     {
         QTemporaryDir dir;
-        testing::writeBarsDataset(dir.filePath("data"), 16000, 40, false);
+        testing::writeBarsDataset(dir.filePath("data"), 4000, 40, false);
         auto doc = testing::barsExperiment(dir.filePath("data"), 1000);
-        doc["datasets"][0]["validation_size"] = 8000;
+        doc["datasets"][0]["validation_size"] = 2000;
         doc["training"]["eval_every"] = 1;
-        doc["training"]["eval_batches"] = 0; // the whole val split, one sample per batch: seconds
+        doc["training"]["eval_batches"] = 0; // the whole val split, one sample per batch
         doc["evaluation"]["batch_size"] = 1;
-        BackgroundRun run(Experiment::fromJson(doc, "mem"), dir.filePath("run"));
-        QTRY_VERIFY_WITH_TIMEOUT(run.recorder.stepCount.load() >= 1, 20000);
-        QTest::qWait(300); // now inside the first evaluation
-        const qint64 ms = run.stop();
-        QVERIFY2(ms < 1000, qPrintable(QString::number(ms)));
+        BackgroundRun run(Experiment::fromJson(doc, "mem"), dir.filePath("run"), [](Trainer& t, const StepEvent& e) {
+            if (e.step == 1)
+                t.requestStop();
+        });
+        run.join();
         QCOMPARE(run.summary.status, std::string("stopped"));
         QCOMPARE(run.summary.step, int64_t(1));
         QCOMPARE(run.recorder.evals.size(), size_t(0)); // the cut evaluation is not reported as a result
     }
 
+    void evaluationPollsItsCancelTestBeforeEveryBatch()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 40, false);
+        const Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 10), "mem");
+        auto data = loadDatasets(e);
+        MultiTaskModel model(e, data);
+        const TaskSpec& task = e.tasks.at(0);
+        int polls = 0;
+        try {
+            evaluateTask(model, task, *data.at(task.dataset).train, 4, 0, torch::kCPU, [&] { return ++polls > 3; });
+            QFAIL("expected the evaluation to be cancelled");
+        } catch (const Cancelled&) {
+        }
+        QCOMPARE(polls, 4); // three batches evaluated, cancelled before the fourth
+    }
+
+    // Pausing holds the trainer between steps until it is resumed; a stop while paused ends
+    // the run without another step. The pause is asked for at an exact step, so the test
+    // does not depend on how fast the machine is.
     void pauseHoldsTraining()
     {
         QTemporaryDir dir;
         testing::writeBarsDataset(dir.filePath("data"), 200, 40);
-        BackgroundRun run(Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem"), dir.filePath("run"));
-        QTest::qWait(800);
-        run.trainer.setPaused(true);
-        QTest::qWait(300);
-        const size_t atPause = run.recorder.stepCount.load();
-        QTest::qWait(500);
-        QCOMPARE(run.recorder.stepCount.load(), atPause);
-        // Stop while paused must not hang.
+        BackgroundRun run(Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 1000000), "mem"), dir.filePath("run"),
+            [](Trainer& t, const StepEvent& e) {
+                if (e.step == 3 || e.step == 8)
+                    t.setPaused(true);
+            });
+        QTRY_VERIFY_WITH_TIMEOUT(run.trainer.paused() && run.recorder.stepCount.load() == 3, 60000);
+        QTest::qWait(300); // no step may come while paused (a count, whatever the speed)
+        QCOMPARE(run.recorder.stepCount.load(), size_t(3));
         run.trainer.setPaused(false);
-        QTest::qWait(300);
-        QVERIFY(run.recorder.stepCount.load() > atPause);
-        run.trainer.setPaused(true);
-        QTest::qWait(100);
-        QVERIFY(run.stop() < 1000);
+        QTRY_VERIFY_WITH_TIMEOUT(run.trainer.paused() && run.recorder.stepCount.load() == 8, 60000);
+        run.stop(); // stop while paused must not hang, nor take another step
         QCOMPARE(run.summary.status, std::string("stopped"));
+        QCOMPARE(run.summary.step, int64_t(8));
+        QCOMPARE(run.recorder.stepCount.load(), size_t(8));
     }
 
     // One writer per run folder: a run holds its folder's lock while it trains, and a

@@ -11,11 +11,11 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QSaveFile>
 #include <QSettings>
 #include <QStatusBar>
 #include <QUndoStack>
 
+#include "core/store/RunFolder.h"
 #include "core/config/Experiment.h"
 #include "core/engine/Control.h"
 #include "core/engine/Trainer.h"
@@ -317,7 +317,7 @@ void MainWindow::setRunsRoot(const QString& dir)
 {
     runsRoot_ = dir;
     QSettings().setValue(QStringLiteral("runs/root"), dir);
-    runs_->setStoreFile(QDir(dir).absoluteFilePath(QStringLiteral("omnilab.sqlite")));
+    runs_->setStoreFile(QString::fromStdString(runStoreIn(QDir(dir).absolutePath().toStdString())));
     training_->setStoreFile(runs_->storeFile());
 }
 
@@ -394,7 +394,7 @@ bool MainWindow::saveExperimentAs(const QString& file)
     if (!experimentDock_->document().is_object())
         return false;
     QString error;
-    // QSaveFile underneath: the old file survives any failure.
+    // An atomic write underneath (ui/SaveFile.h): the old file survives any failure.
     if (!experimentDock_->saveTo(file, &error)) {
         statusBar()->showMessage(tr("Cannot save: %1").arg(error), 15000);
         QMessageBox::warning(this, tr("Cannot save"), error);
@@ -415,7 +415,7 @@ void MainWindow::startTraining()
     const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss-zzz"));
     const QString runDir = QDir(runsRoot_).absoluteFilePath(QString::fromStdString(experiment_->name) + QLatin1Char('-') + stamp);
     QString error;
-    if (!bridge_->start(*experiment_, runDir, QDir(runsRoot_).absoluteFilePath(QStringLiteral("omnilab.sqlite")), &error))
+    if (!bridge_->start(*experiment_, runDir, QString::fromStdString(runStoreIn(QDir(runsRoot_).absolutePath().toStdString())), &error))
         statusBar()->showMessage(error, 5000);
     else
         setRunState(tr("starting"));
@@ -424,7 +424,7 @@ void MainWindow::startTraining()
 bool MainWindow::resumeRun(const QString& runDir)
 {
     QString error;
-    if (runDir.isEmpty() || !bridge_->resume(runDir, QDir(runsRoot_).absoluteFilePath(QStringLiteral("omnilab.sqlite")), &error)) {
+    if (runDir.isEmpty() || !bridge_->resume(runDir, QString::fromStdString(runStoreIn(QDir(runsRoot_).absolutePath().toStdString())), &error)) {
         const QString msg = runDir.isEmpty() ? tr("Select a run to resume.") : error;
         statusBar()->showMessage(msg, 15000);
         training_->onLog(2, msg);

@@ -18,7 +18,6 @@
 
 #include <QCoreApplication>
 #include <QGuiApplication>
-#include <QSaveFile>
 
 #include "core/config/Experiment.h"
 #include "core/demo/DemoData.h"
@@ -40,6 +39,7 @@
 #include "core/store/Export.h"
 #include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
+#include "core/util/AtomicFile.h"
 #include "core/util/ErrorText.h"
 
 using namespace omnilab;
@@ -811,10 +811,8 @@ int commandPcaLabels(const Args& a)
     const uint64_t modulus = a.flag("modulus") ? asUsage("modulus", [&] { return parseModulus(a.get("modulus"), "a modulus"); }) : 0;
     const auto levels = asUsage("levels", [&] { return Phoc::parseLevels(a.get("levels", "2,3,4,5")); });
     const auto result = asUsage("", [&] { return hashSeparation(words, modalities, kind, modulus, levels); });
-    QSaveFile out(QString::fromStdString(a.get("out")));
     const std::string csv = hashSeparationCsv(result);
-    if (!out.open(QIODevice::WriteOnly) || out.write(csv.data(), static_cast<qint64>(csv.size())) != static_cast<qint64>(csv.size()) || !out.commit())
-        throw Error(a.get("out") + ": cannot write: " + out.errorString().toStdString());
+    writeFileAtomically(a.get("out"), csv);
     std::cout << "wrote " << result.points.size() << " points to " << a.get("out") << " (discriminator " << discriminatorName(kind) << ", modulus "
               << result.modulus << ")\n"
               << "mean distance between the senses of a word: " << result.plainSpread << " without, " << result.discriminatedSpread << " with the discriminator\n"
@@ -912,10 +910,7 @@ int commandQuery(const Args& a)
         return 2;
     }
     if (q.attention) {
-        QSaveFile out(QString::fromStdString(a.get("attention")));
-        if (!out.open(QIODevice::WriteOnly) || out.write(r.attentionJson.data(), static_cast<qint64>(r.attentionJson.size())) != static_cast<qint64>(r.attentionJson.size()) ||
-            !out.commit())
-            throw Error(a.get("attention") + ": cannot write: " + out.errorString().toStdString());
+        writeFileAtomically(a.get("attention"), r.attentionJson);
     }
     std::cout << r.task << (r.zeroShot ? " (zero-shot)" : "") << " from ";
     for (size_t i = 0; i < r.inputs.size(); ++i)
@@ -1037,9 +1032,7 @@ int commandSingleTask(const Args& a)
         std::cout << text;
         return 0;
     }
-    QSaveFile out(QString::fromStdString(a.get("out")));
-    if (!out.open(QIODevice::WriteOnly) || out.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) || !out.commit())
-        throw Error(a.get("out") + ": cannot write: " + out.errorString().toStdString());
+    writeFileAtomically(a.get("out"), text);
     std::cout << "wrote " << a.get("out") << ": task \"" << name << "\" of " << a.positional[0] << "\n";
     return 0;
 }
@@ -1162,9 +1155,7 @@ int commandSweep(const Args& a)
     fs::create_directories(o.outDir);
     const std::string csvFile = (fs::path(o.outDir) / "sweep.csv").string();
     const std::string csv = sweepCsv(o.pointer, points);
-    QSaveFile out(QString::fromStdString(csvFile));
-    if (!out.open(QIODevice::WriteOnly) || out.write(csv.data(), static_cast<qint64>(csv.size())) != static_cast<qint64>(csv.size()) || !out.commit())
-        throw Error(csvFile + ": cannot write: " + out.errorString().toStdString());
+    writeFileAtomically(csvFile, csv);
     std::cout << "wrote " << csvFile << "\n";
     return 0;
 }

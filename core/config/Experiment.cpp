@@ -87,6 +87,15 @@ const Schema& Experiment::schema()
         training.field("early_stopping", FieldType::Object,
                        "{monitor: \"task/metric\" or \"mean/metric\", mode: max|min, patience: evaluations (0: only track the best), "
                        "min_delta}: stop when the monitored validation metric has not improved for patience periodic evaluations");
+        // No defaults: absent means "stop", and documents stay as written.
+        training.field("on_nonfinite", FieldType::Enum,
+                       "when a step's loss is NaN or infinite (checked before the update, so the weights stay good): stop (the run fails "
+                       "naming the step; its last checkpoint stays) or rollback (reload the last checkpoint's weights and optimiser "
+                       "state, scale the learning rate by rollback_lr_scale and go on with the next batches)")
+            .oneOf({"stop", "rollback"});
+        training.field("rollback_lr_scale", FieldType::Number, "on_nonfinite rollback: the learning rate is multiplied by this at each rollback (default 0.5)")
+            .range(0, 1);
+        training.field("max_rollbacks", FieldType::PositiveInteger, "on_nonfinite rollback: the run stops at the next non-finite loss after this many rollbacks (default 3)");
         training.field("keep_best", FieldType::Boolean, "keep the checkpoint with the best monitored value apart (best.pt); needs early_stopping.monitor");
         training.field("sampler", FieldType::Component, "which task each step trains").component(kinds::TaskSampler).defaults(json{{"type", "round-robin"}});
         training.field("loss_weighting", FieldType::Component, "how task losses are combined").component(kinds::LossWeighting).defaults(json{{"type", "equal"}});
@@ -230,9 +239,27 @@ void checkEarlyStopping(const json& doc, std::vector<ConfigIssue>& issues)
         issues.push_back({at, "not with mode hogwild (its workers evaluate at no common step)"});
 }
 
+// training.on_nonfinite and the rollback settings.
+void checkNonFinite(const json& doc, std::vector<ConfigIssue>& issues)
+{
+    if (!doc.contains("training") || !doc["training"].is_object())
+        return;
+    const json& tr = doc["training"];
+    const bool rollback = tr.contains("on_nonfinite") && tr["on_nonfinite"] == "rollback";
+    if (tr.contains("rollback_lr_scale") && tr["rollback_lr_scale"].is_number() && !(tr["rollback_lr_scale"].get<double>() > 0))
+        issues.push_back({"/training/rollback_lr_scale", "expected a number above 0 and at most 1 (1: the learning rate stays)"});
+    if (!rollback)
+        for (const char* field : {"rollback_lr_scale", "max_rollbacks"})
+            if (tr.contains(field))
+                issues.push_back({std::string("/training/") + field, "only used with \"on_nonfinite\": \"rollback\""});
+    if (rollback && tr.contains("mode") && tr["mode"] == "hogwild")
+        issues.push_back({"/training/on_nonfinite", "rollback is not available in mode hogwild (its workers have no common step to go back to); use stop"});
+}
+
 void crossCheck(const json& doc, std::vector<ConfigIssue>& issues)
 {
     checkEarlyStopping(doc, issues);
+    checkNonFinite(doc, issues);
     std::map<std::string, std::string> datasetFormats;
     if (doc.contains("datasets") && doc["datasets"].is_array()) {
         for (size_t i = 0; i < doc["datasets"].size(); ++i) {
@@ -444,6 +471,9 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
         s.minDelta = es.value("min_delta", 0.0);
     }
     e.training.keepBest = tr.value("keep_best", false);
+    e.training.rollbackOnNonFinite = tr.value("on_nonfinite", std::string("stop")) == "rollback";
+    e.training.rollbackLrScale = tr.value("rollback_lr_scale", 0.5);
+    e.training.maxRollbacks = tr.value("max_rollbacks", int64_t(3));
     e.evaluation.split = d["evaluation"]["split"];
     e.evaluation.batchSize = d["evaluation"]["batch_size"];
     return e;

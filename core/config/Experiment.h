@@ -59,6 +59,11 @@ struct TrainingSpec {
     double clipGradNorm = 0; // 0: no clipping
     EarlyStoppingSpec earlyStopping;
     bool keepBest = false; // keep the checkpoint of the best monitored value apart (best.pt)
+    // training.on_nonfinite: false = stop at a non-finite loss; true = go back to the last
+    // checkpoint with the learning rate scaled by rollbackLrScale, at most maxRollbacks times.
+    bool rollbackOnNonFinite = false;
+    double rollbackLrScale = 0.5;
+    int64_t maxRollbacks = 3;
 };
 
 struct EvaluationSpec {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/store/RunFolder.h"
 #include "core/engine/CheckpointFile.h"
 #include "core/engine/BatchLoader.h"
 
@@ -303,7 +304,7 @@ std::vector<std::string> initPeripheralsFrom(const Experiment& experiment, Multi
         const std::string source = it.value().value("init_from", std::string());
         if (source.empty())
             continue;
-        const std::string file = std::filesystem::is_directory(source) ? (std::filesystem::path(source) / "checkpoint.pt").string() : source;
+        const std::string file = std::filesystem::is_directory(source) ? RunPaths(source).checkpoint : source;
         const std::string field = "field \"model/peripherals/" + it.key() + "/init_from\": ";
         if (!std::filesystem::is_regular_file(file))
             throw Error(field + file + ": no such checkpoint");

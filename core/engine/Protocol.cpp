@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/store/RunFolder.h"
 #include "core/engine/Model.h"
 
 namespace omnilab {
@@ -36,7 +37,7 @@ ProtocolResult runProtocol(const Experiment& experiment, const ProtocolOptions& 
     }
     if (options.dir.empty())
         throw Error("a protocol needs a directory for its fold runs");
-    const std::string db = (fs::path(options.dir) / "omnilab.sqlite").string();
+    const std::string db = runStoreIn(options.dir);
     for (int64_t f = 0; f < result.folds; ++f) {
         TrainOptions o;
         o.runDir = (fs::path(options.dir) / (result.folds == 1 ? std::string("holdout") : "fold-" + std::to_string(f + 1))).string();

@@ -394,7 +394,7 @@ QuerySession::QuerySession(const std::string& runDir, const std::string& checkpo
     RunPaths paths(runDir);
     const std::string file = runCheckpoint(runDir, checkpoint); // before the slow part: a wrong name fails at once
     impl_->exp = loadRunExperiment(runDir);
-    impl_->data = loadDatasets(impl_->exp, (fs::path(paths.dir) / "tokenizers").string());
+    impl_->data = loadDatasets(impl_->exp, paths.tokenizers);
     torch::manual_seed(impl_->exp.training.seed);
     impl_->model = std::make_unique<MultiTaskModel>(impl_->exp, impl_->data);
     impl_->step = loadModelCheckpoint(*impl_->model, file, resolveTorchDevice());

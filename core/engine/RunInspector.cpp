@@ -26,7 +26,7 @@ RunInspector::RunInspector(const std::string& runDir) : impl_(std::make_unique<I
     if (!fs::is_regular_file(paths.checkpoint))
         throw Error(paths.checkpoint + ": the run has no checkpoint yet");
     impl_->experiment = Experiment::load(paths.config);
-    impl_->data = loadDatasets(impl_->experiment, (fs::path(paths.dir) / "tokenizers").string());
+    impl_->data = loadDatasets(impl_->experiment, paths.tokenizers);
     torch::manual_seed(impl_->experiment.training.seed);
     impl_->model = std::make_unique<MultiTaskModel>(impl_->experiment, impl_->data);
     impl_->step = loadModelCheckpoint(*impl_->model, paths.checkpoint, resolveTorchDevice());

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <cmath>
 #include <chrono>
 #include <condition_variable>
@@ -25,10 +25,9 @@
 #include "core/runtime/Runtime.h"
 #include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
+#include "core/util/AtomicFile.h"
 #include "core/util/ErrorText.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace omnilab {
 
@@ -43,15 +42,6 @@ std::string logLevelName(LogLevel level)
     case LogLevel::Error: return "error";
     }
     return "info";
-}
-
-RunPaths::RunPaths(const std::string& runDir)
-    : dir(runDir),
-      config((fs::path(runDir) / "config.json").string()),
-      checkpoint((fs::path(runDir) / "checkpoint.pt").string()),
-      info((fs::path(runDir) / "run.json").string()),
-      best((fs::path(runDir) / "best.pt").string())
-{
 }
 
 std::string runCheckpoint(const std::string& runDir, const std::string& which)
@@ -87,40 +77,6 @@ std::string runCheckpoint(const std::string& runDir, const std::string& which)
 }
 
 namespace {
-
-// Flushes a file's (or a folder's) data to the disk, so that a rename after it cannot
-// expose a file whose blocks were never written (a crash between the two).
-void syncToDisk(const std::string& path, bool folder)
-{
-    const int fd = ::open(path.c_str(), (folder ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0)
-        throw Error(path + ": cannot open to flush it to disk: " + std::strerror(errno));
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0 && !(folder && err == EINVAL)) // some file systems cannot sync a folder
-        throw Error(path + ": cannot flush to disk: " + std::strerror(err));
-}
-
-// Writes text to a temporary file, flushes it and renames it over `file`, then flushes the
-// folder: readers see the old or the new file, never half of one, even after a crash.
-void writeFileAtomically(const std::string& file, const std::string& text)
-{
-    const std::string tmp = file + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out)
-            throw Error(tmp + ": cannot write");
-    }
-    syncToDisk(tmp, false);
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    if (ec)
-        throw Error(file + ": cannot replace: " + ec.message());
-    syncToDisk(fs::path(file).parent_path().empty() ? "." : fs::path(file).parent_path().string(), true);
-}
 
 // Records everything the trainer reports in the SQLite run store, a step's rows in one
 // transaction. A store that is busy (another process holds its lock longer than the busy
@@ -359,6 +315,32 @@ std::vector<size_t> chooseTasks(TaskSampler& sampler, const Experiment& exp, int
     return chosen;
 }
 
+// Puts a checkpoint's model, optimiser and loss-weighting state into a run's objects (resume,
+// branch, rollback). Throws what LibTorch throws; the caller names the file.
+void loadTrainingState(torch::serialize::InputArchive& archive, MultiTaskModel& model, torch::optim::Optimizer& optimizer, LossWeighting& weighting)
+{
+    torch::serialize::InputArchive modelArchive, optimizerArchive;
+    archive.read("model", modelArchive);
+    loadMatching(model, modelArchive);
+    archive.read("optimizer", optimizerArchive);
+    optimizer.load(optimizerArchive);
+    // A parameter the optimiser has state for had a gradient before the checkpoint. In an
+    // uninterrupted run it keeps one (zeroed each step), so a step that does not train its
+    // task still moves it by momentum; giving it a zero gradient again makes a resumed
+    // multi-task run train exactly as an uninterrupted one.
+    for (auto& group : optimizer.param_groups())
+        for (auto& p : group.params())
+            if (optimizer.state().count(c10::guts::to_string(p.unsafeGetTensorImpl())))
+                p.mutable_grad() = torch::zeros_like(p);
+    torch::NoGradGuard noGrad;
+    const auto weightingState = weighting.state();
+    for (size_t i = 0; i < weightingState.size(); ++i) {
+        torch::Tensor saved;
+        if (archive.try_read("weighting_" + std::to_string(i), saved))
+            weightingState[i].copy_(saved);
+    }
+}
+
 } // namespace
 
 struct Trainer::Impl {
@@ -535,7 +517,7 @@ RunSummary Trainer::Impl::run()
     }
     torch::manual_seed(exp.training.seed);
     // Tokenizers trained from the data are kept beside the run, so a resume finds them.
-    auto data = loadDatasets(exp, (fs::path(runDir) / "tokenizers").string());
+    auto data = loadDatasets(exp, paths.tokenizers);
     if (options.folds > 0)
         applyFold(data, options.folds, options.fold, exp.training.seed);
     auto model = std::make_shared<MultiTaskModel>(exp, data);
@@ -570,9 +552,6 @@ RunSummary Trainer::Impl::run()
         torch::serialize::InputArchive& archive = resumeArchive;
         {
             try {
-                torch::serialize::InputArchive modelArchive, optimizerArchive;
-                archive.read("model", modelArchive);
-                loadMatching(*model, modelArchive);
                 // Another optimiser's state would fail inside LibTorch with an internal assertion.
                 c10::IValue savedConfig;
                 if (archive.try_read("config", savedConfig) && savedConfig.isString()) {
@@ -585,25 +564,7 @@ RunSummary Trainer::Impl::run()
                                     " now says /training/optimizer/type \"" + now + "\"; its state cannot carry over: set it back to \"" + was +
                                     "\", or train a new run");
                 }
-                archive.read("optimizer", optimizerArchive);
-                optimizer->load(optimizerArchive);
-                // A parameter the optimiser has state for had a gradient before the checkpoint.
-                // In an uninterrupted run it keeps one (zeroed each step), so a step that does
-                // not train its task still moves it by momentum; giving it a zero gradient
-                // again makes a resumed multi-task run train exactly as an uninterrupted one.
-                for (auto& group : optimizer->param_groups())
-                    for (auto& p : group.params())
-                        if (optimizer->state().count(c10::guts::to_string(p.unsafeGetTensorImpl())))
-                            p.mutable_grad() = torch::zeros_like(p);
-                {
-                    torch::NoGradGuard noGrad;
-                    const auto weightingState = weighting->state();
-                    for (size_t i = 0; i < weightingState.size(); ++i) {
-                        torch::Tensor saved;
-                        if (archive.try_read("weighting_" + std::to_string(i), saved))
-                            weightingState[i].copy_(saved);
-                    }
-                }
+                loadTrainingState(archive, *model, *optimizer, *weighting);
                 c10::IValue step, rngState, cursors, torchRng;
                 archive.read("step", step);
                 startStep = step.toInt();
@@ -641,7 +602,7 @@ RunSummary Trainer::Impl::run()
     } else {
         if (dbFile.empty()) {
             fs::path parent = fs::path(runDir).parent_path();
-            dbFile = ((parent.empty() ? fs::path(".") : parent) / "omnilab.sqlite").string();
+            dbFile = runStoreIn(parent.string());
         }
     }
     for (size_t i = 0; i < streams.size(); ++i) {
@@ -666,7 +627,6 @@ RunSummary Trainer::Impl::run()
             exp.training.dataWorkers, exp.training.prefetch));
     }
 
-    std::error_code ec;
     std::map<int64_t, std::vector<InterventionRecord>> replay; // step -> changes made there before a resume
     dbFile = fs::absolute(dbFile).lexically_normal().string();
     RunStore store(dbFile);
@@ -743,18 +703,7 @@ RunSummary Trainer::Impl::run()
         archive.write("interventions", c10::IValue(appliedChanges.dump()));
         archive.write("monitor", c10::IValue(json{{"best", bestValue}, {"best_step", bestStep}, {"since_best", sinceBest}}.dump()));
         const std::string target = best ? paths.best : paths.checkpoint;
-        const std::string tmp = target + ".tmp";
-        try {
-            saveCheckpointArchive(archive, tmp);
-            syncToDisk(tmp, false);
-            if (options.beforeCheckpointCommit)
-                options.beforeCheckpointCommit(tmp);
-            fs::rename(tmp, target);
-            syncToDisk(paths.dir, true);
-        } catch (...) {
-            fs::remove(tmp, ec);
-            throw;
-        }
+        writeFileAtomicallyWith(target, [&](const std::string& tmp) { saveCheckpointArchive(archive, tmp); }, options.beforeCheckpointCommit);
         if (best)
             return;
         CheckpointEvent e{step, paths.checkpoint};
@@ -1006,7 +955,50 @@ RunSummary Trainer::Impl::run()
     std::deque<double> recentStepSeconds;
     int64_t step = startStep;
 
+    // training.on_nonfinite: a step whose loss is not finite is not applied. With "stop" the
+    // run fails naming the step; with "rollback" the last checkpoint's weights, optimiser and
+    // loss-weighting state come back, the learning rate is scaled (recorded as a change made
+    // by "rollback", so a resume keeps it), the metrics after the checkpoint are forgotten and
+    // training goes on from there with the next batches.
+    int64_t rollbacks = 0;
+    auto onNonFinite = [&](double loss, const std::vector<size_t>& chosen, const std::vector<torch::Tensor>& losses) {
+        std::string what = "the loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) + " (";
+        for (size_t i = 0; i < chosen.size(); ++i)
+            what += (i ? ", " : "") + exp.tasks[chosen[i]].name + " " + std::to_string(losses[i].item<double>());
+        what += ")";
+        if (!exp.training.rollbackOnNonFinite)
+            throw Error(what + "; the update was not made and the last checkpoint is kept (lower the learning rate, or set training.on_nonfinite to rollback)");
+        if (rollbacks >= exp.training.maxRollbacks)
+            throw Error(what + " after " + std::to_string(rollbacks) + " rollback(s), the most training.max_rollbacks allows");
+        if (!fs::is_regular_file(paths.checkpoint))
+            throw Error(what + "; there is no checkpoint to roll back to yet");
+        int64_t back = 0;
+        try {
+            torch::serialize::InputArchive archive;
+            loadCheckpointArchive(archive, paths.checkpoint, device);
+            loadTrainingState(archive, *model, *optimizer, *weighting);
+            c10::IValue saved;
+            archive.read("step", saved);
+            back = saved.toInt();
+        } catch (const std::exception& e) {
+            throw Error(what + "; cannot roll back to " + paths.checkpoint + ": " + reasonOf(e));
+        }
+        ++rollbacks;
+        log(LogLevel::Warning, what + "; rolled back to the checkpoint of step " + std::to_string(back) + " (rollback " + std::to_string(rollbacks) + " of at most " +
+                                   std::to_string(exp.training.maxRollbacks) + ")");
+        step = back;
+        summary.step = step;
+        try {
+            store.removeMetricsAfter(runId, step);
+        } catch (const Error& e) {
+            log(LogLevel::Warning, std::string("the metrics recorded after the checkpoint stay in the store: ") + e.what());
+        }
+        if (exp.training.rollbackLrScale < 1)
+            recordLive(applyLive({{"/training/optimizer/lr", rates.base * exp.training.rollbackLrScale}}, step), step, "rollback");
+    };
+
     // One optimiser step over the tasks the sampler picks; reports it to the observers.
+    // False when the step was not made (a non-finite loss rolled the run back).
     auto trainOneStep = [&] {
         const auto t0 = Clock::now();
         const auto chosen = chooseTasks(*sampler, exp, step, trainSizes, rng);
@@ -1035,6 +1027,13 @@ RunSummary Trainer::Impl::run()
         }
         LossStep lossStep{chosen, weights, shared, step};
         auto total = weighting->combine(losses, lossStep);
+        if (options.nonFiniteLossAt && options.nonFiniteLossAt(step + 1))
+            total = total * std::numeric_limits<double>::quiet_NaN();
+        const double totalLoss = total.item<double>();
+        if (!std::isfinite(totalLoss)) {
+            onNonFinite(totalLoss, chosen, losses);
+            return false;
+        }
         optimizer->zero_grad();
         rates.apply(*optimizer, chosen, step);
         if (!weighting->backward(losses, lossStep))
@@ -1061,9 +1060,7 @@ RunSummary Trainer::Impl::run()
 
         ev.step = step;
         ev.totalSteps = totalSteps;
-        ev.loss = total.item<double>();
-        if (!std::isfinite(ev.loss))
-            throw Error("the loss became " + std::to_string(ev.loss) + " at step " + std::to_string(step) + " (lower the learning rate?)");
+        ev.loss = totalLoss;
         for (size_t i = 0; i < chosen.size(); ++i)
             ev.taskLosses[exp.tasks[chosen[i]].name] = losses[i].item<double>();
         ev.learningRate = currentLr(*optimizer);
@@ -1071,6 +1068,7 @@ RunSummary Trainer::Impl::run()
         ev.etaSeconds = mean * static_cast<double>(totalSteps - step);
         notify([&](TrainerObserver& o) { o.onStep(ev); });
         summary.step = step;
+        return true;
     };
 
     // HogWild (OmniNet, after Recht et al.): one worker thread per task, each drawing its own
@@ -1225,9 +1223,11 @@ RunSummary Trainer::Impl::run()
             if (!exp.training.hogwild)
                 pollControl(step);
             while (!exp.training.hogwild && step < totalSteps && !earlyStopped && !stopRequested && waitWhilePaused()) {
-                trainOneStep();
+                const bool stepped = trainOneStep();
                 if (controlDue(step))
                     pollControl(step);
+                if (!stepped)
+                    continue;
                 if (exp.training.evalEvery > 0 && step % exp.training.evalEvery == 0 && step < totalSteps)
                     watch(step, evaluate(step, "val", exp.training.evalBatches, exp.evaluation.batchSize));
                 if (exp.training.checkpointEvery > 0 && step % exp.training.checkpointEvery == 0 && step < totalSteps)
@@ -1285,7 +1285,7 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
     const std::string file = runCheckpoint(runDir, checkpoint);
     Experiment exp = Experiment::load(paths.config);
     const torch::Device device = resolveTorchDevice();
-    auto data = loadDatasets(exp, (fs::path(paths.dir) / "tokenizers").string());
+    auto data = loadDatasets(exp, paths.tokenizers);
     if (info.contains("fold")) // a fold's val and test are its held-out part
         applyFold(data, info["fold"].value("folds", int64_t(0)), info["fold"].value("fold", int64_t(0)), exp.training.seed);
     torch::manual_seed(exp.training.seed);

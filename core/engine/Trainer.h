@@ -11,6 +11,7 @@
 
 #include "core/config/Experiment.h"
 #include "core/mtl/Confusion.h"
+#include "core/store/RunFolder.h"
 
 namespace omnilab {
 
@@ -108,6 +109,9 @@ struct TrainOptions {
     // Test seam: called with the temporary file after a checkpoint is written and before it
     // replaces the previous one. Throwing here must leave the previous checkpoint intact.
     std::function<void(const std::string& tempFile)> beforeCheckpointCommit;
+    // Test seam: when it returns true for the step about to be made, that step's loss is made
+    // NaN (training.on_nonfinite is tested with it).
+    std::function<bool(int64_t step)> nonFiniteLossAt;
 };
 
 class Trainer {
@@ -168,12 +172,6 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
 std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split);
 
 // Where a run keeps its things.
-struct RunPaths {
-    std::string dir, config, checkpoint, info;
-    std::string best; // the best monitored checkpoint (training.keep_best)
-    explicit RunPaths(const std::string& runDir);
-};
-
 // The checkpoint file of a run: "last" (or ""), "best", or a step that one of them holds.
 // Throws Error naming the run and the checkpoints it keeps.
 std::string runCheckpoint(const std::string& runDir, const std::string& which);

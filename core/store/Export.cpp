@@ -1,4 +1,6 @@
 #include "core/store/Export.h"
+#include "core/store/RunFolder.h"
+#include "core/util/AtomicFile.h"
 
 #include <array>
 #include <cmath>
@@ -9,7 +11,6 @@
 #include <map>
 #include <sstream>
 
-#include <QSaveFile>
 #include <nlohmann/json.hpp>
 
 #include "core/store/RunStore.h"
@@ -136,7 +137,7 @@ struct OpenedRun {
 
 OpenedRun openRun(const std::string& runDir)
 {
-    const fs::path info = fs::path(runDir) / "run.json";
+    const fs::path info = RunPaths(runDir).info;
     if (!fs::is_regular_file(info))
         throw Error(runDir + ": not a run directory (no run.json)");
     std::ifstream in(info);
@@ -144,13 +145,6 @@ OpenedRun openRun(const std::string& runDir)
     if (!doc.is_object() || !doc.contains("db") || !doc["db"].is_string() || !doc.contains("run_id") || !doc["run_id"].is_number_integer())
         throw Error(info.string() + ": expected an object with db (text) and run_id (integer)");
     return {runDir, doc["db"].get<std::string>(), doc["run_id"].get<int64_t>()};
-}
-
-void writeAtomically(const std::string& file, const std::string& bytes)
-{
-    QSaveFile out(QString::fromStdString(file));
-    if (!out.open(QIODevice::WriteOnly) || out.write(bytes.data(), static_cast<qint64>(bytes.size())) != static_cast<qint64>(bytes.size()) || !out.commit())
-        throw Error(file + ": cannot write: " + out.errorString().toStdString());
 }
 
 std::string csvField(const std::string& s)
@@ -199,7 +193,7 @@ std::string exportTensorBoard(const std::string& runDir, const std::string& outD
     if (ec)
         throw Error(folder.string() + ": cannot create: " + ec.message());
     const std::string file = (folder / ("events.out.tfevents." + std::to_string(static_cast<int64_t>(start)) + ".omnilab")).string();
-    writeAtomically(file, bytes);
+    writeFileAtomically(file, bytes);
     return file;
 }
 
@@ -226,7 +220,7 @@ int64_t exportCsv(const std::vector<std::string>& runDirs, const std::string& fi
             ++rows;
         }
     }
-    writeAtomically(file, out);
+    writeFileAtomically(file, out);
     return rows;
 }
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/store/RunFolder.h"
 #include "core/store/RunStore.h"
 #include "core/util/Error.h"
 
@@ -80,7 +81,7 @@ std::string describeHolder(const LockHolder& h)
     return out;
 }
 
-std::string RunLock::fileIn(const std::string& runDir) { return (std::filesystem::path(runDir) / "writer.lock").string(); }
+std::string RunLock::fileIn(const std::string& runDir) { return RunPaths(runDir).lock; }
 
 RunLock::RunLock(const std::string& runDir, const std::string& purpose)
 {

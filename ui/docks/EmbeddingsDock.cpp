@@ -10,7 +10,6 @@
 #include <QLineEdit>
 #include <QMap>
 #include <QPushButton>
-#include <QSaveFile>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTextStream>
@@ -20,6 +19,7 @@
 #include "core/engine/RunInspector.h"
 #include "core/models/onemodel/HashSeparation.h"
 #include "ui/Background.h"
+#include "ui/SaveFile.h"
 #include "ui/QCustomPlotInclude.h"
 #include "core/util/ErrorText.h"
 
@@ -364,25 +364,21 @@ bool EmbeddingsDock::exportPcaPng(const QString& file) { return pcaPlot_->savePn
 
 bool EmbeddingsDock::exportHashCsv(const QString& file) const
 {
-    QSaveFile out(file);
-    const QByteArray bytes = hashCsv_.toUtf8();
-    return !hashCsv_.isEmpty() && out.open(QIODevice::WriteOnly) && out.write(bytes) == bytes.size() && out.commit();
+    return !hashCsv_.isEmpty() && ui::saveFileAtomically(file, hashCsv_.toUtf8());
 }
 
 bool EmbeddingsDock::exportPcaCsv(const QString& file) const
 {
     if (pcaRows_.empty())
         return false;
-    QSaveFile out(file);
-    if (!out.open(QIODevice::WriteOnly | QIODevice::Text))
-        return false;
-    QTextStream csv(&out);
+    QString text;
+    QTextStream csv(&text);
     auto quoted = [](QString s) { return QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"'); };
     csv << "task,label,pc1,pc2\n";
     for (const auto& r : pcaRows_)
         csv << quoted(r.task) << ',' << quoted(r.label) << ',' << QString::number(r.x, 'g', 10) << ',' << QString::number(r.y, 'g', 10) << '\n';
     csv.flush();
-    return out.commit();
+    return ui::saveFileAtomically(file, text.toUtf8());
 }
 
 void EmbeddingsDock::chooseExport(bool hash)

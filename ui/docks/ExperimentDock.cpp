@@ -13,7 +13,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
-#include <QSaveFile>
 #include <QScrollArea>
 #include <QSet>
 #include <QSplitter>
@@ -28,6 +27,7 @@
 #include "core/engine/ModelSize.h"
 #include "core/registry/Registry.h"
 #include "ui/Background.h"
+#include "ui/SaveFile.h"
 #include "core/util/ErrorText.h"
 
 namespace omnilab {
@@ -355,12 +355,8 @@ void ExperimentDock::newExperiment()
 bool ExperimentDock::saveTo(const QString& file, QString* error)
 {
     const std::string text = doc_.dump(2) + "\n";
-    QSaveFile out(file);
-    if (!out.open(QIODevice::WriteOnly) || out.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) || !out.commit()) {
-        if (error)
-            *error = tr("%1: %2").arg(file, out.errorString());
+    if (!ui::saveFileAtomically(file, QByteArray::fromStdString(text), error))
         return false;
-    }
     file_ = QFileInfo(file).absoluteFilePath();
     undo_->setClean();
     title_->setText(QStringLiteral("<b>%1</b><br>%2").arg(QFileInfo(file_).fileName().toHtmlEscaped(), file_.toHtmlEscaped()));

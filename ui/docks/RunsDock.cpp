@@ -20,6 +20,7 @@
 #include <QVBoxLayout>
 #include <set>
 
+#include "core/store/RunFolder.h"
 #include "core/engine/Trainer.h"
 #include "core/engine/Control.h"
 #include "core/mtl/DeltaM.h"
@@ -425,7 +426,7 @@ bool RunsDock::deleteRun(qint64 run, bool ask)
             return false;
         store.deleteRun(run);
         // Only a folder that looks like a run (its config.json) is removed.
-        if (QFileInfo::exists(QDir(dir).filePath(QStringLiteral("config.json"))))
+        if (QFileInfo::exists(QString::fromStdString(RunPaths(dir.toStdString()).config)))
             QDir(dir).removeRecursively();
     } catch (const std::exception& e) {
         location_->setText(QString::fromStdString(messageOf(e)));

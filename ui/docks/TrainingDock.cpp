@@ -15,7 +15,6 @@
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
-#include <QSaveFile>
 #include <QSlider>
 #include <QTextStream>
 #include <QPlainTextEdit>
@@ -25,6 +24,7 @@
 #include <QVBoxLayout>
 #include "core/store/RunStore.h"
 #include "ui/QCustomPlotInclude.h"
+#include "ui/SaveFile.h"
 #include "core/util/ErrorText.h"
 
 namespace omnilab {
@@ -504,10 +504,8 @@ bool TrainingDock::exportPdf(const QString& file)
 
 bool TrainingDock::exportCsv(const QString& file) const
 {
-    QSaveFile out(file);
-    if (!out.open(QIODevice::WriteOnly | QIODevice::Text))
-        return false;
-    QTextStream csv(&out);
+    QString text;
+    QTextStream csv(&text);
     csv << "step,series,value\n";
     auto write = [&](const QString& name, const QCPGraph* g) {
         for (auto d = g->data()->constBegin(); d != g->data()->constEnd(); ++d)
@@ -522,7 +520,7 @@ bool TrainingDock::exportCsv(const QString& file) const
     if (lrGraph_)
         write(QStringLiteral("learning rate"), lrGraph_);
     csv.flush();
-    return out.commit();
+    return ui::saveFileAtomically(file, text.toUtf8());
 }
 
 QCPGraph* TrainingDock::evalGraph(const QString& key)

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/store/RunFolder.h"
 #include "core/config/Experiment.h"
 #include "core/engine/Query.h"
 #include "core/util/Error.h"
@@ -168,7 +169,7 @@ bool ZeroShotDock::followRun(const QString& runDir)
 {
     Experiment exp;
     try {
-        exp = Experiment::load((std::filesystem::path(runDir.toStdString()) / "config.json").string());
+        exp = Experiment::load(RunPaths(runDir.toStdString()).config);
     } catch (const std::exception& e) {
         status_->setText(QString::fromStdString(messageOf(e)));
         return false;

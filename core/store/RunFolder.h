@@ -1,0 +1,23 @@
+// The files of a run folder and the run store beside it, named in one place. Torch-free: the
+// workbench, the CLI and the engine all spell them through this.
+#pragma once
+
+#include <string>
+
+namespace omnilab {
+
+struct RunPaths {
+    std::string dir;
+    std::string config;     // config.json: the experiment as the run trains it
+    std::string checkpoint; // checkpoint.pt: the last checkpoint
+    std::string info;       // run.json: run id, store file, folds, parent
+    std::string best;       // best.pt: the best monitored checkpoint (training.keep_best)
+    std::string tokenizers; // tokenizers/: what formats trained from the data (SentencePiece models)
+    std::string lock;       // writer.lock: held by the one process that writes the folder
+    explicit RunPaths(const std::string& runDir);
+};
+
+// The SQLite run store of the runs under `folder` (runs/ by default): folder/omnilab.sqlite.
+std::string runStoreIn(const std::string& folder);
+
+} // namespace omnilab
