@@ -376,7 +376,11 @@ private Q_SLOTS:
             const RunSummary s = t.run();
             QVERIFY2(s.status == "finished", (std::string(type) + ": " + s.error).c_str());
             for (const auto& [taskName, metrics] : s.finalMetrics)
-                QVERIFY2(metrics.at("accuracy") > 0.3, qPrintable(QStringLiteral("%1 %2: accuracy %3").arg(type, QString::fromStdString(taskName)).arg(metrics.at("accuracy"))));
+                qInfo("%s %s: accuracy %.4f", type, taskName.c_str(), metrics.at("accuracy"));
+            // Ten classes, chance 0.1; measured 0.90-1.00 for every body and task (2026-11-30,
+            // seed 1): 0.7 is 7x chance.
+            for (const auto& [taskName, metrics] : s.finalMetrics)
+                QVERIFY2(metrics.at("accuracy") >= 0.7, qPrintable(QStringLiteral("%1 %2: accuracy %3").arg(type, QString::fromStdString(taskName)).arg(metrics.at("accuracy"))));
         }
         RunInspector inspector(dir.filePath("mtal").toStdString());
         QCOMPARE(inspector.bodyType(), std::string("mtal"));

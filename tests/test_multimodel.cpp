@@ -471,7 +471,9 @@ private Q_SLOTS:
         };
         const double early = mean(0, 5), late = mean(losses.losses.size() - 5, 5);
         QVERIFY2(late < 0.8 * early, qPrintable(QStringLiteral("loss %1 -> %2").arg(early).arg(late)));
-        QVERIFY(s.finalMetrics.at("pos").at("accuracy") > 0.3);
+        qInfo("pos accuracy %.4f", s.finalMetrics.at("pos").at("accuracy"));
+        // Five tags, chance 0.2; measured 1.00 (2026-11-30, seed 1): 0.8 is 4x chance.
+        QVERIFY2(s.finalMetrics.at("pos").at("accuracy") >= 0.8, qPrintable(QString::number(s.finalMetrics.at("pos").at("accuracy"))));
     }
 
     void badOptionsNameTheField()

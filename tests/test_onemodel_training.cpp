@@ -77,7 +77,9 @@ private Q_SLOTS:
         QVERIFY2(s.status == "finished", s.error.c_str());
         for (const char* task : {"seen", "digits"}) {
             const double acc = s.finalMetrics.at(task).at("accuracy");
-            QVERIFY2(acc > 0.15, qPrintable(QStringLiteral("%1: %2").arg(task).arg(acc))); // chance is 0.1
+            qInfo("%s: accuracy %.4f", task, acc);
+            // Chance is 0.1; measured 1.00 for both tasks (2026-11-30, seed 1): 0.8 is 8x chance.
+            QVERIFY2(acc >= 0.8, qPrintable(QStringLiteral("%1: %2").arg(task).arg(acc)));
             QVERIFY(acc <= 1.0);
         }
     }
