@@ -466,6 +466,63 @@ private Q_SLOTS:
         QVERIFY(logged);
     }
 
+    // training.keep_checkpoints 3 with a checkpoint every 4 steps of 20: the run keeps the
+    // checkpoints of steps 12, 16 and 20 (checkpoints/step-N.pt, the last also as checkpoint.pt),
+    // each with its own step and weights; eval and branch can start from one of them, an older
+    // step is refused listing what is kept; 0 is refused naming the field.
+    void keepsTheLastCheckpoints()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        json doc = testing::barsExperiment(dir.filePath("data"), 20);
+        doc["training"]["checkpoint_every"] = 4;
+        doc["training"]["eval_every"] = 0;
+        doc["training"]["keep_checkpoints"] = 3;
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        QCOMPARE(e.training.keepCheckpoints, int64_t(3));
+        TrainOptions o = options(dir);
+        Trainer t(e, o);
+        QCOMPARE(t.run().status, std::string("finished"));
+        QCOMPARE(keptCheckpointSteps(o.runDir), (std::vector<long long>{12, 16, 20}));
+        for (long long step : {12, 16, 20}) {
+            QCOMPARE(runCheckpoint(o.runDir, std::to_string(step)), step == 20 ? RunPaths(o.runDir).checkpoint : RunPaths(o.runDir).keptCheckpoint(step));
+            QCOMPARE(inspectCheckpoint(RunPaths(o.runDir).keptCheckpoint(step)).step, int64_t(step));
+        }
+        QCOMPARE(evaluateRunDetailed(o.runDir, "test", "12").step, int64_t(12));
+        try {
+            runCheckpoint(o.runDir, "8");
+            QFAIL("step 8 is no longer kept");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find("no checkpoint of step 8; the run keeps: last (step 20), steps 12, 16, 20") != std::string::npos, err.what());
+        }
+        // A branch from a kept step starts there.
+        BranchRequest from12;
+        from12.parentDir = o.runDir;
+        from12.from = "12";
+        from12.runDir = dir.filePath("branch").toStdString();
+        const BranchPlan plan = planBranch(from12);
+        QCOMPARE(plan.step, int64_t(12));
+
+        // Without the field only checkpoint.pt is kept.
+        QTemporaryDir plain;
+        json one = testing::barsExperiment(dir.filePath("data"), 8);
+        one["training"]["checkpoint_every"] = 4;
+        one["training"]["eval_every"] = 0;
+        const TrainOptions po = options(plain);
+        Trainer single(Experiment::fromJson(one, "mem"), po);
+        QCOMPARE(single.run().status, std::string("finished"));
+        QVERIFY(keptCheckpointSteps(po.runDir).empty());
+        QVERIFY(!QFileInfo::exists(QString::fromStdString(RunPaths(po.runDir).kept)));
+
+        for (const json& bad : {json(0), json(-2), json("3"), json(1001)}) {
+            doc["training"]["keep_checkpoints"] = bad;
+            std::string all;
+            for (const auto& i : Experiment::validate(doc))
+                all += i.path + ": " + i.message + "\n";
+            QVERIFY2(all.find("/training/keep_checkpoints") != std::string::npos, (bad.dump() + " -> " + all).c_str());
+        }
+    }
+
     // Bad early-stopping settings are named by their JSON path.
     void badEarlyStoppingIsNamed()
     {

@@ -96,6 +96,10 @@ const Schema& Experiment::schema()
         training.field("rollback_lr_scale", FieldType::Number, "on_nonfinite rollback: the learning rate is multiplied by this at each rollback (default 0.5)")
             .range(0, 1);
         training.field("max_rollbacks", FieldType::PositiveInteger, "on_nonfinite rollback: the run stops at the next non-finite loss after this many rollbacks (default 3)");
+        training.field("keep_checkpoints", FieldType::PositiveInteger,
+                       "how many of the latest checkpoints the run keeps (default 1: checkpoint.pt only); more are kept as "
+                       "checkpoints/step-N.pt, for eval, query and branch --checkpoint/--from-step N")
+            .range(1, 1000);
         training.field("keep_best", FieldType::Boolean, "keep the checkpoint with the best monitored value apart (best.pt); needs early_stopping.monitor");
         training.field("sampler", FieldType::Component, "which task each step trains").component(kinds::TaskSampler).defaults(json{{"type", "round-robin"}});
         training.field("loss_weighting", FieldType::Component, "how task losses are combined").component(kinds::LossWeighting).defaults(json{{"type", "equal"}});
@@ -471,6 +475,7 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
         s.minDelta = es.value("min_delta", 0.0);
     }
     e.training.keepBest = tr.value("keep_best", false);
+    e.training.keepCheckpoints = tr.value("keep_checkpoints", int64_t(1));
     e.training.rollbackOnNonFinite = tr.value("on_nonfinite", std::string("stop")) == "rollback";
     e.training.rollbackLrScale = tr.value("rollback_lr_scale", 0.5);
     e.training.maxRollbacks = tr.value("max_rollbacks", int64_t(3));

@@ -59,6 +59,7 @@ struct TrainingSpec {
     double clipGradNorm = 0; // 0: no clipping
     EarlyStoppingSpec earlyStopping;
     bool keepBest = false; // keep the checkpoint of the best monitored value apart (best.pt)
+    int64_t keepCheckpoints = 1; // the latest checkpoints kept: checkpoint.pt and, above 1, checkpoints/step-N.pt
     // training.on_nonfinite: false = stop at a non-finite loss; true = go back to the last
     // checkpoint with the learning rate scaled by rollbackLrScale, at most maxRollbacks times.
     bool rollbackOnNonFinite = false;

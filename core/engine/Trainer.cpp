@@ -48,12 +48,18 @@ std::string runCheckpoint(const std::string& runDir, const std::string& which)
 {
     const RunPaths paths(runDir);
     const bool hasLast = fs::is_regular_file(paths.checkpoint), hasBest = fs::is_regular_file(paths.best);
+    const std::vector<long long> keptSteps = keptCheckpointSteps(runDir);
     auto kept = [&] {
         std::string out;
         if (hasLast)
             out += "last (step " + std::to_string(inspectCheckpoint(paths.checkpoint).step) + ")";
         if (hasBest)
             out += std::string(out.empty() ? "" : ", ") + "best (step " + std::to_string(inspectCheckpoint(paths.best).step) + ")";
+        if (!keptSteps.empty()) {
+            out += std::string(out.empty() ? "" : ", ") + "steps";
+            for (size_t i = 0; i < keptSteps.size(); ++i)
+                out += (i ? ", " : " ") + std::to_string(keptSteps[i]);
+        }
         return out.empty() ? std::string("none yet") : out;
     };
     if (which.empty() || which == "last") {
@@ -73,10 +79,42 @@ std::string runCheckpoint(const std::string& runDir, const std::string& which)
         return paths.checkpoint;
     if (hasBest && inspectCheckpoint(paths.best).step == step)
         return paths.best;
+    if (std::find(keptSteps.begin(), keptSteps.end(), step) != keptSteps.end())
+        return paths.keptCheckpoint(step);
     throw Error(runDir + ": no checkpoint of step " + which + "; the run keeps: " + kept());
 }
 
 namespace {
+
+// training.keep_checkpoints above 1: the checkpoint just written to checkpoint.pt is kept as
+// checkpoints/step-N.pt too (a hard link: the next checkpoint replaces checkpoint.pt by a
+// rename and leaves it; a copy where links are refused), and only the newest `keep` stay. A
+// failure is a warning: the run's own checkpoint is written.
+void keepCheckpoint(const RunPaths& paths, int64_t step, int64_t keep, const std::function<void(const std::string&)>& warn)
+{
+    std::error_code ec;
+    const std::string target = paths.keptCheckpoint(step);
+    fs::create_directories(paths.kept, ec);
+    fs::remove(target, ec);
+    fs::create_hard_link(paths.checkpoint, target, ec);
+    if (ec) {
+        ec.clear();
+        const std::string tmp = target + ".tmp";
+        fs::copy_file(paths.checkpoint, tmp, fs::copy_options::overwrite_existing, ec);
+        if (!ec)
+            fs::rename(tmp, target, ec);
+        if (ec) {
+            const std::string why = ec.message();
+            fs::remove(tmp, ec);
+            warn(target + ": could not keep the checkpoint of step " + std::to_string(step) + " (" + why + ")");
+            return;
+        }
+    }
+    const std::vector<long long> steps = keptCheckpointSteps(paths.dir);
+    for (size_t i = 0; i + static_cast<size_t>(keep) < steps.size(); ++i)
+        if (!fs::remove(paths.keptCheckpoint(steps[i]), ec) || ec)
+            warn(paths.keptCheckpoint(steps[i]) + ": could not remove an old kept checkpoint (" + ec.message() + ")");
+}
 
 // Records everything the trainer reports in the SQLite run store, a step's rows in one
 // transaction. A store that is busy (another process holds its lock longer than the busy
@@ -706,6 +744,8 @@ RunSummary Trainer::Impl::run()
         writeFileAtomicallyWith(target, [&](const std::string& tmp) { saveCheckpointArchive(archive, tmp); }, options.beforeCheckpointCommit);
         if (best)
             return;
+        if (exp.training.keepCheckpoints > 1)
+            keepCheckpoint(paths, step, exp.training.keepCheckpoints, [this](const std::string& message) { log(LogLevel::Warning, message); });
         CheckpointEvent e{step, paths.checkpoint};
         notify([&](TrainerObserver& o) { o.onCheckpoint(e); });
     };

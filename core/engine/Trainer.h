@@ -171,9 +171,9 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
 // The metrics of evaluateRunDetailed: task -> metric -> value.
 std::map<std::string, std::map<std::string, double>> evaluateRun(const std::string& runDir, const std::string& split);
 
-// Where a run keeps its things.
-// The checkpoint file of a run: "last" (or ""), "best", or a step that one of them holds.
-// Throws Error naming the run and the checkpoints it keeps.
+// The checkpoint file of a run: "last" (or ""), "best", or a step that one of them or
+// checkpoints/ (training.keep_checkpoints) holds. Throws Error naming the run and the
+// checkpoints it keeps.
 std::string runCheckpoint(const std::string& runDir, const std::string& which);
 
 } // namespace omnilab

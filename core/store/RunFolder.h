@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace omnilab {
 
@@ -14,8 +15,14 @@ struct RunPaths {
     std::string best;       // best.pt: the best monitored checkpoint (training.keep_best)
     std::string tokenizers; // tokenizers/: what formats trained from the data (SentencePiece models)
     std::string lock;       // writer.lock: held by the one process that writes the folder
+    std::string kept;       // checkpoints/: earlier checkpoints kept (training.keep_checkpoints)
     explicit RunPaths(const std::string& runDir);
+    // checkpoints/step-<step>.pt
+    std::string keptCheckpoint(long long step) const;
 };
+
+// The steps of the checkpoints a run keeps in checkpoints/ (training.keep_checkpoints), oldest first.
+std::vector<long long> keptCheckpointSteps(const std::string& runDir);
 
 // The SQLite run store of the runs under `folder` (runs/ by default): folder/omnilab.sqlite.
 std::string runStoreIn(const std::string& folder);

@@ -136,12 +136,18 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
             location_->setText(tr("Select the run to branch first."));
             return;
         }
-        bool ok = false;
-        const QString from = QInputDialog::getItem(this, tr("Branch a run"), tr("Start from its checkpoint"), {QStringLiteral("latest"), QStringLiteral("best")}, 0, false, &ok);
-        if (!ok)
-            return;
         try {
-            Q_EMIT branchRequested(runDir(runs.first()), from);
+            const QString dir = runDir(runs.first());
+            // The latest and best checkpoints, and the earlier ones the run keeps (training.keep_checkpoints), newest first.
+            QStringList choices{QStringLiteral("latest"), QStringLiteral("best")};
+            const auto kept = keptCheckpointSteps(dir.toStdString());
+            for (auto step = kept.rbegin(); step != kept.rend(); ++step)
+                choices << QString::number(*step);
+            bool ok = false;
+            const QString from = QInputDialog::getItem(this, tr("Branch a run"), tr("Start from its checkpoint (latest, best or a kept step)"), choices, 0, false, &ok);
+            if (!ok)
+                return;
+            Q_EMIT branchRequested(dir, from);
         } catch (const std::exception& e) {
             location_->setText(tr("Cannot read the run store: %1").arg(QString::fromStdString(messageOf(e))));
         }
