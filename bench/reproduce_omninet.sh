@@ -1,116 +1,133 @@
 #!/usr/bin/env bash
-# OmniNet at demo scale, as the paper compares it: the four single-task models (IND) against
-# the four-task model (MULT-4), parameter counts and the compression ratio, the two ablations
-# (no spatial cache, no link array), and zero-shot video captioning and video QA on the demo
-# videos, scored against the generator's ground truth (colour and shape of each clip).
-# Writes the OmniNet section of docs/REPRODUCTION.md (replacing an earlier one).
+# OmniNet at demo scale, as the paper compares it, over seeds: the four single-task models (IND)
+# against the four-task model (MULT-4) with parameter counts and Δm, and the two ablations (no
+# spatial cache, no link array) of MULT-4 with the same steps. Zero-shot video captioning has
+# its own section (bench/zero_shot_demo.sh).
+# Writes the OmniNet section of docs/REPRODUCTION.md (replacing an earlier one): mean ± std over
+# the seeds of every task's metric.
 #
-#   bench/reproduce_omninet.sh [MULT_STEPS]   (default 2000; each IND model gets MULT_STEPS / 4,
-#                                             the updates its task gets in the round-robin MULT-4 run)
+#   bench/reproduce_omninet.sh [MULT_STEPS [SEED ...]]   (default 2000 steps; seeds 1 2 3; each
+#                     IND model gets MULT_STEPS / 4, the updates its task gets in the round-robin run)
+#   bench/reproduce_omninet.sh --report DIR MULT_STEPS [SEED ...]   (the section again from DIR)
+# OMNILAB_BENCH_JOBS=2 trains two runs at a time with one thread each.
 # Needs the build and the demo data (scripts/omnilab demo). Runs from the repository root.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-source bench/lib.sh
 cli="${OMNILAB_BUILD_DIR:-$root/build}/bin/omnilab-cli"
+report_only=""
+if [ "${1:-}" = "--report" ]; then report_only="$2"; shift 2; fi
 steps="${1:-2000}"
+[ $# -gt 0 ] && shift
+seeds=("$@")
+[ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
 ind_steps=$(( steps / 4 ))
-out="$(mktemp -d /tmp/omnilab-reproduce-omninet.XXXX)"
+out="${report_only:-$(mktemp -d /tmp/omnilab-reproduce-omninet.XXXX)}"
 experiment=resources/experiments/omninet-4task.json
 tasks=(pos caption vqa activity)
+variants=(mult4 no-spatial-cache no-link-array)
 [ -d demo-data/hmdb ] || "$cli" make-demo-data --out demo-data --scale small
-start=$(date +%s)
 
-variant() { # variant NAME FIELD VALUE: the experiment with one body field changed
-  python3 - "$experiment" "$out/$1.json" "$2" "$3" <<'PY'
+source bench/lib.sh # jobs, threads, in_parallel
+
+write_config() { # write_config VARIANT SEED: the experiment with the seed and one body field set
+  python3 - "$experiment" "$out/$1-$2.json" "$1" "$2" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-d["name"] += "-" + sys.argv[3].replace("_", "-") + "-" + sys.argv[4]
-d["model"]["body"][sys.argv[3]] = sys.argv[4]
+variant, seed = sys.argv[3], int(sys.argv[4])
+change = {"mult4": {}, "ind": {}, "no-spatial-cache": {"spatial_cache": "off"}, "no-link-array": {"link_array": "off"}}[variant]
+if change:
+    d["name"] += "-" + variant
+d["model"]["body"].update(change)
+d["training"].update({"eval_every": 0, "checkpoint_every": 0, "seed": seed})
 json.dump(d, open(sys.argv[2], "w"), indent=2)
 PY
 }
-variant no-spatial-cache spatial_cache off
-variant no-link-array link_array off
 
-"$cli" train "$experiment" --run-dir "$out/runs/mult4" --steps "$steps" > "$out/mult4.log"
-"$cli" train "$out/no-spatial-cache.json" --run-dir "$out/runs/no-spatial-cache" --steps "$steps" > "$out/no-spatial-cache.log"
-"$cli" train "$out/no-link-array.json" --run-dir "$out/runs/no-link-array" --steps "$steps" > "$out/no-link-array.log"
-single_task_runs "$experiment" "$ind_steps" ind "${tasks[@]}"
-"$cli" compare "$out/runs/mult4" "${singles[@]}" > "$out/compare.txt"
-for run in mult4 no-spatial-cache no-link-array; do
-  "$cli" eval "$out/runs/$run" --json > "$out/eval-$run.json"
-done
+run_variant() { # run_variant VARIANT SEED
+  local name="$1-$2"
+  write_config "$1" "$2"
+  "$cli" "${threads[@]}" train "$out/$name.json" --run-dir "$out/runs/$name" --steps "$steps" > "$out/$name.log"
+  "$cli" "${threads[@]}" eval "$out/runs/$name" --json > "$out/$name.eval.json"
+  echo "$name done" >&2
+}
 
-# Zero-shot on the test clips of split 1: caption them with the image-captioning task and ask
-# the VQA task about them; a caption is right on colour (shape) when it names the clip's.
-python3 - demo-data/hmdb > "$out/clips.tsv" <<'PY'
-import os, sys
-root = sys.argv[1]
-test = set()
-for f in os.listdir(os.path.join(root, "splits")):
-    for line in open(os.path.join(root, "splits", f)):
-        parts = line.split()
-        if len(parts) == 2 and parts[1] == "2":
-            test.add(parts[0])
-for line in open(os.path.join(root, "ground_truth.tsv")):
-    clip, action, colour, shape, caption = line.rstrip("\n").split("\t")
-    if os.path.basename(clip) in test:
-        print("\t".join([os.path.join(root, clip), action, colour, shape, caption]))
-PY
-video_args=()
-while IFS=$'\t' read -r clip _; do video_args+=(--video "$clip"); done < "$out/clips.tsv"
-"$cli" query "$out/runs/mult4" --task caption "${video_args[@]}" > "$out/zero-shot-captions.tsv"
-"$cli" query "$out/runs/mult4" --task vqa --question "what color is the shape?" "${video_args[@]}" > "$out/zero-shot-colour.tsv"
-"$cli" query "$out/runs/mult4" --task vqa --question "what shape is it?" "${video_args[@]}" > "$out/zero-shot-shape.tsv"
-"$cli" query "$out/runs/ind-caption" --task caption "${video_args[@]}" > "$out/zero-shot-captions-ind.tsv"
-elapsed=$(( $(date +%s) - start ))
+run_single() { # run_single TASK SEED: the task alone, from the seeded experiment
+  local name="ind-$1-$2"
+  write_config ind "$2"
+  "$cli" single-task "$out/ind-$2.json" --task "$1" --out "$out/$name.json" > /dev/null
+  "$cli" "${threads[@]}" train "$out/$name.json" --run-dir "$out/runs/$name" --steps "$ind_steps" > "$out/$name.log"
+  "$cli" "${threads[@]}" eval "$out/runs/$name" --json > "$out/$name.eval.json"
+  echo "$name done" >&2
+}
 
-python3 - "$out" "$steps" "$ind_steps" "$elapsed" "$(nproc)" > "$out/section.md" <<'PY'
-import json, os, sys
-out, steps, ind_steps, elapsed, cores = sys.argv[1:]
-clips = [l.rstrip("\n").split("\t") for l in open(os.path.join(out, "clips.tsv"))]
-truth = {c[0]: c for c in clips}
-def answers(name):
-    return dict(l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, name)) if "\t" in l)
-def share(found):
-    return f"{found} of {len(clips)} ({100.0 * found / max(1, len(clips)):.0f} %)"
-def caption_scores(name):
-    caps = answers(name)
-    colour = sum(1 for c in clips if truth[c[0]][2] in caps.get(c[0], "").split())
-    shape = sum(1 for c in clips if truth[c[0]][3] in caps.get(c[0], "").split())
-    both = sum(1 for c in clips if truth[c[0]][2] in caps.get(c[0], "").split() and truth[c[0]][3] in caps.get(c[0], "").split())
-    return colour, shape, both, caps
-mult = caption_scores("zero-shot-captions.tsv")
-ind = caption_scores("zero-shot-captions-ind.tsv")
-colour_qa = answers("zero-shot-colour.tsv")
-shape_qa = answers("zero-shot-shape.tsv")
-evals = {r: json.load(open(os.path.join(out, f"eval-{r}.json")))["metrics"] for r in ["mult4", "no-spatial-cache", "no-link-array"]}
+start=$(date +%s)
+if [ -z "$report_only" ]; then
+  for seed in "${seeds[@]}"; do
+    for v in "${variants[@]}"; do in_parallel run_variant "$v" "$seed"; done
+    for t in "${tasks[@]}"; do in_parallel run_single "$t" "$seed"; done
+  done
+  wait
+  for seed in "${seeds[@]}"; do
+    singles=()
+    for t in "${tasks[@]}"; do singles+=("$out/runs/ind-$t-$seed"); done
+    "$cli" "${threads[@]}" compare "$out/runs/mult4-$seed" "${singles[@]}" > "$out/compare-$seed.txt"
+  done
+  echo "$(( $(date +%s) - start ))" > "$out/elapsed.txt"
+fi
+
+python3 - "$out" "$steps" "$ind_steps" "$(nproc)" "$(git rev-parse --short HEAD)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "$jobs" "${seeds[@]}" > "$out/section.md" <<'PY'
+import datetime, json, os, re, statistics, sys
+out, steps, ind_steps, cores, commit, cpu, jobs = sys.argv[1:8]
+seeds = sys.argv[8:]
+tasks = ["pos", "caption", "vqa", "activity"]
 key = {"pos": "accuracy", "caption": "bleu", "vqa": "vqa-accuracy", "activity": "accuracy"}
+def ev(name):
+    return json.load(open(os.path.join(out, f"{name}.eval.json")))
+def ms(values, percent):
+    v = [100.0 * x for x in values] if percent else list(values)
+    digits = 1 if percent else 3
+    unit = " %" if percent else ""
+    if len(v) == 1:
+        return f"{v[0]:.{digits}f}{unit}"
+    return f"{statistics.mean(v):.{digits}f} ± {statistics.stdev(v):.{digits}f}{unit}"
+def delta_m(seed):
+    text = open(os.path.join(out, f"compare-{seed}.txt")).read()
+    found = re.search(r"Δm over \d+ task\(s\) on \w+: (-?[0-9.]+) %", text)
+    if not found:
+        sys.exit(f"{out}/compare-{seed}.txt: no Δm line")
+    return float(found.group(1)) / 100.0
+elapsed = open(os.path.join(out, "elapsed.txt")).read().strip() if os.path.exists(os.path.join(out, "elapsed.txt")) else "?"
 print("## OmniNet (issue 4) — written by bench/reproduce_omninet.sh\n")
-print(f"Run on {cores} CPU cores in {elapsed} s: `resources/experiments/omninet-4task.json` (d_model 128, 2 + 2 layers) for {steps}")
-print(f"round-robin steps ({ind_steps} per task); each IND model for {ind_steps} steps. Demo data (`make-demo-data --scale small`), test splits.")
-print("Paper (full scale): MULT-4 POS 95.44 %, captioning BLEU-4 27.4, VQA 55.76 %, HMDB 54.44 % with 149 M parameters against")
-print("450 M for the four IND models; without the spatial cache captioning drops to 11.9 BLEU; without the link array HMDB drops to 46.8 %.\n")
-print("### IND against MULT-4\n\n```")
-print(open(os.path.join(out, "compare.txt")).read().rstrip())
-print("```\n\n### Ablations (MULT-4, the same steps)\n")
+print(f"{datetime.date.today()} at commit {commit}, {cores} CPU cores ({cpu}), seeds {', '.join(seeds)}; mean ± std over the seeds"
+      + (", runs two at a time with one thread each" if int(jobs) > 1 else "") + f"; {elapsed} s in all.")
+print(f"`resources/experiments/omninet-4task.json` (d_model 128, 2 + 2 layers, no pre-training) for {steps} round-robin steps")
+print(f"({ind_steps} per task); each IND model (`omnilab-cli single-task`) for {ind_steps} steps, so each task gets the same updates.")
+print("Demo data (`make-demo-data --scale small`), test splits, last checkpoint.")
+print("Paper (full scale, Table 2): MULT-4 POS 95.44 %, captioning BLEU-4 27.4, VQA 55.76 %, HMDB 54.44 % with 149 M parameters against")
+print("450 M for the four IND models; without the spatial cache captioning drops to 11.9 BLEU; without the link array HMDB drops to 46.8 %.")
+print("Zero-shot video captioning is in its own section (bench/zero_shot_demo.sh).\n")
+print("### IND against MULT-4\n")
+print("| task | metric | MULT-4 | IND | MULT-4 − IND |\n|---|---|---|---|---|")
+for t in tasks:
+    m = key[t]
+    multi = [ev(f"mult4-{s}")["metrics"][t][m] for s in seeds]
+    single = [ev(f"ind-{t}-{s}")["metrics"][t][m] for s in seeds]
+    percent = m != "bleu"
+    diff = [a - b for a, b in zip(multi, single)]
+    print(f"| {t} | {m} | {ms(multi, percent)} | {ms(single, percent)} | {ms(diff, percent).replace(' %', ' points')} |")
+params_multi = ev(f"mult4-{seeds[0]}")["parameters"]
+params_single = sum(ev(f"ind-{t}-{seeds[0]}")["parameters"] for t in tasks)
+print(f"\nΔm over the four tasks (`omnilab-cli compare`): {ms([delta_m(s) for s in seeds], True)}; parameters: MULT-4 {params_multi},"
+      f" the four IND models together {params_single} ({params_multi / params_single:.2f}×).\n")
+print("### Ablations (MULT-4, the same steps)\n")
 print("| model | POS accuracy | caption BLEU-4 | VQA accuracy | activity accuracy |\n|---|---|---|---|---|")
 for name, label in [("mult4", "MULT-4"), ("no-spatial-cache", "spatial_cache: off"), ("no-link-array", "link_array: off")]:
-    m = evals[name]
-    print(f"| {label} | " + " | ".join(f"{m[t][key[t]]:.4f}" for t in ["pos", "caption", "vqa", "activity"]) + " |")
-print("\n### Zero-shot on the demo videos (never trained to caption or answer about videos)\n")
-print("| query | right colour | right shape | both |\n|---|---|---|---|")
-print(f"| caption the clip (MULT-4's captioning task) | {share(mult[0])} | {share(mult[1])} | {share(mult[2])} |")
-print(f"| caption the clip (IND captioning model) | {share(ind[0])} | {share(ind[1])} | {share(ind[2])} |")
-c = sum(1 for x in clips if colour_qa.get(x[0], "") == x[2])
-s = sum(1 for x in clips if shape_qa.get(x[0], "") == x[3])
-print(f"| VQA \"what color is the shape?\" / \"what shape is it?\" | {share(c)} | {share(s)} | |")
-print("\nA few zero-shot captions (MULT-4) beside the generator's description:\n")
-for x in clips[:6]:
-    print(f"- `{os.path.basename(x[0])}`: \"{mult[3].get(x[0], '')}\" — truth: \"{x[4]}\"")
+    cells = [ms([ev(f"{name}-{s}")["metrics"][t][key[t]] for s in seeds], key[t] != "bleu") for t in tasks]
+    print(f"| {label} | " + " | ".join(cells) + " |")
 print()
 PY
 
 python3 bench/replace_section.py docs/REPRODUCTION.md "$out/section.md"
-echo "wrote the OmniNet section of docs/REPRODUCTION.md (runs and logs in $out)"
+cat "$out/section.md"
+echo "wrote the OmniNet section of docs/REPRODUCTION.md (runs and logs in $out)" >&2
