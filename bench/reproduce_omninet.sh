@@ -122,7 +122,7 @@ def ms(values, percent):
     return f"{statistics.mean(v):.{digits}f} ± {statistics.stdev(v):.{digits}f}{unit}"
 def delta_m(seed):
     text = open(os.path.join(out, f"compare-{seed}.txt")).read()
-    found = re.search(r"Δm over \d+ task\(s\) on \w+: (-?[0-9.]+) %", text)
+    found = re.search(r"Δm over \d+ task\(s\) on \w+: ([+-]?[0-9.]+) %", text)
     if not found:
         sys.exit(f"{out}/compare-{seed}.txt: no Δm line")
     return float(found.group(1)) / 100.0
