@@ -11,6 +11,7 @@
 #include <map>
 #include <tuple>
 #include <random>
+#include <thread>
 
 #include "core/config/Experiment.h"
 #include "core/engine/Components.h"
@@ -70,6 +71,19 @@ TrainOptions options(const QTemporaryDir& dir)
     o.controlPollMs = 0; // every step, so the step a command is taken at is known
     return o;
 }
+
+// Stops and joins a trainer's thread when a test leaves early.
+struct StopAndJoin {
+    Trainer& trainer;
+    std::thread& thread;
+    ~StopAndJoin()
+    {
+        if (thread.joinable()) {
+            trainer.requestStop();
+            thread.join();
+        }
+    }
+};
 
 ControlRequest request(std::vector<ControlChange> set)
 {
@@ -315,6 +329,70 @@ private Q_SLOTS:
         QCOMPARE(s.step, int64_t(9));
         QCOMPARE(w.evalSteps, (std::vector<int64_t>{4, 4})); // both tasks
         QCOMPARE(w.checkpointSteps, (std::vector<int64_t>{4, 9}));
+    }
+
+    // A paused run still takes commands: paused after step 5, a new rate, an evaluation and a
+    // checkpoint asked for then are taken at step 5 while the run stays paused (the command is
+    // marked applied before it goes on), and step 6 trains with the new rate. A stop while
+    // paused ends the run there.
+    void commandsAreTakenWhilePaused()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        json doc = twoTaskBars(dir.filePath("data"), 10);
+        doc["training"]["checkpoint_every"] = 0;
+        const Experiment e = Experiment::fromJson(doc, "mem");
+        TrainOptions o = options(dir);
+        struct Evals : Watcher {
+            std::vector<int64_t> evalSteps, checkpointSteps;
+            void onEval(const EvalEvent& e) override { evalSteps.push_back(e.step); }
+            void onCheckpoint(const CheckpointEvent& e) override { checkpointSteps.push_back(e.step); }
+        } w;
+        Trainer t(e, o);
+        w.at[5] = [&] { t.setPaused(true); };
+        t.addObserver(&w);
+        RunSummary summary;
+        std::thread runner([&] { summary = t.run(); });
+        StopAndJoin guard{t, runner}; // a failed check below must not leave the thread running
+        QTRY_VERIFY_WITH_TIMEOUT(t.paused() && QFileInfo::exists(QString::fromStdString(RunPaths(o.runDir).info)), 60000);
+        ControlRequest r = request({{"/training/optimizer/lr", 0.0025}});
+        r.evaluate = true;
+        r.checkpoint = true;
+        const QueuedControl queued = queueControl(o.runDir, r);
+        RunStore store(queued.dbFile, false);
+        QTRY_VERIFY_WITH_TIMEOUT(store.command(queued.commandId)->state == "applied", 60000);
+        QVERIFY(t.paused()); // taken while paused, not after
+        QCOMPARE(store.command(queued.commandId)->step, int64_t(5));
+        t.setPaused(false);
+        runner.join();
+        QCOMPARE(summary.status, std::string("finished"));
+        QCOMPARE(w.steps.size(), size_t(10));
+        QCOMPARE(w.steps[4].learningRate, 0.01);   // step 5: the experiment's rate
+        QCOMPARE(w.steps[5].learningRate, 0.0025);            // step 6: the new rate
+        QCOMPARE(w.interventions.size(), size_t(1));
+        QCOMPARE(w.interventions[0].step, int64_t(5));
+        QCOMPARE(w.checkpointSteps.front(), int64_t(5));
+        QVERIFY(w.evalSteps.size() >= 2 && w.evalSteps[0] == 5 && w.evalSteps[1] == 5);
+
+        // A stop asked for while paused ends the run at the step it paused after.
+        QTemporaryDir again;
+        testing::writeBarsDataset(again.filePath("data"), 100, 20);
+        const Experiment e2 = Experiment::fromJson(twoTaskBars(again.filePath("data"), 10), "mem");
+        TrainOptions o2 = options(again);
+        Watcher w2;
+        Trainer t2(e2, o2);
+        w2.at[3] = [&] { t2.setPaused(true); };
+        t2.addObserver(&w2);
+        RunSummary s2;
+        std::thread runner2([&] { s2 = t2.run(); });
+        StopAndJoin guard2{t2, runner2};
+        QTRY_VERIFY_WITH_TIMEOUT(t2.paused() && QFileInfo::exists(QString::fromStdString(RunPaths(o2.runDir).info)), 60000);
+        ControlRequest stop;
+        stop.stop = true;
+        queueControl(o2.runDir, stop);
+        runner2.join(); // ends without being unpaused
+        QCOMPARE(s2.status, std::string("stopped"));
+        QCOMPARE(s2.step, int64_t(3));
     }
 
     // New sampling weights take effect at once: with the weighted sampler, 3 : 1 after the

@@ -567,7 +567,7 @@ int commandControl(const Args& a)
         }
         usleep(100 * 1000);
     }
-    std::cerr << "omnilab-cli: not taken within " << timeout << " s (is the run paused?); it stays queued and is taken when the run goes on\n";
+    std::cerr << "omnilab-cli: not taken within " << timeout << " s (is the run in a long evaluation, or a hogwild run paused?); it stays queued and is taken at the run's next poll\n";
     return 1;
 }
 

@@ -404,12 +404,23 @@ struct Trainer::Impl {
         notify([&](TrainerObserver& o) { o.onLog(level, message); });
     }
 
-    // Blocks while paused; returns false when a stop was requested.
-    bool waitWhilePaused()
+    // Blocks while paused; returns false when a stop was requested. With `whilePaused`, wakes
+    // every `interval` to call it (the synchronous loop takes control commands while paused).
+    bool waitWhilePaused(const std::function<void()>& whilePaused = {}, std::chrono::milliseconds interval = std::chrono::milliseconds(200))
     {
-        std::unique_lock<std::mutex> lock(pauseMutex);
-        pauseChanged.wait(lock, [&] { return !pausedFlag.load() || stopRequested.load(); });
-        return !stopRequested.load();
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> lock(pauseMutex);
+                const auto awake = [&] { return !pausedFlag.load() || stopRequested.load(); };
+                if (!whilePaused)
+                    pauseChanged.wait(lock, awake);
+                else
+                    pauseChanged.wait_for(lock, interval, awake);
+                if (awake())
+                    return !stopRequested.load();
+            }
+            whilePaused(); // without the lock: a command may stop the run
+        }
     }
 
     void stop()
@@ -1262,7 +1273,11 @@ RunSummary Trainer::Impl::run()
                 trainHogwild();
             if (!exp.training.hogwild)
                 pollControl(step);
-            while (!exp.training.hogwild && step < totalSteps && !earlyStopped && !stopRequested && waitWhilePaused()) {
+            // While paused, commands (a new rate, weights, evaluate, checkpoint, stop) are still
+            // taken, at the step the run paused after.
+            const auto pausedPoll = std::chrono::milliseconds(std::max(options.controlPollMs, 20));
+            while (!exp.training.hogwild && step < totalSteps && !earlyStopped && !stopRequested &&
+                   waitWhilePaused([&] { pollControl(step); }, pausedPoll)) {
                 const bool stepped = trainOneStep();
                 if (controlDue(step))
                     pollControl(step);
