@@ -9,13 +9,18 @@
 #
 #   bench/zero_shot_demo.sh [SEED ...]              (default 1 2 3)
 #   bench/zero_shot_demo.sh --report DIR [SEED ...] (the section again from an earlier run's DIR)
+#   bench/zero_shot_demo.sh --pretrained DIR [SEED ...] (MULT-4 only: the vision networks, and
+#                     their pre-training times, of an earlier run's DIR; for a change that
+#                     leaves shapes-vision.json and the demo data as they were)
 # Needs the build and the demo data (scripts/omnilab demo). Runs from the repository root.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cli="${OMNILAB_BUILD_DIR:-$root/build}/bin/omnilab-cli"
 report_only=""
+pretrained=""
 if [ "${1:-}" = "--report" ]; then report_only="$2"; shift 2; fi
+if [ "${1:-}" = "--pretrained" ]; then pretrained="$(cd "$2" && pwd)"; shift 2; fi
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3)
 out="${report_only:-$(mktemp -d /tmp/omnilab-zero-shot.XXXX)}"
@@ -25,28 +30,36 @@ out="${report_only:-$(mktemp -d /tmp/omnilab-zero-shot.XXXX)}"
 source bench/lib.sh # jobs, threads, in_parallel
 run_seed() {
   local seed="$1"
-  python3 - "$seed" "$out" <<'PY'
+  local vision="${pretrained:-$out}/runs/shapes-vision-$seed"
+  python3 - "$seed" "$out" "$vision" <<'PY'
 import json, sys
-seed, out = int(sys.argv[1]), sys.argv[2]
+seed, out, vision = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 pre = json.load(open("resources/experiments/shapes-vision.json"))
 pre["training"]["seed"] = seed
 json.dump(pre, open(f"{out}/shapes-vision-{seed}.json", "w"), indent=2)
 mult = json.load(open("resources/experiments/omninet-demo.json"))
 mult["training"]["seed"] = seed
-mult["model"]["peripherals"]["vision"]["init_from"] = f"{out}/runs/shapes-vision-{seed}"
+mult["model"]["peripherals"]["vision"]["init_from"] = vision
 json.dump(mult, open(f"{out}/mult4-{seed}.json", "w"), indent=2)
 PY
   local start middle end
-  start=$(date +%s)
-  "$cli" "${threads[@]}" train "$out/shapes-vision-$seed.json" --run-dir "$out/runs/shapes-vision-$seed" > "$out/shapes-vision-$seed.log"
-  middle=$(date +%s)
+  local pretrain_seconds
+  if [ -n "$pretrained" ]; then
+    pretrain_seconds=$(cut -d' ' -f1 "$pretrained/time-$seed.txt")
+    middle=$(date +%s)
+  else
+    start=$(date +%s)
+    "$cli" "${threads[@]}" train "$out/shapes-vision-$seed.json" --run-dir "$vision" > "$out/shapes-vision-$seed.log"
+    middle=$(date +%s)
+    pretrain_seconds=$((middle - start))
+  fi
   "$cli" "${threads[@]}" train "$out/mult4-$seed.json" --run-dir "$out/runs/mult4-$seed" > "$out/mult4-$seed.log"
   end=$(date +%s)
-  echo "$((middle - start)) $((end - middle)) $jobs" > "$out/time-$seed.txt"
+  echo "$pretrain_seconds $((end - middle)) $jobs ${pretrained:+reused}" > "$out/time-$seed.txt"
   "$cli" "${threads[@]}" zero-shot "$out/runs/mult4-$seed" --videos demo-data/hmdb --questions --images --json > "$out/zero-shot-$seed.json"
   "$cli" "${threads[@]}" eval "$out/runs/mult4-$seed" --json > "$out/eval-$seed.json"
-  "$cli" "${threads[@]}" eval "$out/runs/shapes-vision-$seed" --json > "$out/eval-pretrain-$seed.json"
-  echo "seed $seed done ($((end - start)) s of training)" >&2
+  "$cli" "${threads[@]}" eval "$vision" --json > "$out/eval-pretrain-$seed.json"
+  echo "seed $seed done ($((end - middle)) s of MULT-4 training)" >&2
 }
 [ -n "$report_only" ] || for seed in "${seeds[@]}"; do in_parallel run_seed "$seed"; done
 wait
@@ -56,7 +69,8 @@ import datetime, json, os, statistics, sys
 out, commit, cores, cpu, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 z = {s: json.load(open(os.path.join(out, f"zero-shot-{s}.json"))) for s in seeds}
 ev = {s: json.load(open(os.path.join(out, f"eval-{s}.json")))["metrics"] for s in seeds}
-times = {s: [int(x) for x in open(os.path.join(out, f"time-{s}.txt")).read().split()] for s in seeds}
+times = {s: [int(x) for x in open(os.path.join(out, f"time-{s}.txt")).read().split()[:3]] for s in seeds}
+reused = any("reused" in open(os.path.join(out, f"time-{s}.txt")).read() for s in seeds)
 pre = {s: json.load(open(os.path.join(out, f"eval-pretrain-{s}.json")))["metrics"] for s in seeds}
 pre_doc = json.load(open(os.path.join(out, f"shapes-vision-{seeds[0]}.json")))
 mult_doc = json.load(open(os.path.join(out, f"mult4-{seeds[0]}.json")))
@@ -76,12 +90,14 @@ jobs = int(open(os.path.join(out, f"time-{seeds[0]}.txt")).read().split()[2])
 print(("Seeds trained two at a time, one thread each. " if jobs > 1 else "Seeds trained one at a time on all cores. ") +
       "Each seed: `resources/experiments/shapes-vision.json` pre-trains the vision network on the shapes gallery "
       f"({pre_doc['training']['steps']} steps" + (f", {', '.join(late)}" if late else "") + f"; {statistics.mean(t[0] for t in times.values()):.0f} s; "
-      f"test accuracy shape {ms([pre[s]['shape']['accuracy'] for s in seeds])}, colour {ms([pre[s]['colour']['accuracy'] for s in seeds])}), "
+      f"test accuracy shape {ms([pre[s]['shape']['accuracy'] for s in seeds])}, colour {ms([pre[s]['colour']['accuracy'] for s in seeds])}"
+      + ("; these networks and their times from an earlier run of this script with the same file and demo data" if reused else "") + "), "
       f"then `resources/experiments/omninet-demo.json` trains MULT-4 "
       f"with its default steps ({statistics.mean(t[1] for t in times.values()):.0f} s), starting its vision peripheral from it "
       f"(`init_from`) and keeping it {'frozen' if vision.get('freeze') else 'trainable'}; vision stages {vision.get('channels')}, cell positions "
       f"`{vision.get('positions', 'none')}`; activity trains in the {body['domains']['video']} domain, a clip sent to the captioning task is encoded "
-      f"in the domain of that task's image input, and the gate is `{body.get('gate')}`. "
+      f"in the domain of that task's image input, and the gate is `{body.get('gate')}`"
+      + "".join(f"; `{t['name']}` trains at its own rate {t['lr']}" for t in mult_doc["tasks"] if "lr" in t) + ". "
       "No video caption, video answer or clip colour/shape label is used in training; the last checkpoint is scored; every test clip is scored.\n")
 print("A caption is right on colour (shape) when the colour (shape) words it holds are exactly the clip's one colour (shape); "
       "degenerate = a loop (a word three times in a row, or a word other than a, an, the, and, on, in, of, is, to, with, at, there, are, one three times). Greedy decoding. In-domain: the captioning task's own test images "
