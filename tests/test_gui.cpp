@@ -248,6 +248,76 @@ private Q_SLOTS:
         QVERIFY(!w.branchRun(dir_.filePath(QStringLiteral("nothing")), QStringLiteral("latest")));
     }
 
+    // Freeze and the keyboard: with two tasks, Freeze on the second sends sample_weight 0 and
+    // turns when the change comes back; no step trains that task until Freeze again thaws it
+    // at its earlier weight. Freezing the last task that trains is refused and the button
+    // stays off. Ctrl+Shift+E evaluates now; Alt+L puts the focus in the rate field.
+    void freezeAndShortcutsInTheControlRow()
+    {
+        MainWindow w;
+        w.setRunsRoot(dir_.filePath("runs-freeze"));
+        w.show();
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        writeExperiment(100000); // writes the bars data
+        auto doc = testing::barsExperiment(dir_.filePath("data"), 100000);
+        doc["training"]["eval_every"] = 0;
+        auto second = doc["tasks"][0];
+        second["name"] = "bars2";
+        doc["tasks"].push_back(second);
+        doc["tasks"][1]["sample_weight"] = 2;
+        const QString file = dir_.filePath(QStringLiteral("bars-freeze.json"));
+        testing::writeBytes(file, QByteArray::fromStdString(doc.dump(2)));
+        QVERIFY(w.openExperiment(file, false));
+        QSignalSpy steps(w.bridge(), &EngineBridge::stepReported);
+        QSignalSpy changed(w.bridge(), &EngineBridge::interventionReported);
+        QSignalSpy evals(w.bridge(), &EngineBridge::evalReported);
+        QSignalSpy finished(w.bridge(), &EngineBridge::runFinished);
+        TrainingDock* dock = w.trainingDock();
+        QTest::mouseClick(dock->trainButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(steps.count() >= 3, 30000);
+        dock->controlTaskBox()->setCurrentIndex(1);
+        QVERIFY(!dock->freezeTaskButton()->isChecked());
+        QTest::mouseClick(dock->freezeTaskButton(), Qt::LeftButton);
+        QVERIFY(!dock->freezeTaskButton()->isChecked()); // not until the run has taken it
+        QTRY_VERIFY_WITH_TIMEOUT(changed.count() == 1, 30000);
+        QCOMPARE(changed.first().at(1).toString(), QStringLiteral("/tasks/1/sample_weight"));
+        QCOMPARE(changed.first().at(3).toString(), QStringLiteral("0"));
+        QVERIFY(dock->freezeTaskButton()->isChecked());
+        QCOMPARE(dock->sampleWeightBox()->value(), 0.0);
+        const qint64 frozenAt = changed.first().at(0).toLongLong();
+        QTRY_VERIFY_WITH_TIMEOUT(steps.count() > 0 && steps.last().at(0).toLongLong() >= frozenAt + 20, 30000);
+        for (const auto& step : steps)
+            if (step.at(0).toLongLong() > frozenAt)
+                QVERIFY2(!step.at(2).toMap().contains(QStringLiteral("bars2")), qPrintable(QString::number(step.at(0).toLongLong())));
+
+        // The last task that trains cannot be frozen: refused in the log, the button stays off.
+        dock->controlTaskBox()->setCurrentIndex(0);
+        QVERIFY(!dock->freezeTaskButton()->isChecked());
+        QTest::mouseClick(dock->freezeTaskButton(), Qt::LeftButton);
+        auto* log = dock->findChild<QPlainTextEdit*>(QStringLiteral("trainingLog"));
+        QTRY_VERIFY_WITH_TIMEOUT(log->toPlainText().contains(QStringLiteral("every task's sample_weight is 0")), 10000);
+        QVERIFY(!dock->freezeTaskButton()->isChecked());
+
+        // Thaw: back to the weight it had (2), not to 1.
+        dock->controlTaskBox()->setCurrentIndex(1);
+        QVERIFY(dock->freezeTaskButton()->isChecked());
+        QTest::mouseClick(dock->freezeTaskButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(changed.count() == 2, 30000);
+        QCOMPARE(changed.last().at(3).toString(), QStringLiteral("2"));
+        QVERIFY(!dock->freezeTaskButton()->isChecked());
+
+        // The keyboard: Ctrl+Shift+E asks for an evaluation (both tasks report), Alt+L focuses the rate.
+        const int evalsBefore = evals.count();
+        QTest::keyClick(&w, Qt::Key_E, Qt::ControlModifier | Qt::ShiftModifier);
+        QTRY_VERIFY_WITH_TIMEOUT(evals.count() >= evalsBefore + 2, 30000);
+        QTest::keyClick(&w, Qt::Key_L, Qt::AltModifier);
+        QTRY_COMPARE(QApplication::focusWidget(), static_cast<QWidget*>(dock->learningRateEdit()));
+
+        QTest::mouseClick(dock->stopButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(30000) || finished.count() == 1);
+    }
+
     void shortRunFinishesWithTestMetrics()
     {
         MainWindow w;

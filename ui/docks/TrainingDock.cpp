@@ -14,6 +14,7 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QInputDialog>
+#include <QKeySequence>
 #include <QLabel>
 #include <QSlider>
 #include <QTextStream>
@@ -102,8 +103,12 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     controls_->setObjectName(QStringLiteral("liveControls"));
     auto* steer = new QHBoxLayout(controls_);
     steer->setContentsMargins(0, 0, 0, 0);
-    steer->addWidget(new QLabel(tr("Learning rate"), controls_));
+    // Keyboard reachable: Alt+L and Alt+A move to the rate and the task, Alt+Z freezes or
+    // thaws the task, Ctrl+Shift+E evaluates and Ctrl+Shift+K checkpoints now.
+    auto* lrLabel = new QLabel(tr("&Learning rate"), controls_);
+    steer->addWidget(lrLabel);
     lrEdit_ = new QLineEdit(controls_);
+    lrLabel->setBuddy(lrEdit_);
     lrEdit_->setObjectName(QStringLiteral("learningRateEdit"));
     lrEdit_->setValidator(new QDoubleValidator(0, 10, 12, lrEdit_));
     lrEdit_->setMinimumWidth(90);
@@ -114,9 +119,11 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     steer->addWidget(lrEdit_);
     steer->addWidget(applyLr_);
     steer->addSpacing(12);
-    steer->addWidget(new QLabel(tr("Task"), controls_));
+    auto* taskLabel = new QLabel(tr("T&ask"), controls_);
+    steer->addWidget(taskLabel);
     taskBox_ = new QComboBox(controls_);
     taskBox_->setObjectName(QStringLiteral("controlTask"));
+    taskLabel->setBuddy(taskBox_);
     steer->addWidget(taskBox_);
     steer->addWidget(new QLabel(tr("loss weight"), controls_));
     lossWeight_ = new QDoubleSpinBox(controls_);
@@ -136,11 +143,21 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     applyTask_ = new QPushButton(tr("Apply"), controls_);
     applyTask_->setObjectName(QStringLiteral("applyTaskWeights"));
     steer->addWidget(applyTask_);
+    freeze_ = new QPushButton(tr("Free&ze"), controls_);
+    freeze_->setObjectName(QStringLiteral("freezeTask"));
+    freeze_->setCheckable(true);
+    freeze_->setToolTip(tr("Freeze the task: sampling weight 0, so it is not trained and its head stays as it is; press again to thaw "
+                           "it at its earlier sampling weight (Alt+Z)"));
+    steer->addWidget(freeze_);
     steer->addStretch(1);
     evalNow_ = new QPushButton(tr("Evaluate now"), controls_);
     evalNow_->setObjectName(QStringLiteral("evalNow"));
+    evalNow_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    evalNow_->setToolTip(tr("Evaluate on the validation split after the current step (Ctrl+Shift+E)"));
     checkpointNow_ = new QPushButton(tr("Checkpoint now"), controls_);
     checkpointNow_->setObjectName(QStringLiteral("checkpointNow"));
+    checkpointNow_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_K));
+    checkpointNow_->setToolTip(tr("Write a checkpoint after the current step (Ctrl+Shift+K)"));
     steer->addWidget(evalNow_);
     steer->addWidget(checkpointNow_);
     layout->addWidget(controls_);
@@ -168,6 +185,17 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
             log_->appendPlainText(tr("nothing to change: task %1 already has these weights").arg(taskBox_->currentText()));
         else
             Q_EMIT controlRequested(set, {});
+    });
+    // The button shows the run's state, not the click: it turns when the change comes back
+    // as an intervention (a refused freeze, such as the last task that trains, leaves it).
+    connect(freeze_, &QPushButton::clicked, this, [this] {
+        const int i = taskBox_->currentIndex();
+        if (i < 0 || i >= taskWeights_.size())
+            return;
+        const bool frozen = taskWeights_[i].second == 0;
+        const double to = frozen ? thawWeights_.value(i, 1.0) : 0.0;
+        freeze_->setChecked(frozen);
+        Q_EMIT controlRequested({{QStringLiteral("/tasks/%1/sample_weight").arg(i), QString::number(to, 'g', 12)}}, {});
     });
     connect(taskBox_, &QComboBox::currentIndexChanged, this, [this] { showTaskWeights(); });
     connect(evalNow_, &QPushButton::clicked, this, [this] { Q_EMIT controlRequested({}, {QStringLiteral("eval")}); });
@@ -255,6 +283,7 @@ void TrainingDock::setCanTrain(bool can)
 void TrainingDock::setControlState(const QStringList& tasks, double learningRate, const QList<QPair<double, double>>& weights)
 {
     taskWeights_ = weights;
+    thawWeights_.clear();
     while (taskWeights_.size() < tasks.size())
         taskWeights_.push_back({1.0, 1.0});
     taskBox_->clear();
@@ -271,6 +300,7 @@ void TrainingDock::showTaskWeights()
         return;
     lossWeight_->setValue(taskWeights_[i].first);
     sampleWeight_->setValue(taskWeights_[i].second);
+    freeze_->setChecked(taskWeights_[i].second == 0);
 }
 
 QString TrainingDock::interventionText(int i) const { return i >= 0 && i < markers_.size() ? markers_[i].text : QString(); }
@@ -310,8 +340,13 @@ void TrainingDock::onIntervention(qint64 step, const QString& field, const QStri
     if (isIndex && task >= 0 && task < taskWeights_.size()) {
         if (parts[3] == QLatin1String("loss_weight"))
             taskWeights_[task].first = to.toDouble();
-        else if (parts[3] == QLatin1String("sample_weight"))
+        else if (parts[3] == QLatin1String("sample_weight")) {
+            if (to.toDouble() == 0 && from.toDouble() > 0)
+                thawWeights_[task] = from.toDouble(); // what Freeze gives back
             taskWeights_[task].second = to.toDouble();
+        }
+        if (task == taskBox_->currentIndex())
+            showTaskWeights();
     } else if (field == QLatin1String("/training/optimizer/lr")) {
         lrEdit_->setText(to);
     }

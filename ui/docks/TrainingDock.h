@@ -69,6 +69,7 @@ public:
     QDoubleSpinBox* lossWeightBox() const { return lossWeight_; }
     QDoubleSpinBox* sampleWeightBox() const { return sampleWeight_; }
     QPushButton* applyTaskButton() const { return applyTask_; }
+    QPushButton* freezeTaskButton() const { return freeze_; }
     QPushButton* evalNowButton() const { return evalNow_; }
     QPushButton* checkpointNowButton() const { return checkpointNow_; }
     int interventionCount() const { return markers_.size(); }
@@ -138,6 +139,7 @@ private:
     QDoubleSpinBox* lossWeight_ = nullptr;
     QDoubleSpinBox* sampleWeight_ = nullptr;
     QPushButton* applyTask_ = nullptr;
+    QPushButton* freeze_ = nullptr;
     QPushButton* evalNow_ = nullptr;
     QPushButton* checkpointNow_ = nullptr;
     QWidget* controls_ = nullptr;
@@ -147,6 +149,7 @@ private:
     };
     QList<Marker> markers_;
     QList<QPair<double, double>> taskWeights_; // per task: loss_weight, sample_weight as the run has them
+    QMap<int, double> thawWeights_;            // per frozen task: the sample_weight it had before
     QCPGraph* bestGraph_ = nullptr;
     qint64 bestStep_ = -1;
     bool canTrain_ = false;
