@@ -61,6 +61,13 @@ struct Watcher : TrainerObserver {
     }
 };
 
+// A Watcher that also records the steps of evaluations and checkpoints.
+struct EvalWatcher : Watcher {
+    std::vector<int64_t> evalSteps, checkpointSteps;
+    void onEval(const EvalEvent& e) override { evalSteps.push_back(e.step); }
+    void onCheckpoint(const CheckpointEvent& e) override { checkpointSteps.push_back(e.step); }
+};
+
 std::string dbOf(const QTemporaryDir& dir) { return dir.filePath("omnilab.sqlite").toStdString(); }
 
 TrainOptions options(const QTemporaryDir& dir)
@@ -306,11 +313,7 @@ private Q_SLOTS:
         doc["training"]["checkpoint_every"] = 0;
         const Experiment e = Experiment::fromJson(doc, "mem");
         TrainOptions o = options(dir);
-        struct Evals : Watcher {
-            std::vector<int64_t> evalSteps, checkpointSteps;
-            void onEval(const EvalEvent& e) override { evalSteps.push_back(e.step); }
-            void onCheckpoint(const CheckpointEvent& e) override { checkpointSteps.push_back(e.step); }
-        } w;
+        EvalWatcher w;
         w.at[4] = [&] {
             ControlRequest r;
             r.evaluate = true;
@@ -343,11 +346,7 @@ private Q_SLOTS:
         doc["training"]["checkpoint_every"] = 0;
         const Experiment e = Experiment::fromJson(doc, "mem");
         TrainOptions o = options(dir);
-        struct Evals : Watcher {
-            std::vector<int64_t> evalSteps, checkpointSteps;
-            void onEval(const EvalEvent& e) override { evalSteps.push_back(e.step); }
-            void onCheckpoint(const CheckpointEvent& e) override { checkpointSteps.push_back(e.step); }
-        } w;
+        EvalWatcher w;
         Trainer t(e, o);
         w.at[5] = [&] { t.setPaused(true); };
         t.addObserver(&w);

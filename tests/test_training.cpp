@@ -48,6 +48,33 @@ struct Recorder : TrainerObserver {
     }
     void onFinished(const RunSummary&) override { finished = true; }
 };
+
+// `e` trained to its last step in one go (dir/straight) and in two (dir/half: 10 steps, then
+// resumed): the step events of each, the second run's two parts joined.
+std::pair<std::vector<StepEvent>, std::vector<StepEvent>> straightAndResumed(const Experiment& e, const QTemporaryDir& dir)
+{
+    TrainOptions straight;
+    straight.runDir = dir.filePath("straight").toStdString();
+    straight.dbFile = dir.filePath("runs.sqlite").toStdString();
+    Trainer a(e, straight);
+    Recorder ra;
+    a.addObserver(&ra);
+    a.run();
+    TrainOptions half = straight;
+    half.runDir = dir.filePath("half").toStdString();
+    half.steps = 10;
+    Trainer b(e, half);
+    Recorder rb;
+    b.addObserver(&rb);
+    b.run();
+    auto c = Trainer::resume(half.runDir, TrainOptions{});
+    Recorder rc;
+    c->addObserver(&rc);
+    c->run();
+    std::vector<StepEvent> resumed = rb.steps;
+    resumed.insert(resumed.end(), rc.steps.begin(), rc.steps.end());
+    return {ra.steps, resumed};
+}
 TrainOptions optionsFor(const QString& runDir)
 {
     TrainOptions o;
@@ -318,26 +345,11 @@ private Q_SLOTS:
         testing::writeBarsDataset(dir.filePath("data"), 200, 40);
         auto doc = testing::barsExperiment(dir.filePath("data"), 20);
         doc["model"]["body"]["dropout"] = 0.0;
-        Experiment e = Experiment::fromJson(doc, "mem");
-        TrainOptions straight;
-        straight.runDir = dir.filePath("straight").toStdString();
-        Trainer a(e, straight);
-        Recorder ra;
-        a.addObserver(&ra);
-        a.run();
-
-        TrainOptions half;
-        half.runDir = dir.filePath("half").toStdString();
-        half.steps = 10;
-        Trainer b(e, half);
-        b.run();
-        auto c = Trainer::resume(half.runDir, TrainOptions{});
-        Recorder rc;
-        c->addObserver(&rc);
-        c->run();
-        QCOMPARE(rc.steps.back().step, int64_t(20));
-        QVERIFY2(std::abs(rc.steps.back().loss - ra.steps.back().loss) < 1e-4,
-                 qPrintable(QStringLiteral("%1 vs %2").arg(rc.steps.back().loss).arg(ra.steps.back().loss)));
+        const auto [straight, resumed] = straightAndResumed(Experiment::fromJson(doc, "mem"), dir);
+        QCOMPARE(resumed.size(), size_t(20));
+        QCOMPARE(resumed.back().step, int64_t(20));
+        QVERIFY2(std::abs(resumed.back().loss - straight.back().loss) < 1e-4,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(resumed.back().loss).arg(straight.back().loss)));
     }
 
     // A resume continues the random state too: with dropout (torch's generator) and the
@@ -356,34 +368,13 @@ private Q_SLOTS:
         doc["tasks"].push_back(second);
         doc["training"]["sampler"] = {{"type", "proportional"}};
         doc["training"]["seed"] = 7;
-        Experiment e = Experiment::fromJson(doc, "mem");
-        TrainOptions straight;
-        straight.runDir = dir.filePath("straight").toStdString();
-        straight.dbFile = dir.filePath("runs.sqlite").toStdString();
-        Trainer a(e, straight);
-        Recorder ra;
-        a.addObserver(&ra);
-        a.run();
-
-        TrainOptions half;
-        half.runDir = dir.filePath("half").toStdString();
-        half.dbFile = straight.dbFile;
-        half.steps = 10;
-        Trainer b(e, half);
-        Recorder rb;
-        b.addObserver(&rb);
-        b.run();
-        auto c = Trainer::resume(half.runDir, TrainOptions{});
-        Recorder rc;
-        c->addObserver(&rc);
-        c->run();
-        QCOMPARE(ra.steps.size(), size_t(20));
-        QCOMPARE(rb.steps.size(), size_t(10));
-        QCOMPARE(rc.steps.size(), size_t(10));
+        const auto [straight, resumed] = straightAndResumed(Experiment::fromJson(doc, "mem"), dir);
+        QCOMPARE(straight.size(), size_t(20));
+        QCOMPARE(resumed.size(), size_t(20));
         std::set<std::string> tasks;
         for (size_t i = 0; i < 20; ++i) {
-            const StepEvent& got = i < 10 ? rb.steps[i] : rc.steps[i - 10];
-            const StepEvent& want = ra.steps[i];
+            const StepEvent& got = resumed[i];
+            const StepEvent& want = straight[i];
             QCOMPARE(got.step, want.step);
             QCOMPARE(got.taskLosses.size(), want.taskLosses.size());
             for (const auto& [task, loss] : want.taskLosses) {

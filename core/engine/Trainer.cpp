@@ -111,9 +111,11 @@ void keepCheckpoint(const RunPaths& paths, int64_t step, int64_t keep, const std
         }
     }
     const std::vector<long long> steps = keptCheckpointSteps(paths.dir);
-    for (size_t i = 0; i + static_cast<size_t>(keep) < steps.size(); ++i)
-        if (!fs::remove(paths.keptCheckpoint(steps[i]), ec) || ec)
+    for (size_t i = 0; i + static_cast<size_t>(keep) < steps.size(); ++i) {
+        fs::remove(paths.keptCheckpoint(steps[i]), ec);
+        if (ec)
             warn(paths.keptCheckpoint(steps[i]) + ": could not remove an old kept checkpoint (" + ec.message() + ")");
+    }
 }
 
 // Records everything the trainer reports in the SQLite run store, a step's rows in one
