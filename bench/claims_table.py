@@ -147,7 +147,8 @@ def omninet(c):
         ok = ratio >= 2 and dm.mean + dm.noise() >= -5.0
         return (f"Δm {dm.text}, {ratio:.1f}× fewer parameters", "holds" if ok else "does not hold", head)
 
-    c.add("OmniNet", "MULT-4 scores slightly below the four single-task models with 3× fewer parameters (149 M vs 450 M)", ind_vs_mult)
+    c.add("OmniNet", "MULT-4 performs about as well as the four single-task models (slightly below) with 3× fewer parameters (149 M vs 450 M)",
+          ind_vs_mult)
 
     def ablation(column, label):
         def measure():
@@ -253,7 +254,7 @@ def onemodel(c):
     def figures():
         """Δm with DJB2, without a discriminator, their per-seed difference (None from one seed) and the parameter ratio."""
         s = section(c.doc, head)
-        m = re.search(r"with DJB2 ([^,]+), without a discriminator ([^;]+); DJB2 − none per seed ([^.]+)\. "
+        m = re.search(r"with DJB2 ([^,]+), without a discriminator ([^;]+); DJB2 − none per seed (.+?)\. "
                       r"Parameters: joint (\d+), the six single-task models together (\d+)", s)
         if m:
             return (Figure(m.group(1), head), Figure(m.group(2), head), Figure(m.group(3), head), int(m.group(5)) / int(m.group(4)))
@@ -422,6 +423,7 @@ def main():
     else:
         first = re.search(r"(?m)^## ", doc)
         doc = doc[:first.start()] + text + "\n" + doc[first.start():] if first else doc.rstrip("\n") + "\n\n" + text
+    doc = re.sub(r"\n{3,}(?=## )", "\n\n", doc)
     open(path, "w").write(doc.rstrip("\n") + "\n")
     print(text)
     for p in c.problems:
