@@ -98,15 +98,10 @@ void keepCheckpoint(const RunPaths& paths, int64_t step, int64_t keep, const std
     fs::remove(target, ec);
     fs::create_hard_link(paths.checkpoint, target, ec);
     if (ec) {
-        ec.clear();
-        const std::string tmp = target + ".tmp";
-        fs::copy_file(paths.checkpoint, tmp, fs::copy_options::overwrite_existing, ec);
-        if (!ec)
-            fs::rename(tmp, target, ec);
-        if (ec) {
-            const std::string why = ec.message();
-            fs::remove(tmp, ec);
-            warn(target + ": could not keep the checkpoint of step " + std::to_string(step) + " (" + why + ")");
+        try {
+            writeFileAtomicallyWith(target, [&](const std::string& tmp) { fs::copy_file(paths.checkpoint, tmp, fs::copy_options::overwrite_existing); });
+        } catch (const std::exception& e) {
+            warn(target + ": could not keep the checkpoint of step " + std::to_string(step) + " (" + messageOf(e) + ")");
             return;
         }
     }
