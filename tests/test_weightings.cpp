@@ -291,6 +291,42 @@ private Q_SLOTS:
         QVERIFY(std::abs(rc.steps[1].learningRate - 0.1) < 1e-9);    // step 2: 0.125, capped
     }
 
+    void cosineScheduleFallsToZeroAtTheLastStep()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 8);
+        doc["training"]["optimizer"] = {{"type", "adam"}, {"lr", 0.4}, {"schedule", "cosine"}};
+        doc["training"]["log_every"] = 1;
+        TrainOptions o;
+        o.runDir = dir.filePath("cosine").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        Recorder r;
+        t.addObserver(&r);
+        QCOMPARE(t.run().status, std::string("finished"));
+        QCOMPARE(r.steps.size(), size_t(8));
+        for (const auto& e : r.steps) { // lr · ½(1 + cos(π (s − 1)/8)) at step s (1-based)
+            const double expected = 0.2 * (1.0 + std::cos(3.14159265358979323846 * static_cast<double>(e.step - 1) / 8.0));
+            QVERIFY2(std::abs(e.learningRate - expected) < 1e-9, qPrintable(QStringLiteral("step %1: %2 vs %3").arg(e.step).arg(e.learningRate).arg(expected)));
+        }
+        QCOMPARE(r.steps.front().learningRate, 0.4);
+        QVERIFY(r.steps.back().learningRate < 0.4 * 0.04);
+        // --steps shortens the run and the decay with it: its last step is as low as a full run's.
+        o.runDir = dir.filePath("short").toStdString();
+        o.steps = 4;
+        Trainer shorter(Experiment::fromJson(doc, "mem"), o);
+        Recorder rs;
+        shorter.addObserver(&rs);
+        QCOMPARE(shorter.run().status, std::string("finished"));
+        QCOMPARE(rs.steps.size(), size_t(4));
+        QVERIFY(std::abs(rs.steps.back().learningRate - 0.2 * (1.0 + std::cos(3.14159265358979323846 * 3.0 / 4.0))) < 1e-9);
+        // A schedule the trainer does not have is refused, naming the field.
+        doc["training"]["optimizer"]["schedule"] = "linear";
+        auto issues = Experiment::validate(doc);
+        QVERIFY(!issues.empty());
+        QCOMPARE(QString::fromStdString(issues[0].path), QStringLiteral("/training/optimizer/schedule"));
+    }
+
     void perTaskBatchSizesAndClipping()
     {
         QTemporaryDir dir;

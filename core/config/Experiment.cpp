@@ -57,9 +57,10 @@ const Schema& Experiment::schema()
         optimizer.field("beta2", FieldType::Number, "Adam beta2").defaults(0.999).range(0, 1);
         optimizer.field("eps", FieldType::Number, "Adam epsilon").defaults(1e-8).range(0, std::nullopt);
         optimizer.field("schedule", FieldType::Enum,
-                        "learning-rate schedule: constant, or noam (lr · min(1, step/warmup) · max(step, warmup)^-0.5, OmniNet's and "
-                        "MultiModel's)")
-            .oneOf({"constant", "noam"})
+                        "learning-rate schedule: constant; noam (lr · min(1, step/warmup) · max(step, warmup)^-0.5, OmniNet's and "
+                        "MultiModel's); or cosine (lr · ½(1 + cos(π · step/steps)): from lr at the first step down to 0 at the run's last, "
+                        "which settles the weights a constant rate leaves noisy)")
+            .oneOf({"constant", "noam", "cosine"})
             .defaults("constant");
         optimizer.field("warmup", FieldType::PositiveInteger, "noam: warm-up steps (16000 in OmniNet's reference code)").defaults(4000);
 

@@ -241,17 +241,22 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const json& o, const std:
 struct LearningRates {
     double base = 0;
     bool noam = false;
+    bool cosine = false;
     int64_t warmup = 1;
+    int64_t total = 1;                  // the run's steps (cosine decays to 0 at its end)
     std::vector<double> taskRate;       // per task; negative: none
     std::vector<double> taskCap;        // per task; negative: none
     std::vector<int> taskGroup;         // per task; -1: its head is in group 0
     std::vector<std::vector<torch::Tensor>> groups;
 
-    LearningRates(const Experiment& exp, MultiTaskModel& model, const std::vector<torch::Tensor>& extra)
+    LearningRates(const Experiment& exp, MultiTaskModel& model, const std::vector<torch::Tensor>& extra, int64_t totalSteps)
     {
         base = exp.training.optimizer.at("lr");
-        noam = exp.training.optimizer.value("schedule", std::string("constant")) == "noam";
+        const auto schedule = exp.training.optimizer.value("schedule", std::string("constant"));
+        noam = schedule == "noam";
+        cosine = schedule == "cosine";
         warmup = exp.training.optimizer.value("warmup", int64_t(4000));
+        total = std::max<int64_t>(1, totalSteps);
         std::set<const void*> own;
         groups.emplace_back();
         for (const auto& task : exp.tasks) {
@@ -274,9 +279,14 @@ struct LearningRates {
         for (const auto& p : extra)
             groups[0].push_back(p);
     }
-    // The schedule's factor at 0-based `step` (noam: min(1, s/warmup) · max(s, warmup)^-0.5, s = step + 1).
+    // The schedule's factor at 0-based `step` (noam: min(1, s/warmup) · max(s, warmup)^-0.5, s = step + 1;
+    // cosine: ½(1 + cos(π · step / total)), 1 at the first step, falling to 0 at the run's last).
     double factor(int64_t step) const
     {
+        if (cosine) {
+            const double x = std::clamp(static_cast<double>(step) / static_cast<double>(total), 0.0, 1.0);
+            return 0.5 * (1.0 + std::cos(3.14159265358979323846 * x));
+        }
         if (!noam)
             return 1.0;
         const double s = static_cast<double>(step + 1), w = static_cast<double>(warmup);
@@ -573,7 +583,7 @@ RunSummary Trainer::Impl::run()
     auto weighting = lossWeightings().factory(exp.training.lossWeighting["type"])(exp.training.lossWeighting);
     weighting->setTaskCount(exp.tasks.size());
     // UW's log-variances learn with the model.
-    LearningRates rates(exp, *model, weighting->parameters());
+    LearningRates rates(exp, *model, weighting->parameters(), totalSteps);
     auto optimizer = makeOptimizer(exp.training.optimizer, rates.groups);
     auto sampler = taskSamplers().factory(exp.training.sampler["type"])(exp.training.sampler);
     const auto shared = model->sharedParameters();
