@@ -248,6 +248,50 @@ private Q_SLOTS:
         QCOMPARE(r2.steps.front().learningRate, 0.005);
     }
 
+    // A finite loss whose gradient is not (an overflow in backward) is caught the same way,
+    // before the update: "stop" fails naming the step and keeps the weights; "rollback" goes
+    // back to the last checkpoint; with clipping the clipped norm is what is checked.
+    void nonFiniteGradientWithAFiniteLossIsCaught()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 20);
+        doc["training"]["checkpoint_every"] = 5;
+        TrainOptions o;
+        o.runDir = dir.filePath("stop").toStdString();
+        o.nonFiniteGradientAt = [](int64_t step) { return step == 7; };
+        {
+            Trainer t(Experiment::fromJson(doc, "mem"), o);
+            Recorder r;
+            t.addObserver(&r);
+            const RunSummary s = t.run();
+            QCOMPARE(s.status, std::string("failed"));
+            QVERIFY2(s.error.find("a gradient became inf at step 7 with a finite loss") != std::string::npos, s.error.c_str());
+            QCOMPARE(r.steps.back().step, int64_t(6));
+        }
+        for (const double clip : {0.0, 1.0}) {
+            auto rolled = doc;
+            rolled["training"]["on_nonfinite"] = "rollback";
+            if (clip > 0)
+                rolled["training"]["clip_grad_norm"] = clip;
+            o.runDir = dir.filePath(clip > 0 ? "clipped" : "rollback").toStdString();
+            int poisoned = 0;
+            o.nonFiniteGradientAt = [&](int64_t step) { return step == 8 && poisoned++ == 0; };
+            Trainer t(Experiment::fromJson(rolled, "mem"), o);
+            Recorder r;
+            t.addObserver(&r);
+            const RunSummary s = t.run();
+            QCOMPARE(s.status, std::string("finished"));
+            QCOMPARE(poisoned, 2); // step 8 came twice: poisoned, then made after the rollback
+            std::vector<int64_t> seen;
+            for (const auto& ev : r.steps)
+                seen.push_back(ev.step);
+            QCOMPARE(std::count(seen.begin(), seen.end(), int64_t(6)), std::ptrdiff_t(2)); // made again after the rollback to 5
+            for (const auto& ev : r.steps)
+                QVERIFY(std::isfinite(ev.loss));
+        }
+    }
+
     // A loss that stays non-finite ends the run after max_rollbacks rollbacks; with no
     // checkpoint yet there is nothing to go back to.
     void rollbacksAreBounded()

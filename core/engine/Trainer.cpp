@@ -1019,11 +1019,15 @@ RunSummary Trainer::Impl::run()
     // by "rollback", so a resume keeps it), the metrics after the checkpoint are forgotten and
     // training goes on from there with the next batches.
     int64_t rollbacks = 0;
-    auto onNonFinite = [&](double loss, const std::vector<size_t>& chosen, const std::vector<torch::Tensor>& losses) {
-        std::string what = "the loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) + " (";
+    // "(caption 2.31, pos 0.52)": the step's task losses, for the messages below.
+    auto taskLossText = [&](const std::vector<size_t>& chosen, const std::vector<torch::Tensor>& losses) {
+        std::string text = "(";
         for (size_t i = 0; i < chosen.size(); ++i)
-            what += (i ? ", " : "") + exp.tasks[chosen[i]].name + " " + std::to_string(losses[i].item<double>());
-        what += ")";
+            text += (i ? ", " : "") + exp.tasks[chosen[i]].name + " " + std::to_string(losses[i].item<double>());
+        return text + ")";
+    };
+    // `what`: the loss or a gradient that went non-finite, and at which step.
+    auto onNonFinite = [&](const std::string& what) {
         if (!exp.training.rollbackOnNonFinite)
             throw Error(what + "; the update was not made and the last checkpoint is kept (lower the learning rate, or set training.on_nonfinite to rollback)");
         if (rollbacks >= exp.training.maxRollbacks)
@@ -1089,15 +1093,37 @@ RunSummary Trainer::Impl::run()
             total = total * std::numeric_limits<double>::quiet_NaN();
         const double totalLoss = total.item<double>();
         if (!std::isfinite(totalLoss)) {
-            onNonFinite(totalLoss, chosen, losses);
+            onNonFinite("the loss became " + std::to_string(totalLoss) + " at step " + std::to_string(step + 1) + " " + taskLossText(chosen, losses));
             return false;
         }
         optimizer->zero_grad();
         rates.apply(*optimizer, chosen, step);
         if (!weighting->backward(losses, lossStep))
             total.backward();
-        if (exp.training.clipGradNorm > 0)
-            torch::nn::utils::clip_grad_norm_(model->parameters(), exp.training.clipGradNorm);
+        if (options.nonFiniteGradientAt && options.nonFiniteGradientAt(step + 1))
+            for (auto& p : model->parameters())
+                if (p.grad().defined()) {
+                    p.mutable_grad().view(-1)[0].fill_(std::numeric_limits<double>::infinity());
+                    break;
+                }
+        // A finite loss can still give a non-finite gradient (an overflow in backward, the
+        // gradient of sqrt at 0): the same policy as a non-finite loss, before the update.
+        double gradientNorm = 0;
+        if (exp.training.clipGradNorm > 0) {
+            gradientNorm = torch::nn::utils::clip_grad_norm_(model->parameters(), exp.training.clipGradNorm);
+        } else {
+            std::vector<torch::Tensor> norms;
+            for (const auto& p : model->parameters())
+                if (p.grad().defined())
+                    norms.push_back(p.grad().norm());
+            if (!norms.empty())
+                gradientNorm = torch::stack(norms).norm().item<double>();
+        }
+        if (!std::isfinite(gradientNorm)) {
+            onNonFinite("a gradient became " + std::to_string(gradientNorm) + " at step " + std::to_string(step + 1) + " with a finite loss " +
+                        std::to_string(totalLoss) + " " + taskLossText(chosen, losses));
+            return false;
+        }
         // A frozen task (sample_weight 0) keeps its head as it is: with a zero gradient
         // Adam would still move it by its momentum, so its gradients are taken away.
         for (const auto& task : exp.tasks)

@@ -112,6 +112,9 @@ struct TrainOptions {
     // Test seam: when it returns true for the step about to be made, that step's loss is made
     // NaN (training.on_nonfinite is tested with it).
     std::function<bool(int64_t step)> nonFiniteLossAt;
+    // Test seam: when it returns true for the step about to be made, one gradient of that step
+    // becomes infinite after the backward pass while its loss stays finite.
+    std::function<bool(int64_t step)> nonFiniteGradientAt;
 };
 
 class Trainer {
