@@ -89,7 +89,8 @@ print(f"{datetime.date.today()} at commit {commit}, {cores} CPU cores ({cpu}), s
 jobs = int(open(os.path.join(out, f"time-{seeds[0]}.txt")).read().split()[2])
 print(("Seeds trained two at a time, one thread each. " if jobs > 1 else "Seeds trained one at a time on all cores. ") +
       "Each seed: `resources/experiments/shapes-vision.json` pre-trains the vision network on the shapes gallery "
-      f"({pre_doc['training']['steps']} steps" + (f", {', '.join(late)}" if late else "") + f"; {statistics.mean(t[0] for t in times.values()):.0f} s; "
+      f"({pre_doc['training']['steps']} steps" + (f", {', '.join(late)}" if late else "")
+      + f", learning-rate schedule {pre_doc['training']['optimizer'].get('schedule', 'constant')}; {statistics.mean(t[0] for t in times.values()):.0f} s; "
       f"test accuracy shape {ms([pre[s]['shape']['accuracy'] for s in seeds])}, colour {ms([pre[s]['colour']['accuracy'] for s in seeds])}"
       + ("; these networks and their times from an earlier run of this script with the same file and demo data" if reused else "") + "), "
       f"then `resources/experiments/omninet-demo.json` trains MULT-4 "
