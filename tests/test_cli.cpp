@@ -7,6 +7,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
+#include <set>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
@@ -368,6 +369,44 @@ private Q_SLOTS:
         QVERIFY2(r.out.contains("confusion matrix of bars (rows: truth, columns: prediction; 40 samples)"), qPrintable(r.out));
         r = cli({"eval", dir.filePath("runs/r1"), "--confusion", "--json"});
         QVERIFY(r.out.contains("\"confusion\"") && r.out.contains("\"matrix\""));
+        // The drill-down: the samples the task got wrong, the most confident first, each in a
+        // wrong cell of the matrix, as many as the accuracy leaves, each once.
+        r = cli({"eval", dir.filePath("runs/r1"), "--confusion", "--json", "--errors", "bars"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        {
+            const auto doc = nlohmann::json::parse(r.out.toStdString());
+            const auto& matrix = doc["confusion"]["bars"]["matrix"];
+            const auto& classes = doc["confusion"]["bars"]["classes"];
+            const auto& errors = doc["errors"];
+            const double accuracy = doc["metrics"]["bars"]["accuracy"].get<double>();
+            QCOMPARE(errors["task"].get<std::string>(), std::string("bars"));
+            QCOMPARE(errors["total"].get<int64_t>(), static_cast<int64_t>(std::lround((1.0 - accuracy) * 40)));
+            QVERIFY2(errors["total"].get<int64_t>() > 0, "an 8-step run that gets every sample right leaves nothing to drill into");
+            QCOMPARE(static_cast<int64_t>(errors["samples"].size()), std::min<int64_t>(50, errors["total"].get<int64_t>()));
+            std::set<int64_t> seen;
+            double last = 2;
+            for (const auto& e : errors["samples"]) {
+                const auto index = e["sample"].get<int64_t>();
+                QVERIFY(index >= 0 && index < 40 && seen.insert(index).second);
+                QVERIFY(e["confidence"].get<double>() <= last && e["confidence"].get<double>() > 0);
+                last = e["confidence"].get<double>();
+                QVERIFY(e["truth"] != e["predicted"]);
+                size_t t = 0, p = 0;
+                while (t < classes.size() && classes[t] != e["truth"])
+                    ++t;
+                while (p < classes.size() && classes[p] != e["predicted"])
+                    ++p;
+                QVERIFY(t < classes.size() && p < classes.size() && matrix[t][p].get<int64_t>() > 0);
+            }
+        }
+        r = cli({"eval", dir.filePath("runs/r1"), "--errors", "bars", "--limit", "2"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains(QStringLiteral("predicted wrong, the 2 most confident:")) || r.out.contains(QStringLiteral("predicted wrong:")), qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("sample    truth")), qPrintable(r.out));
+        r = cli({"eval", dir.filePath("runs/r1"), "--errors", "nope"});
+        QVERIFY2(r.code == 2 && r.err.contains("\"nope\" is not a classification task of this run (its classification tasks: bars)"), qPrintable(r.err));
+        QCOMPARE(cli({"eval", dir.filePath("runs/r1"), "--errors", "bars", "--limit", "0"}).code, 2);
+        QCOMPARE(cli({"eval", dir.filePath("runs/r1"), "--limit", "3"}).code, 2);
         // single-task derives the second baseline from the multi-task file.
         const QString derived = dir.filePath("derived.json");
         r = cli({"single-task", dir.filePath("e0.json"), "--task", "bars2", "--out", derived});

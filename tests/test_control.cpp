@@ -791,11 +791,12 @@ private Q_SLOTS:
 
         BranchRequest edited;
         edited.parentDir = o.runDir;
-        edited.set = {{"/training/optimizer/lr", 0.0005}};
+        edited.set = {{"/training/optimizer/lr", 0.0005}, {"/tasks/bars/sample_weight", 2.0}};
         edited.runDir = dir.filePath("branch").toStdString();
         BranchPlan plan = planBranch(edited);
         QCOMPARE(plan.step, int64_t(20));
         QCOMPARE(plan.experiment.training.optimizer["lr"].get<double>(), 0.0005);
+        QCOMPARE(plan.experiment.tasks[0].sampleWeight, 2.0); // a task by its name, as control takes it
         QCOMPARE(plan.experiment.tasks[1].lossWeight, 0.5); // the parent's intervention
         plan.options.controlPollMs = 0;
         Trainer branch(plan.experiment, plan.options);
@@ -846,6 +847,13 @@ private Q_SLOTS:
             QFAIL("an edit of a place that does not exist");
         } catch (const ConfigError& err) {
             QVERIFY2(std::string(err.what()).find("/nope/deeper: no such place") != std::string::npos, err.what());
+        }
+        bad.set = {{"/tasks/nope/loss_weight", 1}};
+        try {
+            planBranch(bad);
+            QFAIL("an edit of a task the run does not have");
+        } catch (const ConfigError& err) {
+            QVERIFY2(std::string(err.what()).find("no task \"nope\" in this run (its tasks: bars, bars2)") != std::string::npos, err.what());
         }
         bad.set = {{"/model/body/hidden", 48}};
         bad.runDir = dir.filePath("wider").toStdString();

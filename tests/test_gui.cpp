@@ -1,9 +1,12 @@
 // The workbench window, offscreen: open an experiment, press Train, watch step events
 // arrive and points appear in the loss graph while the event loop keeps running, Stop.
+#include <set>
+
 #include <QApplication>
 #include <QDockWidget>
 #include <QProcess>
 #include <QComboBox>
+#include <QDialog>
 #include <QGroupBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -17,11 +20,14 @@
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QPlainTextEdit>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTreeWidget>
 #include <QtTest>
 
+#include "core/config/Experiment.h"
 #include "core/engine/Trainer.h"
+#include "core/store/RunFolder.h"
 #include "core/runtime/Runtime.h"
 #include "tests/support/TestData.h"
 #include "ui/EngineBridge.h"
@@ -135,13 +141,13 @@ private Q_SLOTS:
 
         // The Runs panel lists the run from the SQLite store.
         w.runsDock()->refresh();
-        QCOMPARE(w.runsDock()->table()->rowCount(), 1);
-        QCOMPARE(w.runsDock()->table()->item(0, 2)->text(), QStringLiteral("stopped"));
+        QCOMPARE(w.runsDock()->runCount(), 1);
+        QCOMPARE(w.runsDock()->tree()->topLevelItem(0)->text(2), QStringLiteral("stopped"));
 
         // Resume from the Runs panel: the run goes on from its checkpoint.
         QSignalSpy started(w.bridge(), &EngineBridge::runStarted);
         finished.clear();
-        w.runsDock()->table()->selectRow(0);
+        w.runsDock()->tree()->topLevelItem(0)->setSelected(true);
         auto* resume = w.runsDock()->findChild<QPushButton*>(QStringLiteral("resumeRun"));
         QVERIFY(resume);
         QTest::mouseClick(resume, Qt::LeftButton);
@@ -150,7 +156,7 @@ private Q_SLOTS:
         QTest::mouseClick(w.trainingDock()->stopButton(), Qt::LeftButton);
         QVERIFY(finished.wait(10000) || finished.count() == 1);
         w.runsDock()->refresh();
-        QCOMPARE(w.runsDock()->table()->rowCount(), 1); // the same run, not a new one
+        QCOMPARE(w.runsDock()->runCount(), 1); // the same run, not a new one
     }
 
     // The cockpit: while a run trains, a new learning rate and a task's weights go to the
@@ -218,7 +224,7 @@ private Q_SLOTS:
 
         // Runs → Export…: TensorBoard event files in a folder per run, or one CSV with the interventions.
         w.runsDock()->refresh();
-        w.runsDock()->table()->selectRow(0);
+        w.runsDock()->tree()->topLevelItem(0)->setSelected(true);
         const QString tb = dir_.filePath(QStringLiteral("steer-tb"));
         QVERIFY(w.runsDock()->exportRuns(w.runsDock()->selectedRuns(), tb, true));
         const QStringList runFolders = QDir(tb).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
@@ -233,7 +239,7 @@ private Q_SLOTS:
         QVERIFY2(w.runsDock()->statusText().contains(QStringLiteral("Not exported")), qPrintable(w.runsDock()->statusText()));
 
         // Branch… from the best checkpoint: a new run whose row names its parent.
-        const QString parentDir = w.runsDock()->table()->item(0, 0)->toolTip();
+        const QString parentDir = w.runsDock()->tree()->topLevelItem(0)->toolTip(0);
         const qint64 best = dock->bestStep(); // the step best.pt holds
         QSignalSpy started(w.bridge(), &EngineBridge::runStarted);
         finished.clear();
@@ -243,8 +249,60 @@ private Q_SLOTS:
         QTest::mouseClick(dock->stopButton(), Qt::LeftButton);
         QVERIFY(finished.wait(30000) || finished.count() == 1);
         w.runsDock()->refresh();
-        QCOMPARE(w.runsDock()->table()->rowCount(), 2);
-        QVERIFY2(w.runsDock()->table()->item(0, 1)->text().contains(QStringLiteral("(branch of run 1 at step")), qPrintable(w.runsDock()->table()->item(0, 1)->text()));
+        QCOMPARE(w.runsDock()->runCount(), 2);
+        // The run tree: the branch is a child of its parent, and its row names where it came from.
+        QCOMPARE(w.runsDock()->tree()->topLevelItemCount(), 1);
+        QTreeWidgetItem* parentRow = w.runsDock()->item(1);
+        QVERIFY(parentRow && parentRow->childCount() == 1);
+        QCOMPARE(parentRow->child(0)->text(0), QStringLiteral("2"));
+        QVERIFY2(parentRow->child(0)->text(1).contains(QStringLiteral("(branch of run 1 at step")), qPrintable(parentRow->child(0)->text(1)));
+        QCOMPARE(w.runsDock()->lineage(2), (QList<qint64>{1, 2}));
+        // Compare on the branch overlays the parent's curves and its own, with the branch step
+        // and the parent's interventions as markers.
+        dock->clearOverlays();
+        w.runsDock()->compare({2});
+        QVERIFY(dock->overlayCount() >= 2);
+        QStringList overlayMarkers;
+        for (int i = 0; i < dock->overlayMarkerCount(); ++i)
+            overlayMarkers << dock->overlayMarkerText(i);
+        QVERIFY2(overlayMarkers.filter(QStringLiteral("run 2 branches from run 1 at step %1").arg(best)).size() == 1, qPrintable(overlayMarkers.join('\n')));
+        QVERIFY2(!overlayMarkers.filter(QStringLiteral("run 1 step ")).filter(QStringLiteral("/training/optimizer/lr")).isEmpty(), qPrintable(overlayMarkers.join('\n')));
+        dock->clearOverlays();
+        QCOMPARE(dock->overlayMarkerCount(), 0);
+
+        // Branch… with edits from the dialog: the branch trains with the edited rate.
+        QSignalSpy branched(w.runsDock(), &RunsDock::branchRequested);
+        QTimer::singleShot(0, [&] {
+            auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget());
+            QVERIFY(dialog);
+            auto* from = dialog->findChild<QComboBox*>(QStringLiteral("branchFrom"));
+            auto* edits = dialog->findChild<QPlainTextEdit*>(QStringLiteral("branchEdits"));
+            QVERIFY(from && edits);
+            from->setCurrentText(QStringLiteral("latest"));
+            edits->setPlainText(QStringLiteral("/training/optimizer/lr=0.0005\n\n /tasks/bars/loss_weight=2 \n"));
+            dialog->accept();
+        });
+        started.clear();
+        finished.clear();
+        w.runsDock()->selectRun(1);
+        QTest::mouseClick(w.runsDock()->findChild<QPushButton*>(QStringLiteral("branchRun")), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(branched.size(), 1, 10000);
+        QCOMPARE(branched.first().at(1).toString(), QStringLiteral("latest"));
+        QCOMPARE(branched.first().at(2).toStringList(), (QStringList{QStringLiteral("/training/optimizer/lr=0.0005"), QStringLiteral("/tasks/bars/loss_weight=2")}));
+        QVERIFY(started.wait(30000) || started.count() == 1);
+        QTest::mouseClick(dock->stopButton(), Qt::LeftButton);
+        QVERIFY(finished.wait(30000) || finished.count() == 1);
+        w.runsDock()->refresh();
+        QCOMPARE(w.runsDock()->runCount(), 3);
+        const QString edited = w.runsDock()->item(3)->toolTip(0);
+        const auto editedConfig = readJsonFile(RunPaths(edited.toStdString()).config);
+        QCOMPARE(editedConfig["training"]["optimizer"]["lr"].get<double>(), 0.0005);
+        QCOMPARE(editedConfig["tasks"][0]["loss_weight"].get<double>(), 2.0);
+        // A bad edit is refused, naming the field, and no run starts.
+        QVERIFY(!w.branchRun(parentDir, QStringLiteral("latest"), {QStringLiteral("/training/optimizer/lr=-1")}));
+        QVERIFY(!w.branchRun(parentDir, QStringLiteral("latest"), {QStringLiteral("training/lr 0.1")}));
+        w.runsDock()->refresh();
+        QCOMPARE(w.runsDock()->runCount(), 3);
         QVERIFY(!w.branchRun(dir_.filePath(QStringLiteral("nothing")), QStringLiteral("latest")));
     }
 
@@ -328,7 +386,7 @@ private Q_SLOTS:
         QVERIFY(finished.wait(60000));
         QCOMPARE(finished.first().at(0).toString(), QStringLiteral("finished"));
         w.runsDock()->refresh();
-        QVERIFY(w.runsDock()->table()->item(0, 5)->text().contains(QStringLiteral("bars accuracy")));
+        QVERIFY(w.runsDock()->tree()->topLevelItem(0)->text(5).contains(QStringLiteral("bars accuracy")));
 
         // Smoothing adds a second line with as many points and leaves the raw one drawn.
         TrainingDock* t = w.trainingDock();
@@ -353,7 +411,7 @@ private Q_SLOTS:
         QVERIFY(t->exportPdf(dir_.filePath("curves.pdf")) && QFileInfo(dir_.filePath("curves.pdf")).size() > 1000);
         QVERIFY(!t->exportCsv(dir_.filePath("no/such/folder/curves.csv")));
         // Overlay the finished run from the store: its logged losses as a dashed line.
-        const qint64 id = w.runsDock()->table()->item(0, 0)->text().toLongLong();
+        const qint64 id = w.runsDock()->tree()->topLevelItem(0)->text(0).toLongLong();
         QVERIFY(t->overlayRun(w.runsDock()->storeFile(), id) > 0);
         QCOMPARE(t->overlayCount(), 1);
         QCOMPARE(t->overlayRun(w.runsDock()->storeFile(), 9999), 0);
@@ -955,7 +1013,7 @@ private Q_SLOTS:
         RunsDock dock;
         dock.show();
         dock.setStoreFile(QDir(root).filePath("omnilab.sqlite"));
-        QCOMPARE(dock.table()->rowCount(), 2);
+        QCOMPARE(dock.runCount(), 2);
         QSignalSpy overlays(&dock, &RunsDock::overlayRequested);
         dock.compare({1, 2});
         QCOMPARE(dock.comparison()->columnCount(), 2);
@@ -978,8 +1036,46 @@ private Q_SLOTS:
                 total += dock.confusionMap()->data()->cell(p, t);
         QCOMPARE(total, 100.0); // every test sample once
 
+        // Drill-down: each cell lists as many samples as it counts, every test sample once in
+        // all; a click on a cell lists it; a double-click on a sample asks to open it.
+        std::set<int> listed;
+        for (int t = 0; t < 10; ++t)
+            for (int p = 0; p < 10; ++p) {
+                QCOMPARE(dock.showCell(t, p), static_cast<int>(dock.confusionMap()->data()->cell(p, t)));
+                for (int i = 0; i < dock.cellSamples()->count(); ++i)
+                    QVERIFY(listed.insert(dock.cellSamples()->item(i)->data(Qt::UserRole).toInt()).second);
+            }
+        QCOMPARE(listed.size(), size_t(100));
+        QCOMPARE(*listed.begin(), 0);
+        QCOMPARE(*listed.rbegin(), 99);
+        int fullT = 0, fullP = 0; // the fullest cell
+        for (int t = 0; t < 10; ++t)
+            for (int p = 0; p < 10; ++p)
+                if (dock.confusionMap()->data()->cell(p, t) > dock.confusionMap()->data()->cell(fullP, fullT)) {
+                    fullT = t;
+                    fullP = p;
+                }
+        auto* plot = dock.findChild<QCustomPlot*>(QStringLiteral("confusionPlot"));
+        dock.findChild<QTabWidget*>()->setCurrentIndex(1); // the Confusion matrix tab, as its button shows it
+        dock.resize(900, 700);
+        QTRY_VERIFY(plot->isVisible() && plot->height() > 100);
+        dock.cellSamples()->clear();
+        plot->replot();
+        const QPoint at(static_cast<int>(plot->xAxis->coordToPixel(fullP)), static_cast<int>(plot->yAxis->coordToPixel(fullT)));
+        QTest::mouseClick(plot, Qt::LeftButton, {}, at);
+        QCOMPARE(dock.cellSamples()->count(), static_cast<int>(dock.confusionMap()->data()->cell(fullP, fullT)));
+        QSignalSpy chosen(&dock, &RunsDock::sampleChosen);
+        auto* first = dock.cellSamples()->item(0);
+        const QPoint itemAt = dock.cellSamples()->visualItemRect(first).center();
+        QTest::mouseClick(dock.cellSamples()->viewport(), Qt::LeftButton, {}, itemAt); // a view takes a double-click on the item it saw pressed
+        QTest::mouseDClick(dock.cellSamples()->viewport(), Qt::LeftButton, {}, itemAt);
+        QCOMPARE(chosen.size(), 1);
+        QCOMPARE(chosen.first().at(3).toInt(), first->data(Qt::UserRole).toInt());
+        QCOMPARE(chosen.first().at(2).toString(), QStringLiteral("test"));
+        QCOMPARE(dock.showCell(10, 0), 0); // outside the matrix: nothing
+
         QVERIFY(dock.deleteRun(1, false));
-        QCOMPARE(dock.table()->rowCount(), 1);
+        QCOMPARE(dock.runCount(), 1);
         QVERIFY(!QFileInfo::exists(QDir(root).filePath("single")));
         QVERIFY(!dock.deleteRun(1, false));
         QVERIFY(dock.statusText().contains(QStringLiteral("not in the store")));

@@ -168,6 +168,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         training_->raise();
     });
     connect(runs_, &RunsDock::resumeRequested, this, &MainWindow::resumeRun);
+    connect(runs_, &RunsDock::sampleChosen, this, [this](const QString& runDir, const QString& task, const QString& split, int index) {
+        query_->setRun(runDir);
+        query_->setTask(task);
+        query_->setSample(split, index);
+        query_->raise();
+    });
     connect(runs_, &RunsDock::branchRequested, this, &MainWindow::branchRun);
     connect(training_, &TrainingDock::modeChosen, this, [this](const QString& mode) {
         if (experimentDock_->document().is_object())
@@ -435,13 +441,15 @@ bool MainWindow::resumeRun(const QString& runDir)
     return true;
 }
 
-bool MainWindow::branchRun(const QString& runDir, const QString& from)
+bool MainWindow::branchRun(const QString& runDir, const QString& from, const QStringList& set)
 {
     QString error;
     try {
         BranchRequest request;
         request.parentDir = runDir.toStdString();
         request.from = from.toStdString();
+        for (const QString& line : set)
+            request.set.push_back(parseControlAssignment(line.toStdString()));
         const BranchPlan plan = planBranch(request);
         if (bridge_->start(plan.experiment, plan.options, &error)) {
             setRunState(tr("branching"));

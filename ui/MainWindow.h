@@ -61,8 +61,11 @@ public Q_SLOTS:
     void showZeroShot();
     // Continues a stopped run from its checkpoint (the Runs panel's Resume).
     bool resumeRun(const QString& runDir);
-    // Trains a branch of the run from its "latest" or "best" checkpoint (the Runs panel's Branch…).
-    bool branchRun(const QString& runDir, const QString& from);
+    // Trains a branch of the run from its "latest", "best" or a kept checkpoint with the
+    // settings in `set` ("/json/pointer=value" each, as omnilab-cli branch --set) changed (the
+    // Runs panel's Branch…). False, with the reason in the log and status bar, when a line is
+    // malformed, a value is refused by the schema, or the checkpoint cannot be read.
+    bool branchRun(const QString& runDir, const QString& from, const QStringList& set = {});
 
 protected:
     void closeEvent(QCloseEvent* event) override;

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -60,9 +61,12 @@ const char* kUsage =
     "                            stopped before its first checkpoint resumes from step 0); one process\n"
     "                            writes a run folder at a time, a second one is refused naming the first\n"
     "  eval RUN_DIR [--split test|val|train] [--checkpoint last|best|STEP] [--json] [--confusion]\n"
+    "       [--errors TASK [--limit N]]\n"
     "                            evaluate a run's last checkpoint (or its best one: training.keep_best);\n"
     "                            prints the per-task metric table\n"
-    "                            (--confusion: and each classification task's confusion matrix)\n"
+    "                            (--confusion: and each classification task's confusion matrix;\n"
+    "                            --errors: the samples TASK got wrong, the most confident first: position\n"
+    "                            in the split, truth, prediction, confidence; at most N, default 50)\n"
     "  eval RUN_DIR|FILE --protocol holdout|kfold|loo [--k 5] [--steps N] [--out DIR] [--json]\n"
     "                            train and evaluate per fold (k-fold and leave-one-out cut each train\n"
     "                            split); prints every fold and mean ± std; folds run in DIR\n"
@@ -81,7 +85,8 @@ const char* kUsage =
     "                            or refused it (exit 2; the run goes on unchanged)\n"
     "  branch RUN_DIR [--from-step latest|best|STEP] [--set /json/pointer=VALUE ...] [--run-dir DIR]\n"
     "         [--steps N]         a new run from a checkpoint of RUN_DIR (weights, optimiser, data order,\n"
-    "                            step) with the parent's settings of that step and the edits; run.json\n"
+    "                            step) with the parent's settings of that step and the edits (any field\n"
+    "                            the weights still fit; /tasks/T/... takes T as index or name); run.json\n"
     "                            names the parent\n"
     "  export RUN_DIR... (--tensorboard DIR | --csv FILE)\n"
     "                            TensorBoard event files (DIR/<run>/events.out.tfevents.*: scalars\n"
@@ -442,15 +447,46 @@ int commandEval(const Args& a)
 {
     if (a.positional.size() != 1)
         throw UsageError("eval needs exactly one RUN_DIR (or, with --protocol, an experiment FILE)");
-    if (a.flag("protocol"))
+    if (a.flag("protocol")) {
+        for (const char* option : {"errors", "limit"})
+            if (a.flag(option))
+                throw UsageError(std::string("option --") + option + " belongs to eval of a run, not to --protocol");
         return commandProtocol(a);
+    }
     for (const char* option : {"k", "steps", "out"})
         if (a.flag(option))
             throw UsageError(std::string("option --") + option + " belongs to eval --protocol");
     const std::string split = a.get("split", "test");
     if (split != "test" && split != "val" && split != "train")
         throw UsageError("option --split: expected test, val or train, got \"" + split + "\"");
+    const std::string errorsTask = a.get("errors", "");
+    int64_t limit = 50;
+    if (a.flag("limit")) {
+        if (errorsTask.empty())
+            throw UsageError("option --limit belongs to --errors TASK");
+        limit = parsePositive(a.get("limit", ""), "limit");
+    }
     const RunEvaluation r = evaluateRunDetailed(a.positional[0], split, checkpointOption(a));
+    if (!errorsTask.empty() && !r.confusion.count(errorsTask)) {
+        std::string classification;
+        for (const auto& [task, m] : r.confusion)
+            classification += (classification.empty() ? "" : ", ") + task;
+        throw UsageError("option --errors: \"" + errorsTask + "\" is not a classification task of this run (its classification tasks: " +
+                         (classification.empty() ? "none" : classification) + ")");
+    }
+    // The samples a task got wrong, the most confident first, as label names.
+    auto mistakes = [&]() {
+        const auto& m = r.confusion.at(errorsTask);
+        const auto& names = r.classNames.at(errorsTask);
+        auto name = [&](int64_t c) { return c >= 0 && c < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(c)] : std::to_string(c); };
+        std::vector<std::tuple<int64_t, std::string, std::string, double>> rows;
+        for (const auto& sample : m.mistakes()) {
+            if (static_cast<int64_t>(rows.size()) >= limit)
+                break;
+            rows.emplace_back(sample.index, name(sample.truth), name(sample.predicted), sample.confidence);
+        }
+        return std::pair{rows, m.mistakes().size()};
+    };
     if (!r.notRecorded.empty())
         std::cerr << "warning: the metrics were not recorded in the run store: " << r.notRecorded << "\n";
     for (const auto& why : r.skipped)
@@ -472,6 +508,13 @@ int commandEval(const Args& a)
                 }
                 doc["confusion"][task] = {{"classes", r.classNames.at(task)}, {"matrix", rows}};
             }
+        if (!errorsTask.empty()) {
+            const auto [rows, total] = mistakes();
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& [index, truth, predicted, confidence] : rows)
+                list.push_back({{"sample", index}, {"truth", truth}, {"predicted", predicted}, {"confidence", confidence}});
+            doc["errors"] = {{"task", errorsTask}, {"total", total}, {"samples", list}};
+        }
         std::cout << doc.dump(2) << "\n";
     } else {
         printMetricTable(r.metrics, split);
@@ -480,6 +523,14 @@ int commandEval(const Args& a)
                 printConfusion(task, m, r.classNames.at(task));
             if (r.confusion.empty())
                 std::cout << "(no classification task: no confusion matrix)\n";
+        }
+        if (!errorsTask.empty()) {
+            const auto [rows, total] = mistakes();
+            std::cout << "\n" << total << " " << split << " sample(s) of " << errorsTask << " predicted wrong" << (rows.size() < total ? ", the " + std::to_string(rows.size()) + " most confident" : "")
+                      << ":\n" << std::left << std::setw(10) << "sample" << std::setw(20) << "truth" << std::setw(20) << "predicted" << "confidence\n";
+            for (const auto& [index, truth, predicted, confidence] : rows)
+                std::cout << std::left << std::setw(10) << (index < 0 ? std::string("?") : std::to_string(index)) << std::setw(20) << truth << std::setw(20) << predicted
+                          << std::fixed << std::setprecision(3) << confidence << "\n";
         }
     }
     return 0;
@@ -1238,7 +1289,7 @@ int main(int argc, char** argv)
         if (command == "train")
             return commandTrain(parseArgs(rest, {"run-dir", "db", "steps", "resume"}, {}));
         if (command == "eval")
-            return commandEval(parseArgs(rest, {"split", "protocol", "k", "steps", "out", "checkpoint"}, {"json", "confusion"}));
+            return commandEval(parseArgs(rest, {"split", "protocol", "k", "steps", "out", "checkpoint", "errors", "limit"}, {"json", "confusion"}));
         if (command == "runs")
             return commandRuns(parseArgs(rest, {"db"}, {}));
         if (command == "control")

@@ -62,6 +62,27 @@ const std::vector<std::string>& liveFields()
     return fields;
 }
 
+// The index of the task that `key` names in document's "tasks" (an index or a task's name);
+// refuses an unknown one, listing the run's tasks.
+size_t taskIndex(const json& document, const std::string& key, const std::string& pointer, const std::string& source)
+{
+    const json& tasks = document.at("tasks");
+    size_t index = tasks.size();
+    if (!key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::isdigit(c); }) && key.size() < 9)
+        index = static_cast<size_t>(std::stoul(key));
+    else
+        for (size_t i = 0; i < tasks.size(); ++i)
+            if (tasks[i].value("name", std::string()) == key)
+                index = i;
+    if (index >= tasks.size()) {
+        std::string names;
+        for (const auto& t : tasks)
+            names += (names.empty() ? "" : ", ") + t.value("name", std::string());
+        throw ConfigError(source, {{pointer, "no task \"" + key + "\" in this run (its tasks: " + names + ")"}});
+    }
+    return index;
+}
+
 std::string resolveLivePointer(const json& document, const std::string& pointer, const std::string& source)
 {
     auto refuse = [&](const std::string& why) -> std::string { throw ConfigError(source, {{pointer, why}}); };
@@ -70,20 +91,7 @@ std::string resolveLivePointer(const json& document, const std::string& pointer,
     const auto parts = splitPointer(pointer);
     const std::string cannot = "cannot change while the run trains; these can: " + fieldList() + " (T: a task's index or name)";
     if (parts.size() == 3 && parts[0] == "tasks") {
-        const json& tasks = document.at("tasks");
-        std::string names;
-        for (const auto& t : tasks)
-            names += (names.empty() ? "" : ", ") + t.value("name", std::string());
-        size_t index = tasks.size();
-        const std::string& key = parts[1];
-        if (!key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::isdigit(c); }) && key.size() < 9)
-            index = static_cast<size_t>(std::stoul(key));
-        else
-            for (size_t i = 0; i < tasks.size(); ++i)
-                if (tasks[i].value("name", std::string()) == key)
-                    index = i;
-        if (index >= tasks.size())
-            refuse("no task \"" + key + "\" in this run (its tasks: " + names + ")");
+        const size_t index = taskIndex(document, parts[1], pointer, source);
         if (!contains(kTaskFields, parts[2]))
             refuse(cannot);
         return "/tasks/" + std::to_string(index) + "/" + parts[2];
@@ -235,8 +243,15 @@ BranchPlan planBranch(const BranchRequest& r)
         throw Error(file + ": its experiment is not readable JSON");
     for (const auto& c : r.set) {
         json::json_pointer at;
+        std::string pointer = c.pointer;
+        // A task by its name, as control takes it: /tasks/caption/loss_weight.
+        if (const auto parts = splitPointer(pointer); parts.size() >= 2 && parts[0] == "tasks" && doc.contains("tasks") && doc["tasks"].is_array()) {
+            pointer = "/tasks/" + std::to_string(taskIndex(doc, parts[1], c.pointer, file));
+            for (size_t i = 2; i < parts.size(); ++i)
+                pointer += "/" + parts[i];
+        }
         try {
-            at = json::json_pointer(c.pointer);
+            at = json::json_pointer(pointer);
         } catch (const json::exception&) {
             throw ConfigError(file, {{c.pointer, "not a JSON pointer (it starts with /, e.g. /training/optimizer/lr)"}});
         }
@@ -261,19 +276,8 @@ BranchPlan planBranch(const BranchRequest& r)
 
 std::string describeParent(const std::string& runDir)
 {
-    const RunPaths paths(runDir);
-    std::error_code ec;
-    if (!fs::is_regular_file(paths.info, ec))
-        return "";
-    try {
-        const json info = readJsonFile(paths.info);
-        if (!info.contains("parent") || !info["parent"].is_object())
-            return "";
-        const json& p = info["parent"];
-        return "branch of run " + std::to_string(p.value("run_id", int64_t(0))) + " at step " + std::to_string(p.value("step", int64_t(0)));
-    } catch (const std::exception&) {
-        return ""; // an unreadable run.json is reported where it is needed, not in a listing
-    }
+    const auto p = runParent(runDir);
+    return p ? "branch of run " + std::to_string(p->runId) + " at step " + std::to_string(p->step) : std::string();
 }
 
 ControlChange parseControlAssignment(const std::string& text)

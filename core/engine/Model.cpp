@@ -375,7 +375,7 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
     for (const auto& m : metrics)
         wantsGeneration = wantsGeneration || m->needsGeneration();
     double lossSum = 0;
-    int64_t seen = 0;
+    int64_t seen = 0, batchNumber = 0;
     // Batches decode ahead on `workers` threads while the model evaluates the previous one.
     int64_t start = 0, issued = 0;
     BatchLoader loader(
@@ -413,11 +413,20 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
         if (confusion && scores.dim() == 2 && target.dim() == 1) {
             if (confusion->classes() != scores.size(1))
                 confusion->resize(scores.size(1));
-            const auto predicted = scores.argmax(1).to(torch::kCPU).contiguous();
+            const auto [best, predicted] = torch::softmax(scores.to(torch::kFloat), 1).max(1);
+            const auto p = best.to(torch::kCPU).to(torch::kDouble).contiguous();
+            const auto k = predicted.to(torch::kCPU).to(torch::kLong).contiguous();
             const auto truth = target.to(torch::kCPU).to(torch::kLong).contiguous();
-            for (int64_t i = 0; i < truth.numel(); ++i)
-                confusion->add(truth.data_ptr<int64_t>()[i], predicted.data_ptr<int64_t>()[i]);
+            // Batches come in order and each asks for [batchStart, batchStart + batchSize); a
+            // batch that came back shorter lost samples to on_error skip: positions unknown.
+            const int64_t batchStart = batchNumber * batchSize;
+            const bool whole = count == std::min(batchSize, data.size() - batchStart);
+            for (int64_t i = 0; i < truth.numel(); ++i) {
+                confusion->add(truth.data_ptr<int64_t>()[i], k.data_ptr<int64_t>()[i]);
+                confusion->samples.push_back({whole ? batchStart + i : -1, truth.data_ptr<int64_t>()[i], k.data_ptr<int64_t>()[i], p.data_ptr<double>()[i]});
+            }
         }
+        ++batchNumber;
         seen += count;
     }
     if (wasTraining)

@@ -51,7 +51,8 @@ std::map<std::string, DatasetSplits> loadDatasets(const Experiment& experiment, 
 // Evaluates one task on a split: metric name -> value, plus "loss". maxBatches 0 = all.
 // `cancelled` is polled between batches; when it returns true, Cancelled is thrown.
 // `confusion`, when given and the task is a classification (B × classes scores, one class
-// id per sample), receives the confusion matrix of its arg-max predictions.
+// id per sample), receives the confusion matrix of its arg-max predictions and, in its
+// `samples`, each sample's position in the split, truth, prediction and confidence.
 std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec& task, const Dataset& data,
                                            int64_t batchSize, int64_t maxBatches, torch::Device device,
                                            const std::function<bool()>& cancelled = {}, int workers = 0,

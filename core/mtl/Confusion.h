@@ -2,10 +2,21 @@
 // A confusion matrix over class ids and the scores read from it: accuracy, per-class and
 // macro precision / recall / F1, micro F1. Classes that occur neither in truth nor in the
 // predictions are left out of macro averages. Torch-free (the GUI draws the matrix).
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 namespace omnilab {
+
+// One evaluated sample of a classification task: its position in the split (-1 when it
+// cannot be told: a batch lost samples to on_error skip), the true and the predicted class,
+// and the model's probability of the predicted class.
+struct ClassifiedSample {
+    int64_t index = -1;
+    int64_t truth = 0;
+    int64_t predicted = 0;
+    double confidence = 0;
+};
 
 class ConfusionMatrix {
 public:
@@ -22,6 +33,29 @@ public:
             counts_[static_cast<size_t>(truth * classes_ + predicted)] += n;
     }
     int64_t cell(int64_t truth, int64_t predicted) const { return counts_[static_cast<size_t>(truth * classes_ + predicted)]; }
+    // The samples behind the counts, when the evaluation kept them (evaluateTask does).
+    std::vector<ClassifiedSample> samples;
+    // The kept samples of one cell, the most confident first (the drill-down from a cell).
+    std::vector<ClassifiedSample> samplesIn(int64_t truth, int64_t predicted) const
+    {
+        std::vector<ClassifiedSample> out;
+        for (const auto& s : samples)
+            if (s.truth == truth && s.predicted == predicted)
+                out.push_back(s);
+        std::stable_sort(out.begin(), out.end(), [](const ClassifiedSample& a, const ClassifiedSample& b) { return a.confidence > b.confidence; });
+        return out;
+    }
+    // Every kept sample the model got wrong, the most confident first: where a wrong label
+    // or a real blind spot shows up first.
+    std::vector<ClassifiedSample> mistakes() const
+    {
+        std::vector<ClassifiedSample> out;
+        for (const auto& s : samples)
+            if (s.truth != s.predicted)
+                out.push_back(s);
+        std::stable_sort(out.begin(), out.end(), [](const ClassifiedSample& a, const ClassifiedSample& b) { return a.confidence > b.confidence; });
+        return out;
+    }
     int64_t total() const
     {
         int64_t n = 0;

@@ -1,5 +1,8 @@
 #include "core/store/RunFolder.h"
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -43,5 +46,25 @@ std::vector<long long> keptCheckpointSteps(const std::string& runDir)
 }
 
 std::string runStoreIn(const std::string& folder) { return (fs::path(folder.empty() ? "." : folder) / "omnilab.sqlite").string(); }
+
+std::optional<RunParent> runParent(const std::string& runDir)
+{
+    std::ifstream in(RunPaths(runDir).info);
+    if (!in)
+        return std::nullopt;
+    const nlohmann::json info = nlohmann::json::parse(in, nullptr, false);
+    if (info.is_discarded() || !info.is_object() || !info.contains("parent") || !info["parent"].is_object())
+        return std::nullopt;
+    const auto& p = info["parent"];
+    RunParent parent;
+    try {
+        parent.runId = p.value("run_id", int64_t(0));
+        parent.runDir = p.value("run_dir", std::string());
+        parent.step = p.value("step", int64_t(0));
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt; // a field of the wrong type
+    }
+    return parent;
+}
 
 } // namespace omnilab

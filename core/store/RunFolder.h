@@ -2,6 +2,8 @@
 // workbench, the CLI and the engine all spell them through this.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,16 @@ struct RunPaths {
 
 // The steps of the checkpoints a run keeps in checkpoints/ (training.keep_checkpoints), oldest first.
 std::vector<long long> keptCheckpointSteps(const std::string& runDir);
+
+// Where a branch came from: its run.json's "parent" (run id in the same store, folder, step).
+struct RunParent {
+    int64_t runId = 0;
+    std::string runDir;
+    int64_t step = 0;
+};
+// The parent of the run in `runDir`, or nothing when it is not a branch (or its run.json
+// cannot be read: a listing reports that where it is needed, not here).
+std::optional<RunParent> runParent(const std::string& runDir);
 
 // The SQLite run store of the runs under `folder` (runs/ by default): folder/omnilab.sqlite.
 std::string runStoreIn(const std::string& folder);

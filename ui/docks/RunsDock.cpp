@@ -4,7 +4,6 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileDialog>
-#include <QInputDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -16,8 +15,16 @@
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
+#include <QTreeWidget>
+#include <QListWidget>
+#include <QMouseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QPlainTextEdit>
 #include <QThread>
 #include <QVBoxLayout>
+#include <cmath>
 #include <set>
 
 #include "core/store/RunFolder.h"
@@ -50,7 +57,7 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
     resumeButton->setToolTip(tr("Continue the selected stopped or failed run from its last checkpoint"));
     auto* branchButton = new QPushButton(tr("Branch…"), body);
     branchButton->setObjectName(QStringLiteral("branchRun"));
-    branchButton->setToolTip(tr("Train a new run from the selected run's last or best checkpoint (weights, optimiser, data order, step)"));
+    branchButton->setToolTip(tr("Train a new run from a checkpoint of the selected run (latest, best or a kept step: weights, optimiser, data order, step), with settings you edit"));
     auto* exportButton = new QPushButton(tr("Export…"), body);
     exportButton->setObjectName(QStringLiteral("exportRuns"));
     exportButton->setToolTip(tr("The selected runs' metrics as one CSV file, or as TensorBoard event files in a folder"));
@@ -59,14 +66,16 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
     top->addWidget(location_, 1);
     for (QPushButton* b : {refreshButton, compareButton, confusionButton, resumeButton, branchButton, exportButton, deleteButton})
         top->addWidget(b);
-    table_ = new QTableWidget(0, 6, body);
-    table_->setObjectName(QStringLiteral("runsTable"));
-    table_->setHorizontalHeaderLabels({tr("ID"), tr("Name"), tr("Status"), tr("Started (UTC)"), tr("Step"), tr("Final metrics")});
-    table_->horizontalHeader()->setStretchLastSection(true);
-    table_->verticalHeader()->hide();
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    // The run tree: a branch sits under the run it was branched from.
+    tree_ = new QTreeWidget(body);
+    tree_->setObjectName(QStringLiteral("runsTree"));
+    tree_->setColumnCount(6);
+    tree_->setHeaderLabels({tr("ID"), tr("Name"), tr("Status"), tr("Started (UTC)"), tr("Step"), tr("Final metrics")});
+    tree_->header()->setStretchLastSection(true);
+    tree_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    tree_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    tree_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    tree_->setRootIsDecorated(true);
 
     auto* tabs = new QTabWidget(body);
     auto* comparePage = new QWidget(tabs);
@@ -96,12 +105,31 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
     scale->setLabel(tr("samples"));
     confusionPlot_->plotLayout()->addElement(0, 1, scale);
     confusionMap_->setColorScale(scale);
+    // The drill-down: a click on a cell lists its samples, the most confident first; a
+    // double-click on one opens it in the Query console.
+    cellSamples_ = new QListWidget(confusionPage);
+    cellSamples_->setObjectName(QStringLiteral("confusionCellSamples"));
+    cellSamples_->setToolTip(tr("The samples of the clicked cell, the most confident first; double-click one to query it"));
+    cellSamples_->setMaximumHeight(140);
+    cellLabel_ = new QLabel(tr("Click a cell to list its samples."), confusionPage);
     confusionLayout->addWidget(confusionTask_);
     confusionLayout->addWidget(confusionPlot_, 1);
+    confusionLayout->addWidget(cellLabel_);
+    confusionLayout->addWidget(cellSamples_);
+    connect(confusionPlot_, &QCustomPlot::mouseRelease, this, [this](QMouseEvent* e) {
+        const int predicted = static_cast<int>(std::lround(confusionPlot_->xAxis->pixelToCoord(e->position().x())));
+        const int truth = static_cast<int>(std::lround(confusionPlot_->yAxis->pixelToCoord(e->position().y())));
+        showCell(truth, predicted);
+    });
+    connect(cellSamples_, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem* item) {
+        const int index = item->data(Qt::UserRole).toInt();
+        if (index >= 0)
+            Q_EMIT sampleChosen(confusionDir_, confusionTask_->currentText(), QStringLiteral("test"), index);
+    });
     tabs->addTab(confusionPage, tr("Confusion matrix"));
 
     auto* split = new QSplitter(Qt::Vertical, body);
-    split->addWidget(table_);
+    split->addWidget(tree_);
     split->addWidget(tabs);
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 3);
@@ -143,11 +171,31 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
             const auto kept = keptCheckpointSteps(dir.toStdString());
             for (auto step = kept.rbegin(); step != kept.rend(); ++step)
                 choices << QString::number(*step);
-            bool ok = false;
-            const QString from = QInputDialog::getItem(this, tr("Branch a run"), tr("Start from its checkpoint (latest, best or a kept step)"), choices, 0, false, &ok);
-            if (!ok)
+            QDialog dialog(this);
+            dialog.setObjectName(QStringLiteral("branchDialog"));
+            dialog.setWindowTitle(tr("Branch run %1").arg(runs.first()));
+            auto* form = new QFormLayout(&dialog);
+            auto* from = new QComboBox(&dialog);
+            from->setObjectName(QStringLiteral("branchFrom"));
+            from->addItems(choices);
+            auto* edits = new QPlainTextEdit(&dialog);
+            edits->setObjectName(QStringLiteral("branchEdits"));
+            edits->setPlaceholderText(tr("/training/optimizer/lr=0.0003\n/tasks/caption/loss_weight=2"));
+            edits->setToolTip(tr("Settings the branch changes, one JSON pointer=value per line (as omnilab-cli branch --set); empty: the parent's settings at that step"));
+            auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+            form->addRow(tr("Start from &checkpoint"), from);
+            form->addRow(tr("&Edits"), edits);
+            form->addRow(buttons);
+            connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+            connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+            if (dialog.exec() != QDialog::Accepted)
                 return;
-            Q_EMIT branchRequested(dir, from);
+            QStringList set;
+            for (const QString& line : edits->toPlainText().split(QLatin1Char('\n')))
+                if (!line.trimmed().isEmpty())
+                    set << line.trimmed();
+            Q_EMIT branchRequested(dir, from->currentText(), set);
+            return;
         } catch (const std::exception& e) {
             location_->setText(tr("Cannot read the run store: %1").arg(QString::fromStdString(messageOf(e))));
         }
@@ -170,11 +218,11 @@ RunsDock::RunsDock(QWidget* parent) : QDockWidget(tr("Runs"), parent)
                 break;
     });
     connect(confusionTask_, &QComboBox::currentIndexChanged, this, [this] { drawConfusion(); });
-    connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
-        if (auto* item = table_->item(row, 0))
-            Q_EMIT runActivated(item->toolTip());
+    connect(tree_, &QTreeWidget::itemDoubleClicked, this, [this](QTreeWidgetItem* item, int) {
+        if (item)
+            Q_EMIT runActivated(item->toolTip(0));
     });
-    table_->setToolTip(tr("Double-click a run to query it and inspect it (kernel sharing of MTAL runs, expert load of MultiModel runs)"));
+    tree_->setToolTip(tr("Double-click a run to query it and inspect it (kernel sharing of MTAL runs, expert load of MultiModel runs)"));
 }
 
 RunsDock::~RunsDock() = default;
@@ -190,14 +238,10 @@ void RunsDock::setStoreFile(const QString& file)
 
 QList<qint64> RunsDock::selectedRuns() const
 {
-    std::set<int> rows;
-    for (const auto* item : table_->selectedItems())
-        rows.insert(item->row());
-    QList<qint64> ids;
-    for (int r : rows)
-        if (auto* item = table_->item(r, 0))
-            ids << item->text().toLongLong();
-    return ids;
+    std::set<qint64> ids;
+    for (const auto* item : tree_->selectedItems())
+        ids.insert(item->text(0).toLongLong());
+    return QList<qint64>(ids.begin(), ids.end());
 }
 
 bool RunsDock::exportRuns(const QList<qint64>& runs, const QString& target, bool tensorBoard)
@@ -228,9 +272,57 @@ QString RunsDock::runDir(qint64 run) const
     return r ? QString::fromStdString(r->dir) : QString();
 }
 
+QTreeWidgetItem* RunsDock::item(qint64 run) const
+{
+    for (QTreeWidgetItemIterator it(tree_); *it; ++it)
+        if ((*it)->text(0).toLongLong() == run)
+            return *it;
+    return nullptr;
+}
+
+void RunsDock::selectRun(qint64 run)
+{
+    tree_->clearSelection();
+    if (auto* i = item(run)) {
+        tree_->setCurrentItem(i);
+        i->setSelected(true);
+    }
+}
+
+int RunsDock::runCount() const
+{
+    int n = 0;
+    for (QTreeWidgetItemIterator it(tree_); *it; ++it)
+        ++n;
+    return n;
+}
+
+QList<qint64> RunsDock::lineage(qint64 run) const
+{
+    QList<qint64> chain{run};
+    try {
+        RunStore store(storeFile_.toStdString(), true);
+        std::set<qint64> seen{run};
+        for (auto r = store.run(run); r;) {
+            const auto parent = runParent(r->dir);
+            if (!parent || seen.count(parent->runId))
+                break;
+            r = store.run(parent->runId);
+            if (!r)
+                break; // the parent was deleted or lives in another store
+            chain.prepend(parent->runId);
+            seen.insert(parent->runId);
+        }
+    } catch (const std::exception&) {
+        // the store cannot be read: the run alone (compare reports the error)
+    }
+    return chain;
+}
+
 void RunsDock::refresh()
 {
-    table_->setRowCount(0);
+    const QList<qint64> wasSelected = selectedRuns();
+    tree_->clear();
     if (!QFileInfo::exists(storeFile_)) {
         location_->setText(tr("No runs yet (store: %1)").arg(storeFile_));
         return;
@@ -239,26 +331,35 @@ void RunsDock::refresh()
         RunStore store(storeFile_.toStdString(), true);
         const auto runs = store.runs();
         location_->setText(tr("%1 run(s) in %2").arg(runs.size()).arg(storeFile_));
-        table_->setRowCount(static_cast<int>(runs.size()));
-        int row = 0;
-        for (auto it = runs.rbegin(); it != runs.rend(); ++it, ++row) {
-            const auto& r = *it;
+        // Oldest first, so a branch's parent (always older) has its item when the branch comes;
+        // runs without a parent in this store go on top, newest first.
+        std::map<int64_t, QTreeWidgetItem*> items;
+        for (const auto& r : runs) {
             QStringList finals;
             for (const auto& m : store.latestMetrics(r.id, "test"))
                 if (m.name != "loss")
                     finals << QStringLiteral("%1 %2 %3").arg(QString::fromStdString(m.task), QString::fromStdString(m.name)).arg(m.value, 0, 'f', 4);
-            const std::string parent = describeParent(r.dir);
-            const QString name = QString::fromStdString(r.name) + (parent.empty() ? QString() : QStringLiteral(" (%1)").arg(QString::fromStdString(parent)));
-            const QStringList cells = {QString::number(r.id), name, QString::fromStdString(r.status),
-                                       QString::fromStdString(r.startedAt), QString::number(store.lastStep(r.id)),
-                                       finals.join(QStringLiteral("; "))};
-            for (int c = 0; c < cells.size(); ++c) {
-                auto* item = new QTableWidgetItem(cells[c]);
-                item->setToolTip(QString::fromStdString(r.dir));
-                table_->setItem(row, c, item);
-            }
+            const auto parent = runParent(r.dir);
+            const QString name = QString::fromStdString(r.name) +
+                                 (parent ? QStringLiteral(" (%1)").arg(QString::fromStdString(describeParent(r.dir))) : QString());
+            auto* item = new QTreeWidgetItem(QStringList{QString::number(r.id), name, QString::fromStdString(r.status),
+                                                         QString::fromStdString(r.startedAt), QString::number(store.lastStep(r.id)),
+                                                         finals.join(QStringLiteral("; "))});
+            for (int c = 0; c < item->columnCount(); ++c)
+                item->setToolTip(c, QString::fromStdString(r.dir));
+            const auto up = parent ? items.find(parent->runId) : items.end();
+            if (up != items.end())
+                up->second->addChild(item);
+            else
+                tree_->insertTopLevelItem(0, item);
+            items[r.id] = item;
         }
-        table_->resizeColumnsToContents();
+        tree_->expandAll();
+        for (int c = 0; c < tree_->columnCount() - 1; ++c)
+            tree_->resizeColumnToContents(c);
+        for (qint64 id : wasSelected)
+            if (auto* i = item(id))
+                i->setSelected(true);
     } catch (const std::exception& e) {
         location_->setText(tr("Cannot read the run store: %1").arg(QString::fromStdString(messageOf(e))));
     }
@@ -333,8 +434,14 @@ void RunsDock::compare(const QList<qint64>& runs)
         Q_EMIT failed(deltaM_->text());
         return;
     }
+    // The curves of each run and of the runs it was branched from, each once, parents first.
+    QList<qint64> overlaid;
     for (qint64 id : runs)
-        Q_EMIT overlayRequested(storeFile_, id);
+        for (qint64 r : lineage(id))
+            if (!overlaid.contains(r)) {
+                overlaid << r;
+                Q_EMIT overlayRequested(storeFile_, r);
+            }
 }
 
 void RunsDock::showConfusion(qint64 run)
@@ -351,6 +458,7 @@ void RunsDock::showConfusion(qint64 run)
         return;
     }
     location_->setText(tr("Evaluating run %1 for its confusion matrix…").arg(run));
+    confusionDir_ = dir;
     const int generation = ++confusionGeneration_;
     runBackground(
         this, [dir] { return std::make_shared<RunEvaluation>(evaluateRunDetailed(dir.toStdString(), "test")); },
@@ -378,6 +486,8 @@ void RunsDock::showConfusion(qint64 run)
 
 void RunsDock::drawConfusion()
 {
+    cellSamples_->clear();
+    cellLabel_->setText(tr("Click a cell to list its samples."));
     if (!evaluation_)
         return;
     const std::string task = confusionTask_->currentText().toStdString();
@@ -410,6 +520,28 @@ void RunsDock::drawConfusion()
     confusionPlot_->yAxis->setRange(-0.5, n - 0.5);
     confusionPlot_->replot(QCustomPlot::rpQueuedReplot);
     location_->setText(tr("Confusion matrix of %1 (%2 test samples, rows: truth)").arg(confusionTask_->currentText()).arg(m.total()));
+}
+
+int RunsDock::showCell(int truth, int predicted)
+{
+    cellSamples_->clear();
+    if (!evaluation_)
+        return 0;
+    const std::string task = confusionTask_->currentText().toStdString();
+    auto it = evaluation_->confusion.find(task);
+    if (it == evaluation_->confusion.end() || truth < 0 || predicted < 0 || truth >= it->second.classes() || predicted >= it->second.classes())
+        return 0;
+    const auto& names = evaluation_->classNames[task];
+    auto name = [&](int c) { return c < static_cast<int>(names.size()) ? QString::fromStdString(names[static_cast<size_t>(c)]) : QString::number(c); };
+    const auto samples = it->second.samplesIn(truth, predicted);
+    cellLabel_->setText(tr("%1 predicted as %2: %n sample(s), the most confident first", "", static_cast<int>(samples.size())).arg(name(truth), name(predicted)));
+    for (const auto& sample : samples) {
+        auto* item = new QListWidgetItem(sample.index < 0 ? tr("a sample whose position is unknown (its batch skipped files) — confidence %1").arg(sample.confidence, 0, 'f', 3)
+                                                          : tr("test sample %1 — confidence %2").arg(sample.index).arg(sample.confidence, 0, 'f', 3),
+                                         cellSamples_);
+        item->setData(Qt::UserRole, static_cast<int>(sample.index));
+    }
+    return static_cast<int>(samples.size());
 }
 
 bool RunsDock::deleteRun(qint64 run, bool ask)

@@ -1,6 +1,7 @@
 #include "ui/docks/TrainingDock.h"
 
 #include <cmath>
+#include <set>
 #include <tuple>
 
 #include <QComboBox>
@@ -23,6 +24,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QVBoxLayout>
+#include "core/store/RunFolder.h"
 #include "core/store/RunStore.h"
 #include "ui/QCustomPlotInclude.h"
 #include "ui/SaveFile.h"
@@ -308,9 +310,10 @@ QString TrainingDock::interventionText(int i) const { return i >= 0 && i < marke
 QString TrainingDock::markerAt(double x) const
 {
     QStringList texts;
-    for (const auto& m : markers_)
-        if (std::abs(plot_->xAxis->coordToPixel(m.step) - x) <= 4)
-            texts << m.text;
+    for (const auto* list : {&markers_, &overlayMarkers_})
+        for (const auto& m : *list)
+            if (std::abs(plot_->xAxis->coordToPixel(m.step) - x) <= 4)
+                texts << m.text;
     return texts.join(QLatin1Char('\n'));
 }
 
@@ -355,18 +358,7 @@ void TrainingDock::onIntervention(qint64 step, const QString& field, const QStri
     log_->appendPlainText(text);
     if (sameStep) // one line per step; the tooltip lists every change
         return;
-    const QPen pen(QColor(200, 90, 0), 1.2, Qt::DashLine);
-    for (auto [x, y, rect] : {std::tuple{plot_->xAxis, plot_->yAxis, plot_->axisRect()},
-                              std::tuple{metricRect_->axis(QCPAxis::atBottom), metricRect_->axis(QCPAxis::atLeft), metricRect_}}) {
-        auto* line = new QCPItemStraightLine(plot_);
-        line->setClipAxisRect(rect);
-        line->point1->setAxes(x, y);
-        line->point2->setAxes(x, y);
-        line->point1->setCoords(static_cast<double>(step), 0);
-        line->point2->setCoords(static_cast<double>(step), 1);
-        line->setPen(pen);
-        line->setSelectable(false);
-    }
+    addMarkerLines(static_cast<double>(step), QPen(QColor(200, 90, 0), 1.2, Qt::DashLine));
     QString shortName = field.section(QLatin1Char('/'), -1);
     if (field.startsWith(QLatin1String("/tasks/")))
         shortName = field.section(QLatin1Char('/'), 2, 2) + QLatin1Char(' ') + shortName;
@@ -383,6 +375,25 @@ void TrainingDock::onIntervention(qint64 step, const QString& field, const QStri
     label->setColor(QColor(200, 90, 0));
     label->setSelectable(false);
     plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+// A vertical line at `step` across both the loss and the metric axes.
+QList<QCPAbstractItem*> TrainingDock::addMarkerLines(double step, const QPen& pen)
+{
+    QList<QCPAbstractItem*> lines;
+    for (auto [x, y, rect] : {std::tuple{plot_->xAxis, plot_->yAxis, plot_->axisRect()},
+                              std::tuple{metricRect_->axis(QCPAxis::atBottom), metricRect_->axis(QCPAxis::atLeft), metricRect_}}) {
+        auto* line = new QCPItemStraightLine(plot_);
+        line->setClipAxisRect(rect);
+        line->point1->setAxes(x, y);
+        line->point2->setAxes(x, y);
+        line->point1->setCoords(step, 0);
+        line->point2->setCoords(step, 1);
+        line->setPen(pen);
+        line->setSelectable(false);
+        lines << line;
+    }
+    return lines;
 }
 
 QCPGraph* TrainingDock::lossGraph(const QString& task)
@@ -474,6 +485,24 @@ int TrainingDock::overlayRun(const QString& storeFile, qint64 runId)
             overlays_ << g;
             points += it.value().size();
         }
+        // The overlaid run's interventions (a CLI run steered with omnilab-cli control, or an
+        // earlier workbench run) and, for a branch, the step it started from: grey dotted
+        // lines, hover says what changed.
+        const QPen pen(QColor(120, 120, 120, 200), 1.0, Qt::DotLine);
+        std::set<int64_t> drawn;
+        auto mark = [&](int64_t step, const QString& text) {
+            overlayMarkers_.push_back({static_cast<double>(step), text});
+            if (drawn.insert(step).second)
+                overlayItems_ << addMarkerLines(static_cast<double>(step), pen);
+        };
+        if (const auto parent = runParent(run->dir))
+            mark(parent->step, tr("run %1 branches from run %2 at step %3").arg(runId).arg(parent->runId).arg(parent->step));
+        for (const auto& i : store.interventions(runId))
+            mark(i.step, tr("run %1 step %2: %3 %4 → %5 (%6)")
+                             .arg(runId)
+                             .arg(i.step)
+                             .arg(QString::fromStdString(i.field), i.from == "null" ? tr("(default)") : QString::fromStdString(i.from),
+                                  QString::fromStdString(i.to), QString::fromStdString(i.source)));
     } catch (const std::exception& e) {
         log_->appendPlainText(tr("error: cannot overlay run %1: %2").arg(runId).arg(QString::fromStdString(messageOf(e))));
         return 0;
@@ -489,6 +518,10 @@ void TrainingDock::clearOverlays()
     for (auto* g : overlays_)
         plot_->removeGraph(g);
     overlays_.clear();
+    for (auto* item : overlayItems_)
+        plot_->removeItem(item);
+    overlayItems_.clear();
+    overlayMarkers_.clear();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -636,6 +669,8 @@ void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firs
     bestStep_ = -1;
     plot_->clearItems();
     markers_.clear();
+    overlayItems_.clear();
+    overlayMarkers_.clear();
     plot_->yAxis2->setVisible(false);
     progress_->setRange(0, static_cast<int>(totalSteps));
     progress_->setValue(static_cast<int>(firstStep));

@@ -12,6 +12,7 @@
 #include "core/analysis/Smoothing.h"
 
 class QCustomPlot;
+class QCPAbstractItem;
 class QCPAxisRect;
 class QCPGraph;
 class QCPLegend;
@@ -19,6 +20,7 @@ class QComboBox;
 class QDoubleSpinBox;
 class QLineEdit;
 class QLabel;
+class QPen;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
@@ -48,8 +50,9 @@ public:
 
     // The run store whose runs can be overlaid (MainWindow sets it with the runs folder).
     void setStoreFile(const QString& file) { storeFile_ = file; }
-    // Draws a finished run's per-task training loss (from the store) as dashed lines
-    // behind the current run's; returns the points drawn (0 with nothing to draw).
+    // Draws a run's per-task training loss (from the store) as dashed lines behind the
+    // current run's, with its interventions and, for a branch, its branch step as dotted
+    // marker lines (hover says what changed); returns the points drawn (0 with nothing to draw).
     int overlayRun(const QString& storeFile, qint64 runId);
     void clearOverlays();
     int overlayCount() const { return overlays_.size(); }
@@ -76,6 +79,9 @@ public:
     qint64 bestStep() const { return bestStep_; }
     // "step 12: /training/optimizer/lr 0.01 → 0.002 (workbench)"
     QString interventionText(int i) const;
+    // Markers of overlaid runs (overlayRun): their interventions and branch points.
+    int overlayMarkerCount() const { return overlayMarkers_.size(); }
+    QString overlayMarkerText(int i) const { return i >= 0 && i < overlayMarkers_.size() ? overlayMarkers_[i].text : QString(); }
     // The marker text under the mouse at x (pixels), or empty.
     QString markerAt(double x) const;
 
@@ -108,6 +114,7 @@ private:
     void showTaskWeights();
     void chooseOverlay();
     void chooseExport();
+    QList<QCPAbstractItem*> addMarkerLines(double step, const QPen& pen);
     QCPGraph* lossGraph(const QString& task);
     QCPGraph* smoothedGraph(const QString& task);
     QCPGraph* evalGraph(const QString& key);
@@ -148,6 +155,8 @@ private:
         QString text;
     };
     QList<Marker> markers_;
+    QList<Marker> overlayMarkers_;
+    QList<QCPAbstractItem*> overlayItems_;
     QList<QPair<double, double>> taskWeights_; // per task: loss_weight, sample_weight as the run has them
     QMap<int, double> thawWeights_;            // per frozen task: the sample_weight it had before
     QCPGraph* bestGraph_ = nullptr;
