@@ -28,6 +28,7 @@
 #include "core/config/Experiment.h"
 #include "core/engine/Trainer.h"
 #include "core/store/RunFolder.h"
+#include "core/store/RunStore.h"
 #include "core/runtime/Runtime.h"
 #include "tests/support/TestData.h"
 #include "ui/EngineBridge.h"
@@ -415,8 +416,35 @@ private Q_SLOTS:
         QVERIFY(t->overlayRun(w.runsDock()->storeFile(), id) > 0);
         QCOMPARE(t->overlayCount(), 1);
         QCOMPARE(t->overlayRun(w.runsDock()->storeFile(), 9999), 0);
+        QVERIFY(!t->watchingOverlays()); // a finished run is drawn once
         t->clearOverlays();
         QCOMPARE(t->overlayCount(), 0);
+
+        // A run another process trains (marked running in the store) is followed: its new steps
+        // and interventions appear when the overlays are read again, which a timer does while
+        // it runs; once it is no longer running the timer stops.
+        {
+            const QString watchedStore = dir_.filePath(QStringLiteral("watched/omnilab.sqlite"));
+            RunStore store(watchedStore.toStdString());
+            const int64_t watched = store.createRun("cli-run", dir_.filePath(QStringLiteral("watched/run")).toStdString(), "{}");
+            store.setStatus(watched, "running");
+            for (int64_t step = 1; step <= 5; ++step)
+                store.addMetric(watched, "bars", "train", "loss", step, 1.0 / static_cast<double>(step));
+            QCOMPARE(t->overlayRun(watchedStore, watched), 5);
+            QVERIFY(t->watchingOverlays());
+            QCOMPARE(t->overlayMarkerCount(), 0);
+            for (int64_t step = 6; step <= 9; ++step)
+                store.addMetric(watched, "bars", "train", "loss", step, 1.0 / static_cast<double>(step));
+            store.addInterventions({{watched, 7, "/training/optimizer/lr", "0.01", "0.002", "omnilab-cli control", 0}});
+            QTRY_VERIFY_WITH_TIMEOUT(t->overlayMarkerCount() == 1, 10000); // the timer's reread
+            QCOMPARE(t->overlayCount(), 1);                                // redrawn, not added
+            QCOMPARE(t->overlayGraphPoints(0), 9);
+            QVERIFY2(t->overlayMarkerText(0).contains(QStringLiteral("step 7: /training/optimizer/lr 0.01 → 0.002 (omnilab-cli control)")), qPrintable(t->overlayMarkerText(0)));
+            store.setStatus(watched, "finished");
+            t->refreshOverlays();
+            QVERIFY(!t->watchingOverlays());
+            t->clearOverlays();
+        }
     }
 
     void invalidExperimentShowsIssuesAndKeepsGoing()

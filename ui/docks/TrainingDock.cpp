@@ -23,6 +23,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSplitter>
+#include <QTimer>
 #include <QVBoxLayout>
 #include "core/store/RunFolder.h"
 #include "core/store/RunStore.h"
@@ -206,6 +207,9 @@ TrainingDock::TrainingDock(QWidget* parent) : QDockWidget(tr("Training"), parent
     connect(smoothing_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
     connect(overlay, &QPushButton::clicked, this, &TrainingDock::chooseOverlay);
     connect(clear, &QPushButton::clicked, this, &TrainingDock::clearOverlays);
+    overlayTimer_ = new QTimer(this);
+    overlayTimer_->setInterval(2000);
+    connect(overlayTimer_, &QTimer::timeout, this, &TrainingDock::refreshOverlays);
     connect(exportButton, &QPushButton::clicked, this, &TrainingDock::chooseExport);
 
     plot_ = new QCustomPlot(body);
@@ -495,6 +499,10 @@ int TrainingDock::overlayRun(const QString& storeFile, qint64 runId)
             if (drawn.insert(step).second)
                 overlayItems_ << addMarkerLines(static_cast<double>(step), pen);
         };
+        if (!overlaid_.contains(qMakePair(storeFile, runId)))
+            overlaid_ << qMakePair(storeFile, runId);
+        if (run->status == "running") // another process trains it: follow it
+            overlayTimer_->start();
         if (const auto parent = runParent(run->dir))
             mark(parent->step, tr("run %1 branches from run %2 at step %3").arg(runId).arg(parent->runId).arg(parent->step));
         for (const auto& i : store.interventions(runId))
@@ -513,6 +521,21 @@ int TrainingDock::overlayRun(const QString& storeFile, qint64 runId)
     return points;
 }
 
+bool TrainingDock::watchingOverlays() const { return overlayTimer_->isActive(); }
+
+int TrainingDock::overlayGraphPoints(int i) const { return i >= 0 && i < overlays_.size() ? overlays_[i]->data()->size() : 0; }
+
+void TrainingDock::refreshOverlays()
+{
+    const auto runs = overlaid_;
+    clearOverlays(); // stops the timer; overlayRun starts it again for a run still running
+    for (const auto& [store, id] : runs)
+        overlayRun(store, id);
+    if (!running_) // nothing trains here: follow the watched run's steps
+        plot_->rescaleAxes();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
 void TrainingDock::clearOverlays()
 {
     for (auto* g : overlays_)
@@ -522,6 +545,8 @@ void TrainingDock::clearOverlays()
         plot_->removeItem(item);
     overlayItems_.clear();
     overlayMarkers_.clear();
+    overlaid_.clear();
+    overlayTimer_->stop();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -671,6 +696,8 @@ void TrainingDock::onRunStarted(qint64 runId, const QString& runDir, qint64 firs
     markers_.clear();
     overlayItems_.clear();
     overlayMarkers_.clear();
+    overlaid_.clear();
+    overlayTimer_->stop();
     plot_->yAxis2->setVisible(false);
     progress_->setRange(0, static_cast<int>(totalSteps));
     progress_->setValue(static_cast<int>(firstStep));

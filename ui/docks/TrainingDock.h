@@ -21,6 +21,7 @@ class QDoubleSpinBox;
 class QLineEdit;
 class QLabel;
 class QPen;
+class QTimer;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
@@ -54,8 +55,14 @@ public:
     // current run's, with its interventions and, for a branch, its branch step as dotted
     // marker lines (hover says what changed); returns the points drawn (0 with nothing to draw).
     int overlayRun(const QString& storeFile, qint64 runId);
+    // Reads every overlaid run again from its store (new steps, new interventions). While one
+    // of them is marked running (a CLI run the workbench watches), a timer does this every
+    // two seconds; it stops when none is.
+    void refreshOverlays();
+    bool watchingOverlays() const;
     void clearOverlays();
     int overlayCount() const { return overlays_.size(); }
+    int overlayGraphPoints(int i) const; // the points of the i-th overlaid curve
 
     bool exportPng(const QString& file);
     bool exportPdf(const QString& file);
@@ -157,6 +164,8 @@ private:
     QList<Marker> markers_;
     QList<Marker> overlayMarkers_;
     QList<QCPAbstractItem*> overlayItems_;
+    QList<QPair<QString, qint64>> overlaid_; // store file, run id of each overlaid run
+    QTimer* overlayTimer_ = nullptr;
     QList<QPair<double, double>> taskWeights_; // per task: loss_weight, sample_weight as the run has them
     QMap<int, double> thawWeights_;            // per frozen task: the sample_weight it had before
     QCPGraph* bestGraph_ = nullptr;
