@@ -195,10 +195,35 @@ private Q_SLOTS:
         for (const char* type : {"equal", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda"}) {
             TrainOptions o;
             o.runDir = dir.filePath(QStringLiteral("run-%1").arg(type)).toStdString();
-            Trainer t(Experiment::fromJson(twoTaskExperiment(dir.filePath("data"), {{"type", type}}, 6), "mem"), o);
+            auto doc = twoTaskExperiment(dir.filePath("data"), {{"type", type}}, 6);
+            doc["tasks"][1]["loss_weight"] = 0.5;
+            doc["training"]["log_every"] = 1;
+            Trainer t(Experiment::fromJson(doc, "mem"), o);
+            Recorder r;
+            t.addObserver(&r);
             const RunSummary s = t.run();
             QVERIFY2(s.status == "finished", (std::string(type) + ": " + s.error).c_str());
             QCOMPARE(s.finalMetrics.size(), size_t(2));
+            QCOMPARE(r.steps.size(), size_t(6));
+            // The loss the trainer reports is the weighting's combination of the task losses. At
+            // the first step every weighting starts from weights 1 times the static loss_weight;
+            // UW's terms are L/(2e^s) + s/2 with s = 0.
+            const auto& first = r.steps.front();
+            const double a = first.taskLosses.at("bars"), b = first.taskLosses.at("bars-again");
+            const double sum = a + 0.5 * b;
+            const double expected = std::string(type) == "uncertainty" ? sum / 2 : sum;
+            QVERIFY2(std::abs(first.loss - expected) < 1e-5 * std::max(1.0, expected),
+                     qPrintable(QStringLiteral("%1: step 1 loss %2, expected %3").arg(type).arg(first.loss).arg(expected)));
+            if (std::string(type) == "uncertainty") {
+                // The trainer's Adam moved each log-variance by the rate against its gradient's sign
+                // (∂/∂s = (1 − w·L)/2 at s = 0), and step 2 combines with those.
+                const double lr = 0.01;
+                const double sa = (1.0 - a) / 2 > 0 ? -lr : lr, sb = (1.0 - 0.5 * b) / 2 > 0 ? -lr : lr;
+                const auto& second = r.steps[1];
+                const double a2 = second.taskLosses.at("bars"), b2 = second.taskLosses.at("bars-again");
+                const double expected2 = a2 / (2 * std::exp(sa)) + sa / 2 + 0.5 * b2 / (2 * std::exp(sb)) + sb / 2;
+                QVERIFY2(std::abs(second.loss - expected2) < 1e-5, qPrintable(QStringLiteral("uncertainty step 2 loss %1, expected %2").arg(second.loss).arg(expected2)));
+            }
         }
     }
 
