@@ -33,6 +33,23 @@ struct Recorder : TrainerObserver {
     void onStep(const StepEvent& e) override { steps.push_back(e); }
 };
 
+// Trains `doc` into `runDir` (`steps` > 0: that many) and keeps every step's event.
+struct Recorded {
+    std::string status;
+    std::vector<StepEvent> steps;
+};
+Recorded trainRecording(const nlohmann::json& doc, const QString& runDir, int64_t steps = 0)
+{
+    TrainOptions o;
+    o.runDir = runDir.toStdString();
+    o.steps = steps;
+    Trainer t(Experiment::fromJson(doc, "mem"), o);
+    Recorder r;
+    t.addObserver(&r);
+    const std::string status = t.run().status;
+    return {status, r.steps};
+}
+
 nlohmann::json twoTaskExperiment(const QString& data, const nlohmann::json& weighting, int steps)
 {
     auto doc = testing::barsExperiment(data, steps);
@@ -291,12 +308,8 @@ private Q_SLOTS:
         auto doc = testing::barsExperiment(dir.filePath("data"), 8);
         doc["training"]["optimizer"] = {{"type", "adam"}, {"lr", 0.5}, {"schedule", "noam"}, {"warmup", 4}};
         doc["training"]["log_every"] = 1;
-        TrainOptions o;
-        o.runDir = dir.filePath("noam").toStdString();
-        Trainer t(Experiment::fromJson(doc, "mem"), o);
-        Recorder r;
-        t.addObserver(&r);
-        QCOMPARE(t.run().status, std::string("finished"));
+        const Recorded r = trainRecording(doc, dir.filePath("noam"));
+        QCOMPARE(r.status, std::string("finished"));
         QCOMPARE(r.steps.size(), size_t(8));
         for (const auto& e : r.steps) { // lr · min(1, s/4) · max(s, 4)^-0.5 at step s
             const double s = static_cast<double>(e.step);
@@ -305,11 +318,7 @@ private Q_SLOTS:
         }
         // A task's cap bounds the scheduled rate of the steps that train it.
         doc["tasks"][0]["lr_cap"] = 0.1;
-        o.runDir = dir.filePath("capped").toStdString();
-        Trainer capped(Experiment::fromJson(doc, "mem"), o);
-        Recorder rc;
-        capped.addObserver(&rc);
-        capped.run();
+        const Recorded rc = trainRecording(doc, dir.filePath("capped"));
         for (const auto& e : rc.steps)
             QVERIFY(e.learningRate <= 0.1 + 1e-12);
         QVERIFY(std::abs(rc.steps[0].learningRate - 0.0625) < 1e-9); // step 1: 0.5 · 1/4 / 2, under the cap
@@ -323,12 +332,8 @@ private Q_SLOTS:
         auto doc = testing::barsExperiment(dir.filePath("data"), 8);
         doc["training"]["optimizer"] = {{"type", "adam"}, {"lr", 0.4}, {"schedule", "cosine"}};
         doc["training"]["log_every"] = 1;
-        TrainOptions o;
-        o.runDir = dir.filePath("cosine").toStdString();
-        Trainer t(Experiment::fromJson(doc, "mem"), o);
-        Recorder r;
-        t.addObserver(&r);
-        QCOMPARE(t.run().status, std::string("finished"));
+        const Recorded r = trainRecording(doc, dir.filePath("cosine"));
+        QCOMPARE(r.status, std::string("finished"));
         QCOMPARE(r.steps.size(), size_t(8));
         for (const auto& e : r.steps) { // lr · ½(1 + cos(π (s − 1)/8)) at step s (1-based)
             const double expected = 0.2 * (1.0 + std::cos(3.14159265358979323846 * static_cast<double>(e.step - 1) / 8.0));
@@ -337,12 +342,8 @@ private Q_SLOTS:
         QCOMPARE(r.steps.front().learningRate, 0.4);
         QVERIFY(r.steps.back().learningRate < 0.4 * 0.04);
         // --steps shortens the run and the decay with it: its last step is as low as a full run's.
-        o.runDir = dir.filePath("short").toStdString();
-        o.steps = 4;
-        Trainer shorter(Experiment::fromJson(doc, "mem"), o);
-        Recorder rs;
-        shorter.addObserver(&rs);
-        QCOMPARE(shorter.run().status, std::string("finished"));
+        const Recorded rs = trainRecording(doc, dir.filePath("short"), 4);
+        QCOMPARE(rs.status, std::string("finished"));
         QCOMPARE(rs.steps.size(), size_t(4));
         QVERIFY(std::abs(rs.steps.back().learningRate - 0.2 * (1.0 + std::cos(3.14159265358979323846 * 3.0 / 4.0))) < 1e-9);
         // A schedule the trainer does not have is refused, naming the field.

@@ -479,13 +479,14 @@ int commandEval(const Args& a)
         const auto& m = r.confusion.at(errorsTask);
         const auto& names = r.classNames.at(errorsTask);
         auto name = [&](int64_t c) { return c >= 0 && c < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(c)] : std::to_string(c); };
+        const auto wrong = m.mistakes();
         std::vector<std::tuple<int64_t, std::string, std::string, double>> rows;
-        for (const auto& sample : m.mistakes()) {
+        for (const auto& sample : wrong) {
             if (static_cast<int64_t>(rows.size()) >= limit)
                 break;
             rows.emplace_back(sample.index, name(sample.truth), name(sample.predicted), sample.confidence);
         }
-        return std::pair{rows, m.mistakes().size()};
+        return std::pair{rows, wrong.size()};
     };
     if (!r.notRecorded.empty())
         std::cerr << "warning: the metrics were not recorded in the run store: " << r.notRecorded << "\n";

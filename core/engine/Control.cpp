@@ -277,7 +277,12 @@ BranchPlan planBranch(const BranchRequest& r)
 std::string describeParent(const std::string& runDir)
 {
     const auto p = runParent(runDir);
-    return p ? "branch of run " + std::to_string(p->runId) + " at step " + std::to_string(p->step) : std::string();
+    return p ? describeParent(*p) : std::string();
+}
+
+std::string describeParent(const RunParent& parent)
+{
+    return "branch of run " + std::to_string(parent.runId) + " at step " + std::to_string(parent.step);
 }
 
 ControlChange parseControlAssignment(const std::string& text)

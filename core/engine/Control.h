@@ -92,6 +92,8 @@ BranchPlan planBranch(const BranchRequest& request);
 
 // "branch of run 3 at step 200" when the run's run.json names a parent, "" otherwise.
 std::string describeParent(const std::string& runDir);
+// The same for a parent already read (runParent).
+std::string describeParent(const RunParent& parent);
 
 // Parses the CLI's "POINTER=VALUE": VALUE as JSON, or as a string when it is not JSON.
 ControlChange parseControlAssignment(const std::string& text);

@@ -341,7 +341,7 @@ void RunsDock::refresh()
                     finals << QStringLiteral("%1 %2 %3").arg(QString::fromStdString(m.task), QString::fromStdString(m.name)).arg(m.value, 0, 'f', 4);
             const auto parent = runParent(r.dir);
             const QString name = QString::fromStdString(r.name) +
-                                 (parent ? QStringLiteral(" (%1)").arg(QString::fromStdString(describeParent(r.dir))) : QString());
+                                 (parent ? QStringLiteral(" (%1)").arg(QString::fromStdString(describeParent(*parent))) : QString());
             auto* item = new QTreeWidgetItem(QStringList{QString::number(r.id), name, QString::fromStdString(r.status),
                                                          QString::fromStdString(r.startedAt), QString::number(store.lastStep(r.id)),
                                                          finals.join(QStringLiteral("; "))});
