@@ -4,6 +4,8 @@
 // 1000-class output, Adam. bench/cnp_throughput.py is the same model and step in PyTorch.
 // Also: the sgemm rate of this machine (1024² matrix products) and the share of it a step
 // reaches, from the step's counted floating-point operations, and the peak resident memory.
+// The step computes in the engine's default precision (training.precision auto: bf16 autocast
+// where the processor has bf16 instructions); OMNILAB_PRECISION=fp32 (or bf16) chooses.
 //   omnilab-bench-cnp BATCH STEPS [THREADS]   -> one JSON line
 #include <chrono>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <iostream>
 #include <string>
 
+#include "core/engine/Autocast.h"
 #include "core/models/omninet/Cnp.h"
 
 using namespace omnilab;
@@ -26,9 +29,10 @@ double peakRssMiB()
     return 0;
 }
 
-double sgemmGflops()
+// 1024² matrix products per second in `type` (float32: sgemm; bfloat16: what autocast uses).
+double gemmGflops(at::ScalarType type)
 {
-    const auto a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
+    const auto a = torch::randn({1024, 1024}).to(type), b = torch::randn({1024, 1024}).to(type);
     torch::mm(a, b);
     const int reps = 20;
     const auto t0 = std::chrono::steady_clock::now();
@@ -78,12 +82,17 @@ int main(int argc, char** argv)
     torch::optim::Adam adam(params, torch::optim::AdamOptions(1e-4).betas({0.9, 0.98}).eps(1e-9));
     const auto image = torch::randn({batch, 1, cells, o.dModel}), words = torch::randn({batch, question, 1, o.dModel});
     const auto target = torch::randint(0, classes, {batch, decoded});
+    const PrecisionChoice precision = choosePrecision("auto", false);
     auto step = [&] {
-        CnpState state;
-        cnp->encode(state, image, 0);
-        cnp->encode(state, words, 2);
-        auto y = embedding->forward(target);
-        auto logits = classifier->forward(cnp->decode(state, y));
+        torch::Tensor logits;
+        {
+            AutocastScope autocast(precision.precision, torch::kCPU);
+            CnpState state;
+            cnp->encode(state, image, 0);
+            cnp->encode(state, words, 2);
+            auto y = embedding->forward(target);
+            logits = toFloat32(classifier->forward(cnp->decode(state, y)));
+        }
         auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, classes}), target.reshape({-1}));
         adam.zero_grad();
         loss.backward();
@@ -96,9 +105,9 @@ int main(int argc, char** argv)
         step();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double perStep = seconds / static_cast<double>(steps);
-    const double gflops = sgemmGflops();
+    const double gflops = gemmGflops(at::kFloat), bf16Gflops = gemmGflops(at::kBFloat16);
     const double achieved = stepFlops(o, batch, cells, question, decoded, classes) / perStep / 1e9;
-    std::printf("{\"impl\": \"libtorch\", \"batch\": %lld, \"steps_per_s\": %.4f, \"step_gflops\": %.2f, \"sgemm_gflops\": %.2f, \"peak_rss_mib\": %.0f}\n",
-                static_cast<long long>(batch), 1.0 / perStep, achieved, gflops, peakRssMiB());
+    std::printf("{\"impl\": \"libtorch\", \"precision\": \"%s\", \"batch\": %lld, \"steps_per_s\": %.4f, \"step_gflops\": %.2f, \"sgemm_gflops\": %.2f, \"bf16_gemm_gflops\": %.2f, \"peak_rss_mib\": %.0f}\n",
+                precisionName(precision.precision).c_str(), static_cast<long long>(batch), 1.0 / perStep, achieved, gflops, bf16Gflops, peakRssMiB());
     return 0;
 }

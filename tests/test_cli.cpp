@@ -75,11 +75,22 @@ private Q_SLOTS:
     {
         auto r = cli({QStringLiteral("--version")});
         QCOMPARE(r.code, 0);
-        for (const char* label : {"Omnilab:", "LibTorch:", "Qt:", "OpenCV:", "FFmpeg:", "BLAS:", "Device:", "Threads:"})
+        for (const char* label : {"Omnilab:", "LibTorch:", "Qt:", "OpenCV:", "FFmpeg:", "BLAS:", "Device:", "Threads:", "Precision:"})
             QVERIFY2(r.out.contains(QLatin1String(label)), qPrintable(r.out));
         QVERIFY2(!r.out.contains(QStringLiteral("reference BLAS")), qPrintable(r.out));
         auto one = cli({QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--version")});
-        QVERIFY2(one.out.contains(QStringLiteral("Threads:  1 ")), qPrintable(one.out));
+        QVERIFY2(one.out.contains(QRegularExpression(QStringLiteral("Threads: +1 "))), qPrintable(one.out));
+        // The precision line says what auto gives and why; ctest's OMNILAB_PRECISION=fp32 shows
+        // in it, and --precision overrides that.
+        QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("Precision: +fp32 \\(OMNILAB_PRECISION=fp32\\)"))), qPrintable(r.out));
+        auto bf16 = cli({QStringLiteral("--precision"), QStringLiteral("bf16"), QStringLiteral("--version")});
+        QVERIFY2(bf16.out.contains(QStringLiteral("bf16 autocast (OMNILAB_PRECISION=bf16)")), qPrintable(bf16.out));
+        auto bad = cli({QStringLiteral("--precision"), QStringLiteral("fp8"), QStringLiteral("--version")});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains(QStringLiteral("--precision")) && bad.err.contains(QStringLiteral("fp8")), qPrintable(bad.err));
+        auto fp16 = cli({QStringLiteral("--device"), QStringLiteral("cpu"), QStringLiteral("--precision"), QStringLiteral("fp16"), QStringLiteral("--version")});
+        QCOMPARE(fp16.code, 2);
+        QVERIFY2(fp16.err.contains(QStringLiteral("CUDA")), qPrintable(fp16.err));
     }
 
     void listShowsEveryKind()

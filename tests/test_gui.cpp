@@ -382,10 +382,18 @@ private Q_SLOTS:
         MainWindow w;
         w.setRunsRoot(dir_.filePath("runs2"));
         QVERIFY(w.openExperiment(writeExperiment(40), false));
+        // The status bar says what auto computes in before a run (ctest sets OMNILAB_PRECISION=fp32,
+        // and the reason says so), then the run's own precision.
+        QVERIFY2(w.deviceText().contains(QStringLiteral("precision: auto → fp32")), qPrintable(w.deviceText()));
+        QVERIFY2(w.deviceToolTip().contains(QStringLiteral("OMNILAB_PRECISION=fp32")), qPrintable(w.deviceToolTip()));
+        QSignalSpy precision(w.bridge(), &EngineBridge::runPrecision);
         QSignalSpy finished(w.bridge(), &EngineBridge::runFinished);
         w.startTraining();
         QVERIFY(finished.wait(60000));
         QCOMPARE(finished.first().at(0).toString(), QStringLiteral("finished"));
+        QCOMPARE(precision.count(), 1);
+        QCOMPARE(precision.first().at(0).toString(), QStringLiteral("fp32"));
+        QVERIFY2(w.deviceText().endsWith(QStringLiteral("precision: fp32")), qPrintable(w.deviceText()));
         w.runsDock()->refresh();
         QVERIFY(w.runsDock()->tree()->topLevelItem(0)->text(5).contains(QStringLiteral("bars accuracy")));
 

@@ -17,7 +17,10 @@ public:
     void onStart(const RunStart& s) override
     {
         auto runDir = QString::fromStdString(s.runDir);
-        QMetaObject::invokeMethod(bridge_, [b = bridge_, s, runDir] { Q_EMIT b->runStarted(s.runId, runDir, s.firstStep, s.totalSteps, s.parameterCount); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(bridge_, [b = bridge_, s, runDir] {
+            Q_EMIT b->runPrecision(QString::fromStdString(s.precision), QString::fromStdString(s.precisionReason));
+            Q_EMIT b->runStarted(s.runId, runDir, s.firstStep, s.totalSteps, s.parameterCount);
+        }, Qt::QueuedConnection);
     }
     void onStep(const StepEvent& e) override
     {

@@ -38,6 +38,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void runStarted(qint64 runId, const QString& runDir, qint64 firstStep, qint64 totalSteps, qint64 parameters);
+    // What the run computes in (fp32, bf16, fp16) and why (training.precision, the processor).
+    void runPrecision(const QString& precision, const QString& reason);
     void stepReported(qint64 step, qint64 totalSteps, const QVariantMap& taskLosses, double loss, double samplesPerSecond, double etaSeconds,
                       double learningRate);
     void evalReported(qint64 step, const QString& split, const QString& task, const QVariantMap& metrics);

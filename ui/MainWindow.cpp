@@ -1,5 +1,7 @@
 #include "ui/MainWindow.h"
 
+#include "core/engine/Precision.h"
+
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -80,7 +82,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     statusBar()->addPermanentWidget(deviceLabel_);
     statusBar()->addPermanentWidget(runStateLabel_);
     const AppliedRuntime rt = currentRuntime();
-    deviceLabel_->setText(tr("device: %1 · threads: %2").arg(QString::fromStdString(rt.device)).arg(rt.threads));
+    // Before a run: what auto (an experiment without training.precision) would compute in here.
+    QString precision, reason;
+    try {
+        const PrecisionChoice c = choosePrecision("auto", rt.device == "cuda");
+        precision = QString::fromStdString(precisionName(c.precision));
+        reason = QString::fromStdString(c.reason);
+    } catch (const std::exception& e) {
+        precision = tr("?");
+        reason = QString::fromStdString(messageOf(e));
+    }
+    showPrecision(tr("auto → %1").arg(precision), reason);
+    connect(bridge_, &EngineBridge::runPrecision, this, [this](const QString& p, const QString& why) { showPrecision(p, why); });
 
     connect(training_, &TrainingDock::trainRequested, this, &MainWindow::startTraining);
     connect(training_, &TrainingDock::stopRequested, this, &MainWindow::stopTraining);
@@ -316,6 +329,16 @@ void MainWindow::updateTitle()
 }
 
 void MainWindow::setRunState(const QString& state) { runStateLabel_->setText(tr("run: %1").arg(state)); }
+
+void MainWindow::showPrecision(const QString& precision, const QString& reason)
+{
+    const AppliedRuntime rt = currentRuntime();
+    deviceLabel_->setText(tr("device: %1 · threads: %2 · precision: %3").arg(QString::fromStdString(rt.device)).arg(rt.threads).arg(precision));
+    deviceLabel_->setToolTip(reason);
+}
+
+QString MainWindow::deviceText() const { return deviceLabel_->text(); }
+QString MainWindow::deviceToolTip() const { return deviceLabel_->toolTip(); }
 
 QString MainWindow::runsRoot() const { return runsRoot_; }
 

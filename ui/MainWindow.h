@@ -50,6 +50,10 @@ public:
     AttentionInspectorDock* attentionDock() const { return attention_; }
     EmbeddingsDock* embeddingsDock() const { return embeddings_; }
     ZeroShotDock* zeroShotDock() const { return zeroShot_; }
+    // The status bar's device, threads and precision ("auto → bf16" before a run, the run's
+    // own after it starts); the precision's reason is the label's tool tip.
+    QString deviceText() const;
+    QString deviceToolTip() const;
 
 public Q_SLOTS:
     void startTraining();
@@ -77,6 +81,7 @@ private:
     void updateRecentMenu();
     void updateTitle();
     void setRunState(const QString& state);
+    void showPrecision(const QString& precision, const QString& reason);
     void showAbout();
 
     DatasetsDock* datasets_ = nullptr;

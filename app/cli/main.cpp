@@ -49,10 +49,10 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* kUsage =
-    "usage: omnilab-cli [--device auto|cpu|cuda] [--threads N] [--plugin-dir DIR] COMMAND ...\n"
+    "usage: omnilab-cli [--device auto|cpu|cuda] [--threads N] [--precision auto|fp32|bf16|fp16] [--plugin-dir DIR] COMMAND ...\n"
     "\n"
     "commands:\n"
-    "  --version                 versions of Omnilab and its libraries, BLAS, device, threads\n"
+    "  --version                 versions of Omnilab and its libraries, BLAS, device, threads, precision\n"
     "  list [--verbose]          every registered component (with --verbose: its options)\n"
     "  validate FILE             check an experiment file; problems are printed with JSON paths\n"
     "  train FILE [--run-dir DIR] [--db FILE] [--steps N]\n"
@@ -296,7 +296,7 @@ private:
 int commandVersion()
 {
     for (const auto& [label, value] : versionReport())
-        std::cout << std::left << std::setw(10) << (label + ":") << value << "\n";
+        std::cout << std::left << std::setw(11) << (label + ":") << value << "\n";
     return 0;
 }
 
@@ -1217,7 +1217,7 @@ std::string commandWord(int argc, char** argv)
 {
     for (int i = 1; i < argc; ++i) {
         const std::string s = argv[i];
-        if (s == "--device" || s == "--threads" || s == "--plugin-dir")
+        if (s == "--device" || s == "--threads" || s == "--precision" || s == "--plugin-dir")
             ++i;
         else
             return s;
@@ -1246,13 +1246,16 @@ int main(int argc, char** argv)
         if (const char* d = std::getenv("OMNILAB_DEVICE"))
             settings.device = d;
         std::vector<std::string> pluginDirs;
+        std::string precision; // --precision: what every model of this command computes in
         size_t i = 0;
         for (; i < all.size(); ++i) {
             const std::string& s = all[i];
-            if ((s == "--device" || s == "--threads" || s == "--plugin-dir") && i + 1 < all.size()) {
+            if ((s == "--device" || s == "--threads" || s == "--precision" || s == "--plugin-dir") && i + 1 < all.size()) {
                 const std::string v = all[++i];
                 if (s == "--device")
                     settings.device = v;
+                else if (s == "--precision")
+                    precision = v;
                 else if (s == "--threads")
                     settings.threads = v == "0" ? 0 : static_cast<int>(parsePositive(v, "threads"));
                 else if (!std::filesystem::is_directory(v))
@@ -1273,7 +1276,16 @@ int main(int argc, char** argv)
         const std::string command = all[i];
         std::vector<std::string> rest(all.begin() + static_cast<long>(i) + 1, all.end());
         try {
-            applyRuntime(settings);
+            const AppliedRuntime applied = applyRuntime(settings);
+            if (!precision.empty()) {
+                // Checked here so that a bad value is a usage error (exit 2) before any work;
+                // the models read it through OMNILAB_PRECISION, which it overrides.
+                if (precision != "auto" && precision != "fp32" && precision != "bf16" && precision != "fp16")
+                    throw Error("option --precision: unknown precision \"" + precision + "\" (auto, fp32, bf16 or fp16)");
+                if (precision == "fp16" && applied.device != "cuda")
+                    throw Error("option --precision: fp16 needs a CUDA device (LibTorch's CPU autocast has bf16 only); use bf16 or fp32");
+                qputenv("OMNILAB_PRECISION", QByteArray::fromStdString(precision));
+            }
         } catch (const Error& e) {
             throw UsageError(e.what());
         }

@@ -101,6 +101,12 @@ const Schema& Experiment::schema()
                        "how many of the latest checkpoints the run keeps (default 1: checkpoint.pt only); more are kept as "
                        "checkpoints/step-N.pt, for eval, query and branch --checkpoint/--from-step N")
             .range(1, 1000);
+        // No default: absent means auto, and documents stay as written.
+        training.field("precision", FieldType::Enum,
+                       "what the model computes in: auto (bf16 where the processor has bf16 instructions, else fp32), fp32, bf16 "
+                       "(autocast: matrix products and convolutions in bfloat16; weights, optimiser, losses and metrics stay fp32) or "
+                       "fp16 (CUDA only). OMNILAB_PRECISION overrides it")
+            .oneOf({"auto", "fp32", "bf16", "fp16"});
         training.field("keep_best", FieldType::Boolean, "keep the checkpoint with the best monitored value apart (best.pt); needs early_stopping.monitor");
         training.field("sampler", FieldType::Component, "which task each step trains").component(kinds::TaskSampler).defaults(json{{"type", "round-robin"}});
         training.field("loss_weighting", FieldType::Component, "how task losses are combined").component(kinds::LossWeighting).defaults(json{{"type", "equal"}});
@@ -477,6 +483,7 @@ Experiment Experiment::fromJson(const json& input, const std::string& sourceName
     }
     e.training.keepBest = tr.value("keep_best", false);
     e.training.keepCheckpoints = tr.value("keep_checkpoints", int64_t(1));
+    e.training.precision = tr.value("precision", std::string("auto"));
     e.training.rollbackOnNonFinite = tr.value("on_nonfinite", std::string("stop")) == "rollback";
     e.training.rollbackLrScale = tr.value("rollback_lr_scale", 0.5);
     e.training.maxRollbacks = tr.value("max_rollbacks", int64_t(3));

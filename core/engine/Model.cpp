@@ -1,4 +1,5 @@
 #include "core/engine/Model.h"
+#include "core/engine/Autocast.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -185,6 +186,8 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
         auto head = heads().factory(task.head["type"].get<std::string>())(headOptions, sampleShape(features));
         tasks_[task.name] = {task.inputs, register_module("head_" + task.name, head)};
     }
+    // After the shape probes, which ran in fp32. Throws Error naming the setting (fp16 on a CPU).
+    precision_ = choosePrecision(experiment.training.precision, resolveTorchDevice().is_cuda());
 }
 
 torch::Device MultiTaskModel::device() const
@@ -220,19 +223,29 @@ std::map<std::string, torch::Tensor> MultiTaskModel::encode(const std::string& t
 
 torch::Tensor MultiTaskModel::forward(const std::string& task, const Batch& batch)
 {
+    AutocastScope autocast(precision_.precision, device());
     std::map<std::string, torch::Tensor> masks;
     auto encoded = encode(task, batch, masks);
     const torch::Tensor target = batch.target.defined() ? batch.target.to(device()) : torch::Tensor();
-    return tasks_.at(task).head->forward(body_->forwardTask(task, encoded, masks, target));
+    return toFloat32(tasks_.at(task).head->forward(body_->forwardTask(task, encoded, masks, target)));
+}
+
+void MultiTaskModel::setPrecision(Precision precision, const std::string& reason)
+{
+    precision_.precision = precision;
+    precision_.reason = reason;
 }
 
 bool MultiTaskModel::generates() const { return body_->generates(); }
 
 Generation MultiTaskModel::generate(const std::string& task, const Batch& batch, const GenerateOptions& options)
 {
+    AutocastScope autocast(precision_.precision, device());
     std::map<std::string, torch::Tensor> masks;
     auto encoded = encode(task, batch, masks);
-    return body_->generate(task, encoded, masks, options);
+    Generation g = body_->generate(task, encoded, masks, options);
+    g.scores = toFloat32(g.scores);
+    return g;
 }
 
 BodyModule& MultiTaskModel::body() { return *body_; }

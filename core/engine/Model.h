@@ -7,6 +7,7 @@
 
 #include "core/config/Experiment.h"
 #include "core/engine/Components.h"
+#include "core/engine/Precision.h"
 #include "core/mtl/Confusion.h"
 
 namespace omnilab {
@@ -15,8 +16,16 @@ class MultiTaskModel : public torch::nn::Module {
 public:
     MultiTaskModel(const Experiment& experiment, const std::map<std::string, DatasetSplits>& data);
 
-    // The task's head output for a batch (inputs moved to the model's device here).
+    // The task's head output for a batch (inputs moved to the model's device here), as
+    // float32 whatever the precision: losses and metrics are computed from it in fp32.
     torch::Tensor forward(const std::string& task, const Batch& batch);
+    // What forward and generate compute in (bf16/fp16: autocast of matrix products and
+    // convolutions; the weights stay fp32): training.precision resolved for the device
+    // (choosePrecision) when the model is built; callers that run parts of the model
+    // themselves open an AutocastScope with it. setPrecision overrides it (tests, benches).
+    void setPrecision(Precision precision, const std::string& reason);
+    Precision precision() const { return precision_.precision; }
+    const PrecisionChoice& precisionChoice() const { return precision_; }
     // Free decoding of the batch for the task (bodies that generate; see BodyModule).
     bool generates() const;
     Generation generate(const std::string& task, const Batch& batch, const GenerateOptions& options);
@@ -41,6 +50,7 @@ private:
     std::shared_ptr<BodyModule> body_;
     std::map<std::string, TaskParts> tasks_;
     mutable torch::Tensor anchor_; // see device()
+    PrecisionChoice precision_;
 };
 
 // Loads every dataset the experiment names, once each. Errors name the dataset's file.

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/engine/Autocast.h"
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/media/Video.h"
@@ -174,6 +175,7 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
     if (!model.generates())
         throw Error("task \"" + q.task + "\": this run's body does not decode outputs (queries need an omninet run)");
     c10::InferenceMode inference;
+    AutocastScope autocast(model.precision(), model.device());
 
     QueryResult result;
     result.task = q.task;
@@ -314,7 +316,7 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
 
     const Generation g = model.body().generate(q.task, encoded, masks, GenerateOptions{q.beam, q.maxLength, q.lengthPenalty, false});
     const auto names = data.at(task->dataset).train->classNames();
-    const auto tokens = g.tokens.to(torch::kCPU), scores = g.scores.to(torch::kCPU);
+    const auto tokens = g.tokens.to(torch::kCPU), scores = toFloat32(g.scores).to(torch::kCPU);
     for (int64_t k = 0; k < tokens.size(1); ++k) {
         std::string text;
         for (int64_t i = 0; i < tokens.size(2); ++i) {

@@ -825,11 +825,13 @@ RunSummary Trainer::Impl::run()
         }
     };
 
-    RunStart start{runId, runDir, dbFile, startStep, totalSteps, model->parameterCount(), runtime.device};
+    RunStart start{runId, runDir, dbFile, startStep, totalSteps, model->parameterCount(), runtime.device,
+                   precisionName(model->precision()), model->precisionChoice().reason};
     notify([&](TrainerObserver& o) { o.onStart(start); });
     log(LogLevel::Info, std::string(resuming ? "resumed" : "started") + " run " + std::to_string(runId) + " of \"" + exp.name + "\" at step " +
                             std::to_string(startStep) + " of " + std::to_string(totalSteps) + " on " + runtime.device + " with " +
-                            std::to_string(runtime.threads) + " threads; " + std::to_string(model->parameterCount()) + " parameters");
+                            std::to_string(runtime.threads) + " threads; " + std::to_string(model->parameterCount()) + " parameters; " +
+                            model->precisionChoice().reason);
     if (branching)
         log(LogLevel::Info, "a branch of run " + std::to_string(options.parentRunId) + " (" + options.parentRunDir + ") from its step " + std::to_string(startStep));
     if (!fromCheckpoint)

@@ -75,6 +75,8 @@ struct RunStart {
     int64_t totalSteps = 0;
     int64_t parameterCount = 0;
     std::string device;
+    std::string precision;       // fp32, bf16 or fp16: what the run computes in
+    std::string precisionReason; // one sentence: why (the setting, what the processor offers)
 };
 
 class TrainerObserver {

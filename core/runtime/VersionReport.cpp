@@ -1,6 +1,8 @@
 // The version report of `omnilab-cli --version` and Help > About. Kept apart from the
 // device and thread settings, which need only torch.
 #include "core/runtime/Runtime.h"
+#include "core/engine/Precision.h"
+#include "core/util/Error.h"
 
 #include <fstream>
 
@@ -48,6 +50,20 @@ std::string blasInUse()
     }
     return "none loaded";
 }
+// What a run whose experiment leaves training.precision at auto computes in, and why.
+std::string precisionLine(bool cuda)
+{
+    std::string line;
+    try {
+        line = choosePrecision("auto", cuda).reason;
+    } catch (const Error& e) {
+        line = e.what();
+    }
+    const CpuBf16 cpu = cpuBf16();
+    if (!cpu.model.empty())
+        line += "; processor: " + cpu.model;
+    return line + "; an experiment's training.precision or --precision chooses another";
+}
 } // namespace
 
 std::string omnilabVersion() { return OMNILAB_VERSION; }
@@ -69,6 +85,7 @@ std::vector<std::pair<std::string, std::string>> versionReport()
         {"BLAS", blasInUse()},
         {"Device", device},
         {"Threads", std::to_string(rt.threads) + " (of " + std::to_string(hardwareThreads()) + " cores)"},
+        {"Precision", precisionLine(rt.device == "cuda")},
     };
 }
 

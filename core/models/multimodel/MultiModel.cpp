@@ -354,7 +354,7 @@ struct MultiModelBody : BodyModule {
     {
         torch::Tensor aux;
         auto h = decode(p, s, targetInputs(p, tokens, s.x.size(0), s.x.device()), aux);
-        return torch::log_softmax(p.languageOut->forward(h.select(1, h.size(1) - 1)), -1);
+        return torch::log_softmax(p.languageOut->forward(h.select(1, h.size(1) - 1)).to(torch::kFloat), -1);
     }
 
     Generation greedy(TaskParts& p, const Source& s, int64_t maxLength)
@@ -381,7 +381,7 @@ struct MultiModelBody : BodyModule {
         const int64_t batch = s.x.size(0);
         if (p.classify) {
             const int64_t k = std::min(options.beam, p.classes);
-            auto logp = torch::log_softmax(classify(p, s, decode(p, s, targetInputs(p, {}, batch, s.x.device()), aux)), -1);
+            auto logp = torch::log_softmax(classify(p, s, decode(p, s, targetInputs(p, {}, batch, s.x.device()), aux)).to(torch::kFloat), -1);
             auto [scores, ids] = logp.topk(k, 1);
             return {ids.unsqueeze(2), scores};
         }

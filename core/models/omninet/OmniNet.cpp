@@ -178,7 +178,7 @@ struct OmniNetBody : BodyModule {
         const int64_t batch = state.temporal.size(0);
         auto [inputs, valid] = decoderInputs(p, tokens, batch, state.temporal.device());
         auto h = cnp_->decode(state, inputs, valid);
-        return torch::log_softmax(p.classifier->forward(h.select(1, h.size(1) - 1)), -1);
+        return torch::log_softmax(p.classifier->forward(h.select(1, h.size(1) - 1)).to(torch::kFloat), -1);
     }
 
     Generation greedy(TaskParts& p, const CnpState& state, int64_t maxLength)
@@ -210,7 +210,7 @@ struct OmniNetBody : BodyModule {
         const int64_t batch = state.temporal.size(0);
         if (p.classify) {
             const int64_t k = std::min(options.beam, p.classes);
-            auto logp = torch::log_softmax(p.classifier->forward(cnp_->decode(state, taskStart(p, batch, state.temporal.device())).select(1, 0)), -1);
+            auto logp = torch::log_softmax(p.classifier->forward(cnp_->decode(state, taskStart(p, batch, state.temporal.device())).select(1, 0)).to(torch::kFloat), -1);
             auto [scores, ids] = logp.topk(k, 1);
             return {ids.unsqueeze(2), scores};
         }
