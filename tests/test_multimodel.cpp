@@ -7,6 +7,7 @@
 // two tasks train through the Trainer with a falling loss, and bad options name the field.
 #include <QFile>
 #include <QTemporaryDir>
+#include <QScopeGuard>
 #include <QtTest>
 #include <cmath>
 
@@ -428,8 +429,19 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, net.body->generate("words", fresh, none, GenerateOptions{0}));
     }
 
+    void trainsThroughTheTrainer_data()
+    {
+        QTest::addColumn<QByteArray>("precision");
+        QTest::newRow("fp32") << QByteArray("fp32");
+        QTest::newRow("bf16") << QByteArray("bf16"); // group norms, MoE dispatch and attention under autocast
+    }
+
     void trainsThroughTheTrainer()
     {
+        QFETCH(QByteArray, precision);
+        const QByteArray previous = qgetenv("OMNILAB_PRECISION");
+        qputenv("OMNILAB_PRECISION", precision);
+        const auto restore = qScopeGuard([&] { qputenv("OMNILAB_PRECISION", previous); });
         QTemporaryDir dir;
         testing::writeBarsDataset(dir.filePath("bars"), 200, 40);
         QDir().mkpath(dir.filePath("pos"));

@@ -9,6 +9,7 @@
 #include "core/engine/Model.h"
 #include "core/engine/Precision.h"
 #include "core/engine/Trainer.h"
+#include "core/models/omninet/Cnp.h"
 #include "tests/support/ErrorOf.h"
 #include "tests/support/TestData.h"
 
@@ -129,6 +130,8 @@ private Q_SLOTS:
             QCOMPARE(torch::log_softmax(h, -1).scalar_type(), at::kFloat);
             auto norm = torch::nn::LayerNorm(torch::nn::LayerNormOptions({8}));
             QCOMPARE(norm->forward(h).scalar_type(), at::kFloat);
+            auto group = torch::nn::GroupNorm(torch::nn::GroupNormOptions(2, 8)); // refused a bf16 input with fp32 weights
+            QCOMPARE(group->forward(h.view({4, 8, 1})).scalar_type(), at::kFloat);
             // Another thread does not inherit it: autocast is per thread.
             at::ScalarType there = at::kBFloat16;
             std::thread([&] { there = torch::mm(a, b).scalar_type(); }).join();
@@ -174,6 +177,50 @@ private Q_SLOTS:
             QCOMPARE(p.scalar_type(), at::kFloat);
             if (p.grad().defined())
                 QCOMPARE(p.grad().scalar_type(), at::kFloat);
+        }
+    }
+
+    // OmniNet's CNP (caches, gates, masks, attention) trains under bf16 autocast: the step
+    // the CNP bench times, at a small size, with every gradient float32 and finite.
+    void cnpStepUnderBf16()
+    {
+        torch::manual_seed(5);
+        CnpOptions o;
+        o.dModel = 32;
+        o.heads = 2;
+        o.feedForward = 64;
+        o.encoderLayers = 1;
+        o.decoderLayers = 1;
+        for (const GatePlacement gate : {GatePlacement::AfterSoftmax, GatePlacement::BeforeSoftmax}) {
+            o.gate = gate;
+            Cnp cnp(o);
+            auto classifier = torch::nn::Linear(o.dModel, 7);
+            const auto image = torch::randn({3, 1, 9, o.dModel}), words = torch::randn({3, 4, 1, o.dModel});
+            const auto target = torch::randint(0, 7, {3, 5});
+            torch::Tensor logits;
+            {
+                AutocastScope autocast(Precision::Bf16, torch::kCPU);
+                CnpState state;
+                cnp->encode(state, image, 0);
+                cnp->encode(state, words, 2);
+                const auto hidden = cnp->decode(state, torch::randn({3, 5, o.dModel}));
+                logits = classifier->forward(hidden);
+                QCOMPARE(logits.scalar_type(), at::kBFloat16);
+                logits = toFloat32(logits);
+            }
+            const auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, 7}), target.reshape({-1}));
+            QVERIFY(std::isfinite(loss.item<double>()));
+            loss.backward();
+            int withGradient = 0;
+            for (const auto& p : cnp->parameters()) {
+                QCOMPARE(p.scalar_type(), at::kFloat);
+                if (p.grad().defined()) {
+                    QCOMPARE(p.grad().scalar_type(), at::kFloat);
+                    QVERIFY(torch::isfinite(p.grad()).all().item<bool>());
+                    ++withGradient;
+                }
+            }
+            QVERIFY(withGradient > 10);
         }
     }
 

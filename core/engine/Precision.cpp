@@ -125,7 +125,8 @@ namespace {
 // the CPU in this LibTorch, and both lose precision where it matters (variances, the
 // normaliser of a softmax); CUDA's autocast runs them in fp32. These kernels do the same on
 // the CPU: under autocast the three ops take float32 inputs and give float32 outputs (the
-// next matrix product casts back to bf16). They act only while CPU autocast is on.
+// next matrix product casts back to bf16); group norms likewise. They act only while CPU
+// autocast is on.
 c10::optional<at::Tensor> optionalToFloat32(const c10::optional<at::Tensor>& t)
 {
     return t.has_value() && t->defined() ? c10::optional<at::Tensor>(toFloat32(*t)) : t;
@@ -136,6 +137,15 @@ at::Tensor layerNormInFloat32(const at::Tensor& input, at::IntArrayRef shape, co
 {
     c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
     return at::layer_norm(toFloat32(input), shape, optionalToFloat32(weight), optionalToFloat32(bias), eps, cudnn);
+}
+
+// A bf16 input with float32 weights is refused by LibTorch's CPU group norm (MultiModel's
+// ConvStep2d): normalised in float32 as the layer norm.
+at::Tensor groupNormInFloat32(const at::Tensor& input, int64_t groups, const c10::optional<at::Tensor>& weight,
+                              const c10::optional<at::Tensor>& bias, double eps, bool cudnn)
+{
+    c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
+    return at::group_norm(toFloat32(input), groups, optionalToFloat32(weight), optionalToFloat32(bias), eps, cudnn);
 }
 
 at::Tensor softmaxInFloat32(const at::Tensor& self, int64_t dim, c10::optional<at::ScalarType> type)
@@ -154,6 +164,7 @@ at::Tensor logSoftmaxInFloat32(const at::Tensor& self, int64_t dim, c10::optiona
 TORCH_LIBRARY_IMPL(aten, AutocastCPU, m)
 {
     m.impl("layer_norm", TORCH_FN(layerNormInFloat32));
+    m.impl("group_norm", TORCH_FN(groupNormInFloat32));
     m.impl("softmax.int", TORCH_FN(softmaxInFloat32));
     m.impl("log_softmax.int", TORCH_FN(logSoftmaxInFloat32));
 }

@@ -188,7 +188,8 @@ MoEOutput MixtureOfExpertsImpl::forward(const torch::Tensor& x)
     const auto [topValues, topIndices] = logits.topk(std::min(k + 1, e), 1);
     const auto chosen = topIndices.narrow(1, 0, k);
     const auto weights = torch::softmax(topValues.narrow(1, 0, k), 1);
-    const auto gates = torch::zeros_like(logits).scatter(1, chosen, weights); // N × E, k non-zeros a row
+    // N × E, k non-zeros a row; in the weights' type (float32 under autocast, whose softmax is fp32).
+    const auto gates = torch::zeros(logits.sizes(), weights.options()).scatter(1, chosen, weights);
     const auto inTopK = torch::zeros({n, e}, x.options().dtype(torch::kBool)).scatter(1, chosen, true);
     out.chosen = chosen;
     out.counts = inTopK.sum(0).to(torch::kLong);
@@ -226,7 +227,8 @@ MoEOutput MixtureOfExpertsImpl::forward(const torch::Tensor& x)
             continue;
         const auto h = torch::relu(x.index_select(0, rows).mm(w1s[i]) + b1s[i]);
         const auto yi = h.mm(w2s[i]) + b2s[i];
-        y = y.index_add(0, rows, yi * gates.index_select(0, rows).select(1, i).unsqueeze(1));
+        // Under autocast the expert's product is bf16 while y keeps x's type: added in y's.
+        y = y.index_add(0, rows, (yi * gates.index_select(0, rows).select(1, i).unsqueeze(1)).to(y.scalar_type()));
     }
     out.y = y;
     return out;

@@ -196,7 +196,7 @@ struct MultiModelBody : BodyModule {
             load.select(0, taskIndex).add_(r.counts.to(load.device()));
         }
         aux = aux.defined() ? aux + r.loss : r.loss;
-        const auto y = torch::zeros_like(flat).index_copy(0, rows, r.y).view(x.sizes());
+        const auto y = torch::zeros_like(flat).index_copy(0, rows, r.y.to(flat.scalar_type())).view(x.sizes()); // bf16 under autocast
         return norm->forward(x + torch::dropout(y, dropout_, is_training()));
     }
 
