@@ -4,7 +4,8 @@
 #   1. 1024² matrix products, fp32 and bf16 (omnilab-bench-cnp prints both rates);
 #   2. OmniNet's CNP training step at the reference sizes, batch 8 and 32 (omnilab-bench-cnp);
 #   3. training throughput of whole experiments (samples/s from the run store, the median after
-#      the first fifth): Fashion-MNIST and the MULT-4 demo with its vision network trained too;
+#      the first fifth): Fashion-MNIST, the demo's vision pre-training, and the MULT-4 demo with
+#      its vision network trained too;
 #   4. the quality guard: Fashion-MNIST's full run per seed in fp32 and in bf16, test accuracy
 #      mean ± std (OMNILAB_BENCH_JOBS=2 trains two at a time on one thread each).
 # Parts 1-3 run one at a time on every core. Usage: bench/precision.sh [SEED...] (default 1 2 3)
@@ -44,8 +45,11 @@ demo["training"].update({"eval_every": 0, "checkpoint_every": 0, "log_every": 10
 for t in demo["tasks"]:
     t.pop("from_step", None)  # every task from the first step
 json.dump(demo, open(f"{out}/mult4-speed.json", "w"))
+vision = json.load(open("resources/experiments/shapes-vision.json"))
+vision["training"].update({"eval_every": 0, "checkpoint_every": 0, "log_every": 10})
+json.dump(vision, open(f"{out}/vision-speed.json", "w"))
 PY
-for exp in fashion mult4; do
+for exp in fashion vision mult4; do
   steps=300; [ "$exp" = mult4 ] && steps=150
   for p in fp32 bf16; do
     "$cli" --precision "$p" train "$out/$exp-speed.json" --run-dir "$out/runs/$exp-speed-$p" --steps "$steps" > "$out/$exp-speed-$p.log" 2>&1
@@ -117,6 +121,7 @@ for b in (8, 32):
     print(f"| CNP training step, batch {b} (omnilab-bench-cnp) | {a['steps_per_s']:.3f} steps/s | {c['steps_per_s']:.3f} steps/s | "
           f"{c['steps_per_s'] / a['steps_per_s']:.2f} |")
 for exp, label in (("fashion", "Fashion-MNIST training (small CNN, batch 64), 300 steps"),
+                   ("vision", "the demo's vision pre-training (shapes-vision.json), 300 steps"),
                    ("mult4", "MULT-4 demo training (omninet-demo.json, vision network trained too), 150 steps")):
     a, c = samples_per_s(f"{out}/runs/{exp}-speed-fp32"), samples_per_s(f"{out}/runs/{exp}-speed-bf16")
     print(f"| {label} | {a:.0f} samples/s | {c:.0f} samples/s | {c / a:.2f} |")
