@@ -67,13 +67,13 @@ echo "precision.sh: speed done" >&2
 
 echo "precision.sh: quality, seeds ${seeds[*]}" >&2
 for seed in "${seeds[@]}"; do
-  for p in fp32 bf16; do
-    python3 - "$seed" "$out/fashion-$seed.json" <<'PY'
+  python3 - "$seed" "$out/fashion-$seed.json" <<'PY'
 import json, sys
 e = json.load(open("resources/experiments/fashion-mnist.json"))
 e["training"]["seed"] = int(sys.argv[1])
 json.dump(e, open(sys.argv[2], "w"))
 PY
+  for p in fp32 bf16; do
     in_parallel "$cli" "${threads[@]}" --precision "$p" train "$out/fashion-$seed.json" --run-dir "$out/runs/fashion-$seed-$p" > "$out/fashion-$seed-$p.log" 2>&1
   done
 done

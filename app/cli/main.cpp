@@ -36,6 +36,7 @@
 #include "core/engine/Trainer.h"
 #include "core/plugin/PluginLoader.h"
 #include "core/registry/Registry.h"
+#include "core/engine/Precision.h"
 #include "core/runtime/Runtime.h"
 #include "core/store/Export.h"
 #include "core/store/RunLock.h"
@@ -1278,12 +1279,14 @@ int main(int argc, char** argv)
         try {
             const AppliedRuntime applied = applyRuntime(settings);
             if (!precision.empty()) {
-                // Checked here so that a bad value is a usage error (exit 2) before any work;
-                // the models read it through OMNILAB_PRECISION, which it overrides.
-                if (precision != "auto" && precision != "fp32" && precision != "bf16" && precision != "fp16")
-                    throw Error("option --precision: unknown precision \"" + precision + "\" (auto, fp32, bf16 or fp16)");
-                if (precision == "fp16" && applied.device != "cuda")
-                    throw Error("option --precision: fp16 needs a CUDA device (LibTorch's CPU autocast has bf16 only); use bf16 or fp32");
+                // choosePrecision's own checks (an unknown value, fp16 without CUDA), here so that a
+                // bad value is a usage error (exit 2) before any work; the models read it through
+                // OMNILAB_PRECISION, which it overrides.
+                try {
+                    choosePrecision("auto", applied.device == "cuda", cpuBf16(), precision);
+                } catch (const Error& e) {
+                    throw Error(std::string("option --precision: ") + e.what());
+                }
                 qputenv("OMNILAB_PRECISION", QByteArray::fromStdString(precision));
             }
         } catch (const Error& e) {

@@ -22,7 +22,7 @@ public:
     // What forward and generate compute in (bf16/fp16: autocast of matrix products and
     // convolutions; the weights stay fp32): training.precision resolved for the device
     // (choosePrecision) when the model is built; callers that run parts of the model
-    // themselves open an AutocastScope with it. setPrecision overrides it (tests, benches).
+    // themselves open an AutocastScope with it. setPrecision overrides it (tests).
     void setPrecision(Precision precision, const std::string& reason);
     Precision precision() const { return precision_.precision; }
     const PrecisionChoice& precisionChoice() const { return precision_; }

@@ -5,9 +5,8 @@
 // metrics stay float32 (MultiTaskModel::forward hands its output back as float32), so a
 // checkpoint does not depend on the precision it was trained in.
 //
-// training.precision "auto" chooses bf16 on a CUDA device that supports it and on a CPU whose
-// instructions multiply bf16 matrices fast (AMX; AVX512-BF16 alone only where measured to
-// pay, see choosePrecision), fp32 elsewhere. The environment variable OMNILAB_PRECISION
+// training.precision "auto" chooses bf16 on a CPU with AMX or AVX512-BF16 and fp32 elsewhere,
+// on CUDA too (see choosePrecision); docs/BENCHMARKS.md "Precision" has what it gains. The environment variable OMNILAB_PRECISION
 // overrides the experiment's setting (the test suite sets fp32 so that its figures do not
 // depend on the machine).
 #include <string>
