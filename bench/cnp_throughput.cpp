@@ -13,7 +13,7 @@
 #include <iostream>
 #include <string>
 
-#include "core/engine/Autocast.h"
+#include "core/runtime/Autocast.h"
 #include "core/models/omninet/Cnp.h"
 
 using namespace omnilab;

@@ -8,7 +8,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/text/Tokenizer.h"
 #include "core/text/Vocabulary.h"
 #include "tests/support/LoadFormat.h"

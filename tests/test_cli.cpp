@@ -99,6 +99,9 @@ private Q_SLOTS:
         QCOMPARE(r.code, 0);
         for (const char* s : {"dataset-formats:", "peripherals:", "bodies:", "heads:", "metrics:", "loss-weightings:", "task-samplers:", "mnist-idx", "small-cnn"})
             QVERIFY2(r.out.contains(QLatin1String(s)), s);
+        // Bodies and heads say what they can do beyond the basics: the capabilities views go by.
+        for (const char* s : {"(generates, attention)", "(generates, expert-load)", "(kernel-sharing)", "(sense-separation)"})
+            QVERIFY2(r.out.contains(QLatin1String(s)), s);
     }
 
     void validateReportsPathsAndExits2()

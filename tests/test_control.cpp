@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "core/config/Experiment.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/engine/Control.h"
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"

@@ -9,7 +9,7 @@
 #include <QtTest>
 
 #include "core/data/Preview.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "tests/support/LoadFormat.h"
 
 using namespace omnilab;

@@ -18,6 +18,7 @@
 #include <QImage>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTableWidget>
 #include <QPlainTextEdit>
 #include <QTabWidget>
@@ -26,6 +27,7 @@
 #include <QtTest>
 
 #include "core/config/Experiment.h"
+#include "core/engine/RunInspector.h"
 #include "core/engine/Trainer.h"
 #include "core/store/RunFolder.h"
 #include "core/store/RunStore.h"
@@ -38,6 +40,7 @@
 #include "ui/docks/DatasetsDock.h"
 #include "ui/docks/EmbeddingsDock.h"
 #include "ui/docks/ExperimentDock.h"
+#include "ui/document/ExperimentDocument.h"
 #include "ui/docks/ExpertLoadDock.h"
 #include "ui/docks/KernelSharingDock.h"
 #include "ui/docks/QueryConsoleDock.h"
@@ -97,6 +100,55 @@ private Q_SLOTS:
         for (const char* name : {"File", "Edit", "View", "Help"})
             QVERIFY2(menus.contains(QLatin1String(name)), name);
         QVERIFY(!w.trainingDock()->trainButton()->isEnabled()); // nothing to train yet
+    }
+
+    // Views register for the capabilities they draw, and a run opens in the first view one of
+    // its declared capabilities has: never by the name of its model family.
+    void runsOpenInTheViewOfTheirCapabilities()
+    {
+        RunViewRegistry views;
+        QStringList opened;
+        views.add({QStringLiteral("attention"), QStringLiteral("A"), false, [&](const QString& d) { opened << QStringLiteral("A ") + d; }});
+        views.add({QStringLiteral("generates"), QStringLiteral("G"), false, [&](const QString& d) { opened << QStringLiteral("G ") + d; }});
+        views.add({QStringLiteral("attention"), QStringLiteral("A2"), false, [&](const QString& d) { opened << QStringLiteral("A2 ") + d; }});
+        QCOMPARE(views.firstFor({"generates", "attention"})->title, QStringLiteral("A")); // registration order, not the run's
+        QCOMPARE(views.viewsFor({"attention"}).size(), size_t(2));
+        QVERIFY(views.firstFor({"kernel-sharing"}) == nullptr);
+        QVERIFY(views.firstFor({}) == nullptr);
+        QCOMPARE(views.capabilities(), QStringList({QStringLiteral("attention"), QStringLiteral("generates")}));
+        views.firstFor({"generates"})->open(QStringLiteral("run-1"));
+        QCOMPARE(opened, QStringList({QStringLiteral("G run-1")}));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, views.add({QString(), QStringLiteral("x"), false, [](const QString&) {}}));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, views.add({QStringLiteral("attention"), QStringLiteral("x"), false, {}}));
+
+        // The workbench's own views for the shipped experiments, from their configs alone.
+        MainWindow w;
+        const std::pair<const char*, const char*> expected[] = {{"mtal-related.json", "Kernel sharing"},
+                                                                {"multimodel-4task.json", "Expert load"},
+                                                                {"onemodel-6task.json", "Embeddings"},
+                                                                {"omninet-4task.json", "Query and Attention"}};
+        const QString experiments = QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments/");
+        for (const auto& [file, title] : expected) {
+            const auto capabilities = declaredCapabilities(Experiment::load((experiments + QLatin1String(file)).toStdString()));
+            const RunView* view = w.runViews().firstFor(capabilities);
+            QVERIFY2(view, file);
+            QCOMPARE(view->title, QLatin1String(title));
+        }
+        QVERIFY(declaredCapabilities(Experiment::load((experiments + QStringLiteral("fashion-mnist.json")).toStdString())).empty());
+
+        // A run whose body declares nothing a view draws says so; one that measures kernel sharing
+        // opens in that view, which starts loading it (and reports the missing checkpoint).
+        QTemporaryDir runs;
+        QVERIFY(QDir(runs.path()).mkpath(QStringLiteral("plain")) && QDir(runs.path()).mkpath(QStringLiteral("mtal")));
+        QVERIFY(QFile::copy(experiments + QStringLiteral("fashion-mnist.json"), runs.filePath(QStringLiteral("plain/config.json"))));
+        QVERIFY(QFile::copy(experiments + QStringLiteral("mtal-related.json"), runs.filePath(QStringLiteral("mtal/config.json"))));
+        w.inspectRun(runs.filePath(QStringLiteral("plain")));
+        QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("declares no capability a view draws")), qPrintable(w.statusBar()->currentMessage()));
+        QVERIFY(w.statusBar()->currentMessage().contains(QStringLiteral("kernel-sharing")));
+        QSignalSpy failed(w.kernelSharingDock(), &KernelSharingDock::failed);
+        w.inspectRun(runs.filePath(QStringLiteral("mtal")));
+        QVERIFY(failed.wait(30000));
+        QVERIFY2(failed.first().at(0).toString().contains(QStringLiteral("checkpoint")), qPrintable(failed.first().at(0).toString()));
     }
 
     void trainFromTheWindowAndStop()
@@ -488,7 +540,7 @@ private Q_SLOTS:
         QVERIFY(!w.trainingDock()->trainButton()->isEnabled());
         QVERIFY(w.windowTitle().contains(QStringLiteral("invalid-one")));
         // Fixing the field in the composer makes it trainable.
-        w.experimentDock()->setValue(QStringLiteral("/tasks/0/head/classes"), 10);
+        w.experimentDock()->experiment()->setValue(QStringLiteral("/tasks/0/head/classes"), 10);
         QVERIFY(w.experimentDock()->issues().isEmpty());
         QVERIFY(w.trainingDock()->trainButton()->isEnabled());
     }
@@ -574,15 +626,81 @@ private Q_SLOTS:
     // The composer as a user drives it: edit a field in the property editor, watch the problem
     // list and the parameter count follow, pick another body, add and remove a task, undo and
     // redo all of it, save, and reopen what was saved.
+    // The document alone, as any panel drives it: every edit one command on its undo stack,
+    // edits that change nothing push nothing, bad pointers and files are refused by name.
+    void experimentDocumentEditsWithoutWidgets()
+    {
+        ExperimentDocument doc;
+        QSignalSpy changed(&doc, &ExperimentDocument::changed);
+        const nlohmann::json original = {{"name", "e"}, {"tasks", {{{"name", "a"}, {"head", {{"type", "classifier"}, {"classes", 3}}}}}}, {"model", {{"body", {{"type", "small-cnn"}, {"hidden", 32}}}}}};
+        doc.reset(QString(), original);
+        QCOMPARE(doc.json(), original);
+        QVERIFY(!doc.isDirty());
+        QCOMPARE(doc.undoStack()->count(), 0);
+        QCOMPARE(changed.size(), 1);
+
+        QVERIFY(doc.setValue(QStringLiteral("/model/body/hidden"), 64));
+        QCOMPARE(doc.json()["model"]["body"]["hidden"].get<int>(), 64);
+        QVERIFY(doc.isDirty());
+        QVERIFY(!doc.setValue(QStringLiteral("/model/body/hidden"), 64)); // no change, no step
+        QCOMPARE(doc.undoStack()->count(), 1);
+        QString error;
+        QVERIFY(!doc.setValue(QStringLiteral("/name/deeper"), 1, &error)); // through a string
+        QVERIFY2(error.startsWith(QStringLiteral("/name/deeper")), qPrintable(error));
+        QCOMPARE(doc.undoStack()->count(), 1);
+
+        QVERIFY(doc.setComponent(QStringLiteral("/model/body"), QStringLiteral("resnet")));
+        QCOMPARE(doc.json()["model"]["body"]["type"].get<std::string>(), std::string("resnet"));
+        QVERIFY(!doc.json()["model"]["body"].contains("hidden")); // resnet does not know it
+        QCOMPARE(doc.addTask(0), 1);
+        QCOMPARE(doc.json()["tasks"][1]["name"].get<std::string>(), std::string("a-2"));
+        QCOMPARE(doc.undoStack()->text(doc.undoStack()->index() - 1), QStringLiteral("add task a-2"));
+        QVERIFY(!doc.removeTask(QStringLiteral("no-such-task")));
+        QVERIFY(doc.removeTask(QStringLiteral("a")));
+        doc.addDataset(QStringLiteral("imgs"), QStringLiteral("image-folder"), {{"path", "x"}});
+        QCOMPARE(doc.json()["datasets"][0]["format"].get<std::string>(), std::string("image-folder"));
+        QVERIFY(doc.removeValue(QStringLiteral("/datasets/0")));
+        QVERIFY(!doc.removeValue(QStringLiteral("/no/such/field")));
+        QCOMPARE(doc.undoStack()->count(), 6);
+        while (doc.undoStack()->canUndo())
+            doc.undoStack()->undo();
+        QCOMPARE(doc.json(), original);
+        QVERIFY(!doc.isDirty());
+
+        // Files: a bad one names itself and changes nothing; a save that cannot be written
+        // names the file and leaves the document dirty.
+        QTemporaryDir dir;
+        const QString bad = dir.filePath(QStringLiteral("bad.json"));
+        testing::writeBytes(bad, QByteArray("{\"name\": \"x\",\n  oops}"));
+        try {
+            doc.load(bad);
+            QFAIL("a file that is not JSON was loaded");
+        } catch (const ConfigError& e) {
+            QVERIFY2(QString::fromStdString(e.what()).contains(QStringLiteral("bad.json")), e.what());
+        }
+        QCOMPARE(doc.json(), original);
+        QVERIFY(doc.setValue(QStringLiteral("/name"), "f"));
+        QVERIFY(!doc.saveTo(dir.filePath(QStringLiteral("no-such-folder/e.json")), &error));
+        QVERIFY2(error.contains(QStringLiteral("no-such-folder")), qPrintable(error));
+        QVERIFY(doc.isDirty());
+        const QString good = dir.filePath(QStringLiteral("e.json"));
+        QVERIFY(doc.saveTo(good, &error));
+        QVERIFY(!doc.isDirty());
+        QCOMPARE(doc.fileName(), QFileInfo(good).absoluteFilePath());
+        ExperimentDocument again;
+        again.load(good);
+        QCOMPARE(again.json(), doc.json());
+    }
+
     void composerEditsUndoesSavesAndReloads()
     {
         const QString file = writeExperiment(40);
         ExperimentDock dock;
         dock.show();
         QSignalSpy counted(&dock, &ExperimentDock::parameterCountReady);
-        QSignalSpy dirty(&dock, &ExperimentDock::dirtyChanged);
+        QSignalSpy dirty(dock.experiment(), &ExperimentDocument::dirtyChanged);
         QVERIFY(dock.openFile(file));
-        QVERIFY(!dock.isDirty());
+        QVERIFY(!dock.experiment()->isDirty());
         QVERIFY2(dock.issues().isEmpty(), qPrintable(dock.issues().join('\n')));
         const nlohmann::json original = dock.document();
         QVERIFY(counted.wait(30000));
@@ -607,17 +725,17 @@ private Q_SLOTS:
         hidden->setText(QStringLiteral("64"));
         Q_EMIT hidden->editingFinished();
         QCOMPARE(dock.document()["model"]["body"]["hidden"].get<int>(), 64);
-        QVERIFY(dock.isDirty());
+        QVERIFY(dock.experiment()->isDirty());
         QVERIFY(dirty.size() >= 1 && dirty.last().at(0).toBool());
         QVERIFY(counted.wait(30000));
         QVERIFY2(counted.last().at(0).toLongLong() > before, "a wider dense layer has more parameters");
 
         // A bad value: the problem names its JSON path, and undo clears it.
-        dock.setValue(QStringLiteral("/training/batch_size"), -3);
+        dock.experiment()->setValue(QStringLiteral("/training/batch_size"), -3);
         QVERIFY(!dock.issues().isEmpty());
         QVERIFY2(dock.issues().first().startsWith(QStringLiteral("/training/batch_size")), qPrintable(dock.issues().first()));
         QVERIFY(dock.parameterLabel()->text().contains(QStringLiteral("fix")) || dock.parameterLabel()->text().contains(QStringLiteral("count")));
-        dock.undoStack()->undo();
+        dock.experiment()->undoStack()->undo();
         QVERIFY(dock.issues().isEmpty());
 
         // Another body from the picker: options it does not know are dropped.
@@ -627,7 +745,7 @@ private Q_SLOTS:
         Q_EMIT dock.bodyBox()->activated(resnet);
         QCOMPARE(dock.document()["model"]["body"]["type"].get<std::string>(), std::string("resnet"));
         QVERIFY(!dock.document()["model"]["body"].contains("hidden"));
-        dock.undoStack()->undo();
+        dock.experiment()->undoStack()->undo();
         QCOMPARE(dock.document()["model"]["body"]["type"].get<std::string>(), std::string("small-cnn"));
         QCOMPARE(dock.document()["model"]["body"]["hidden"].get<int>(), 64);
 
@@ -637,24 +755,24 @@ private Q_SLOTS:
         QCOMPARE(dock.document()["tasks"].size(), size_t(2));
         QCOMPARE(dock.document()["tasks"][1]["name"].get<std::string>(), std::string("bars-2"));
         QVERIFY(dock.issues().isEmpty());
-        QVERIFY(dock.removeTask(QStringLiteral("bars")));
+        QVERIFY(dock.experiment()->removeTask(QStringLiteral("bars")));
         QCOMPARE(dock.document()["tasks"].size(), size_t(1));
-        dock.undoStack()->undo();
-        dock.undoStack()->undo();
+        dock.experiment()->undoStack()->undo();
+        dock.experiment()->undoStack()->undo();
         QCOMPARE(dock.document()["tasks"].size(), size_t(1));
         QCOMPARE(dock.document()["tasks"][0]["name"].get<std::string>(), std::string("bars"));
-        dock.undoStack()->redo();
+        dock.experiment()->undoStack()->redo();
         QCOMPARE(dock.document()["tasks"].size(), size_t(2));
-        dock.undoStack()->undo();
-        dock.undoStack()->undo(); // back to the file as opened
+        dock.experiment()->undoStack()->undo();
+        dock.experiment()->undoStack()->undo(); // back to the file as opened
         QCOMPARE(dock.document(), original);
-        QVERIFY(!dock.isDirty());
-        dock.undoStack()->redo(); // hidden 64 again
+        QVERIFY(!dock.experiment()->isDirty());
+        dock.experiment()->undoStack()->redo(); // hidden 64 again
 
         // Save and reopen: the same document, clean.
         const QString saved = dir_.filePath(QStringLiteral("composed.json"));
-        QVERIFY(dock.saveTo(saved));
-        QVERIFY(!dock.isDirty());
+        QVERIFY(dock.experiment()->saveTo(saved));
+        QVERIFY(!dock.experiment()->isDirty());
         ExperimentDock again;
         QVERIFY(again.openFile(saved));
         QCOMPARE(again.document(), dock.document());

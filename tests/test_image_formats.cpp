@@ -11,9 +11,9 @@
 
 #include "core/config/Experiment.h"
 #include "core/data/DatasetSummary.h"
-#include "core/data/ImageOps.h"
+#include "core/media/ImageOps.h"
 #include "core/data/Idx.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/engine/Trainer.h"
 #include "core/store/RunStore.h"
 #include "tests/support/LoadFormat.h"

@@ -13,7 +13,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 }
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/media/Audio.h"
 #include "core/media/Video.h"
 #include "core/util/Error.h"

@@ -3,7 +3,7 @@
 // experiment would use them; and a VQA target of the wrong shape named in the error.
 #include <QtTest>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/mtl/Confusion.h"
 #include "core/mtl/DeltaM.h"
 #include "core/mtl/Resampling.h"

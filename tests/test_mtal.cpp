@@ -8,7 +8,7 @@
 #include <QtTest>
 
 #include "core/config/Experiment.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/engine/RunInspector.h"
 #include "core/engine/Sweep.h"
 #include "core/engine/Trainer.h"
@@ -399,7 +399,7 @@ private Q_SLOTS:
         QVERIFY(testing::errorOf([&] { inspector.kernelSharing(1.5); }).find("[0, 1]") != std::string::npos);
         RunInspector crossStitch(dir.filePath("cross-stitch").toStdString());
         QCOMPARE(crossStitch.statistics()["alpha"].size(), size_t(2));
-        QVERIFY(testing::errorOf([&] { crossStitch.kernelSharing(0.5); }).find("not an mtal body") != std::string::npos);
+        QVERIFY(testing::errorOf([&] { crossStitch.kernelSharing(0.5); }).find("lacks the \"kernel-sharing\" capability") != std::string::npos);
 
         // The CLI: the table, --json, --delta, and a bad --delta.
         QProcess cli;

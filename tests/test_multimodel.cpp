@@ -12,7 +12,7 @@
 #include <cmath>
 
 #include "core/config/Experiment.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/engine/Trainer.h"
 #include "core/models/multimodel/Blocks.h"
 #include "core/models/multimodel/MultiModel.h"
@@ -64,6 +64,12 @@ struct TinyMultiModel {
         sequenceOptions["dataset_classes"] = words;
         classHead = heads().factory("multimodel")(classOptions, {});
         sequenceHead = heads().factory("multimodel")(sequenceOptions, {});
+    }
+    SequenceGenerator& generator()
+    {
+        if (auto* g = capabilityOf<SequenceGenerator>(*body))
+            return *g;
+        throw std::logic_error("the multimodel body does not implement SequenceGenerator");
     }
 };
 
@@ -413,20 +419,20 @@ private Q_SLOTS:
         QVERIFY2(last < 0.2 * first, qPrintable(QStringLiteral("loss %1 -> %2").arg(first).arg(last)));
         net.body->eval();
         torch::NoGradGuard noGrad;
-        const auto g = net.body->generate("words", in, none, GenerateOptions{});
+        const auto g = net.generator().generate("words", in, none, GenerateOptions{});
         QVERIFY(torch::equal(g.tokens.select(1, 0).narrow(1, 0, 4), sequences));
-        const auto c = net.body->generate("label", in, none, GenerateOptions{3});
+        const auto c = net.generator().generate("label", in, none, GenerateOptions{3});
         QCOMPARE(c.tokens.sizes().vec(), (std::vector<int64_t>{4, 3, 1}));
         QVERIFY(torch::equal(c.tokens.select(1, 0).squeeze(1), labels));
         // Beam width 1 is greedy; wider beams rank K hypotheses at least as likely.
         const std::map<std::string, torch::Tensor> fresh{{"image", torch::randn({3, 4, 16})}};
-        const auto greedy = net.body->generate("words", fresh, none, GenerateOptions{1, 6, 0.0, false});
-        const auto beam1 = net.body->generate("words", fresh, none, GenerateOptions{1, 6, 0.0, true});
+        const auto greedy = net.generator().generate("words", fresh, none, GenerateOptions{1, 6, 0.0, false});
+        const auto beam1 = net.generator().generate("words", fresh, none, GenerateOptions{1, 6, 0.0, true});
         QVERIFY(torch::equal(beam1.tokens, greedy.tokens));
-        const auto beam3 = net.body->generate("words", fresh, none, GenerateOptions{3, 6, 0.0, false});
+        const auto beam3 = net.generator().generate("words", fresh, none, GenerateOptions{3, 6, 0.0, false});
         QCOMPARE(beam3.tokens.size(1), int64_t(3));
         QVERIFY((beam3.scores.select(1, 0) >= greedy.scores.select(1, 0) - 1e-4).all().item<bool>());
-        QVERIFY_THROWS_EXCEPTION(Error, net.body->generate("words", fresh, none, GenerateOptions{0}));
+        QVERIFY_THROWS_EXCEPTION(Error, net.generator().generate("words", fresh, none, GenerateOptions{0}));
     }
 
     void trainsThroughTheTrainer_data()

@@ -8,11 +8,10 @@
 #include <cmath>
 
 #include "core/config/Experiment.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/models/omninet/Cnp.h"
-#include "core/models/omninet/OmniNet.h"
 #include "core/mtl/Bleu.h"
 #include "tests/support/TestData.h"
 
@@ -58,6 +57,20 @@ struct TinyOmniNet {
         sequenceOptions["dataset_classes"] = words;
         classHead = heads().factory("omninet")(classOptions, {});
         sequenceHead = heads().factory("omninet")(sequenceOptions, {});
+    }
+
+    // The body's capabilities, asked for as the engine asks (never by its family name).
+    SequenceGenerator& generator()
+    {
+        if (auto* g = capabilityOf<SequenceGenerator>(*body))
+            return *g;
+        throw std::logic_error("the omninet body does not implement SequenceGenerator");
+    }
+    AttentionSource& attention()
+    {
+        if (auto* a = capabilityOf<AttentionSource>(*body))
+            return *a;
+        throw std::logic_error("the omninet body does not implement AttentionSource");
     }
 };
 
@@ -292,9 +305,9 @@ private Q_SLOTS:
         // Having learnt them, greedy decoding gives the sequences back up to <eos>, then padding.
         net.body->eval();
         torch::NoGradGuard noGrad;
-        const auto g = net.body->generate("words", {{"video", video}}, none, GenerateOptions{});
+        const auto g = net.generator().generate("words", {{"video", video}}, none, GenerateOptions{});
         QVERIFY(torch::equal(g.tokens.select(1, 0).narrow(1, 0, 4), sequences));
-        const auto c = net.body->generate("label", {{"image", image}}, none, GenerateOptions{3});
+        const auto c = net.generator().generate("label", {{"image", image}}, none, GenerateOptions{3});
         QCOMPARE(c.tokens.sizes().vec(), (std::vector<int64_t>{4, 3, 1}));
         QVERIFY(torch::equal(c.tokens.select(1, 0).squeeze(1), labels));
     }
@@ -306,17 +319,17 @@ private Q_SLOTS:
         torch::NoGradGuard noGrad;
         std::map<std::string, torch::Tensor> none;
         const std::map<std::string, torch::Tensor> in{{"video", torch::randn({3, 2, 4, 16})}};
-        const auto greedy = net.body->generate("words", in, none, GenerateOptions{1, 6, 0.0, false});
-        const auto beam1 = net.body->generate("words", in, none, GenerateOptions{1, 6, 0.0, true});
+        const auto greedy = net.generator().generate("words", in, none, GenerateOptions{1, 6, 0.0, false});
+        const auto beam1 = net.generator().generate("words", in, none, GenerateOptions{1, 6, 0.0, true});
         QVERIFY(torch::equal(beam1.tokens, greedy.tokens));
         QVERIFY(sameTensor(beam1.scores, greedy.scores, 1e-4));
         // Wider beams: K ranked hypotheses per sample, the best at least as likely as greedy's.
-        const auto beam4 = net.body->generate("words", in, none, GenerateOptions{4, 6, 0.0, false});
+        const auto beam4 = net.generator().generate("words", in, none, GenerateOptions{4, 6, 0.0, false});
         QCOMPARE(beam4.tokens.size(1), int64_t(4));
         QVERIFY((beam4.scores.select(1, 0) >= greedy.scores.select(1, 0) - 1e-4).all().item<bool>());
         QVERIFY((beam4.scores.select(1, 0) >= beam4.scores.select(1, 3)).all().item<bool>());
-        QVERIFY_THROWS_EXCEPTION(Error, net.body->generate("words", in, none, GenerateOptions{0}));
-        QVERIFY_THROWS_EXCEPTION(Error, net.body->generate("nope", in, none, GenerateOptions{}));
+        QVERIFY_THROWS_EXCEPTION(Error, net.generator().generate("words", in, none, GenerateOptions{0}));
+        QVERIFY_THROWS_EXCEPTION(Error, net.generator().generate("nope", in, none, GenerateOptions{}));
     }
 
     void checkpointRoundTrip()
@@ -346,11 +359,12 @@ private Q_SLOTS:
         net.body->eval();
         torch::NoGradGuard noGrad;
         const auto tokens = torch::tensor({1, 3}, torch::kLong).view({1, 2});
-        const auto a = omninetAttention(*net.body, "words", {{"video", torch::randn({1, 3, 4, 16})}}, {}, tokens);
-        QCOMPARE(a.layers.temporal.size(), size_t(2));
-        QCOMPARE(a.layers.spatial[0].sizes().vec(), (std::vector<int64_t>{1, 2, 3, 12})); // heads, queries (task + 2), 3 frames × 4 cells
+        const auto a = net.attention().decoderAttention("words", {{"video", torch::randn({1, 3, 4, 16})}}, {}, tokens);
+        QCOMPARE(a.temporal.size(), size_t(2));
+        QCOMPARE(a.spatial[0].sizes().vec(), (std::vector<int64_t>{1, 2, 3, 12})); // heads, queries (task + 2), 3 frames × 4 cells
         QCOMPARE(a.links.size(), size_t(1));
         QCOMPARE(a.links[0].s, int64_t(4));
+        QCOMPARE(a.properties.value("gate_placement", std::string()), std::string("after_softmax"));
     }
 
     void ablationsAndBadOptions()
@@ -359,8 +373,8 @@ private Q_SLOTS:
         std::map<std::string, torch::Tensor> none;
         QCOMPARE(off.body->forwardTask("label", {{"image", torch::randn({2, 1, 4, 16})}}, none, {}).sizes().vec(), (std::vector<int64_t>{2, 5}));
         TinyOmniNet ungated(nlohmann::json{{"link_array", "off"}, {"gate", "before_softmax"}});
-        const auto a = omninetAttention(*ungated.body, "words", {{"video", torch::randn({1, 2, 4, 16})}}, {}, torch::empty({1, 0}, torch::kLong));
-        QVERIFY(sameTensor(a.layers.gate[0], torch::ones_like(a.layers.gate[0])));
+        const auto a = ungated.attention().decoderAttention("words", {{"video", torch::randn({1, 2, 4, 16})}}, {}, torch::empty({1, 0}, torch::kLong));
+        QVERIFY(sameTensor(a.gate[0], torch::ones_like(a.gate[0])));
         // Bad input names the field or the input.
         auto message = [](const std::function<void()>& f) {
             try {

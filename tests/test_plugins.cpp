@@ -8,7 +8,7 @@
 #include <torch/script.h>
 
 #include "core/config/Experiment.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/plugin/PluginLoader.h"
 #include "tests/support/TestData.h"
 

@@ -5,9 +5,9 @@
 #include <thread>
 
 #include "core/config/Experiment.h"
-#include "core/engine/Autocast.h"
+#include "core/runtime/Autocast.h"
 #include "core/engine/Model.h"
-#include "core/engine/Precision.h"
+#include "core/runtime/Precision.h"
 #include "core/engine/Trainer.h"
 #include "core/models/omninet/Cnp.h"
 #include "tests/support/ErrorOf.h"

@@ -2,9 +2,34 @@
 // unknown names give a helpful error, and a failed plugin registration rolls back.
 #include <QtTest>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 using namespace omnilab;
+
+namespace {
+
+struct PlainBody : BodyModule {
+    torch::Tensor forward(const std::map<std::string, torch::Tensor>&) override { return {}; }
+};
+struct AttentiveBody : PlainBody, AttentionSource {
+    DecoderAttention decoderAttention(const std::string&, const std::map<std::string, torch::Tensor>&, const std::map<std::string, torch::Tensor>&,
+                                      const torch::Tensor&) override
+    {
+        return {};
+    }
+};
+
+std::string errorOf(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return {};
+}
+
+} // namespace
 
 class TestRegistry : public QObject {
     Q_OBJECT
@@ -32,6 +57,31 @@ private Q_SLOTS:
         for (const auto* r : allRegistries())
             for (const auto& c : r->components())
                 QVERIFY2(!c.description.empty(), c.name.c_str());
+    }
+
+    // What a part declares is what it implements, both ways; the workbench trusts the names.
+    void capabilitiesAreCheckedBothWays()
+    {
+        PlainBody plain;
+        AttentiveBody attentive;
+        QVERIFY(capabilityOf<AttentionSource>(plain) == nullptr);
+        QVERIFY(capabilityOf<AttentionSource>(attentive) != nullptr);
+        QCOMPARE(errorOf([&] { checkCapabilities("body \"plain\"", {}, plain); }), std::string());
+        QCOMPARE(errorOf([&] { checkCapabilities("body \"attentive\"", {capability::Attention}, attentive); }), std::string());
+        const std::string lies = errorOf([&] { checkCapabilities("body \"plain\"", {capability::Attention}, plain); });
+        QVERIFY2(lies.find("body \"plain\" declares the capability \"attention\"") != std::string::npos, lies.c_str());
+        const std::string hides = errorOf([&] { checkCapabilities("body \"attentive\"", {}, attentive); });
+        QVERIFY2(hides.find("does not declare it") != std::string::npos, hides.c_str());
+        const std::string unknown = errorOf([&] { checkCapabilities("body \"plain\"", {"telepathy"}, plain); });
+        QVERIFY2(unknown.find("\"telepathy\"") != std::string::npos, unknown.c_str());
+
+        // The built-in parts declare theirs (and MultiTaskModel checks them when it assembles one).
+        using V = std::vector<std::string>;
+        QCOMPARE(bodies().info("omninet").capabilities, (V{capability::Generates, capability::Attention}));
+        QCOMPARE(bodies().info("multimodel").capabilities, (V{capability::Generates, capability::ExpertLoad}));
+        QCOMPARE(bodies().info("mtal").capabilities, V{capability::KernelSharing});
+        QCOMPARE(bodies().info("small-cnn").capabilities, V{});
+        QCOMPARE(heads().info("phoc").capabilities, V{capability::SenseSeparation});
     }
 
     void duplicateNameIsRejected()

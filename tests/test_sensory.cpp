@@ -7,7 +7,7 @@
 #include <QtTest>
 
 #include "core/data/Sensory.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "tests/support/LoadFormat.h"
 #include "tests/support/TestData.h"
 #include "tests/support/ErrorOf.h"

@@ -5,7 +5,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/text/Tokenizer.h"
 #include "core/text/Vocabulary.h"
 #include "core/text/WordVectors.h"

@@ -10,7 +10,7 @@
 
 #include "core/config/Experiment.h"
 #include "core/engine/CheckpointFile.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/mtl/LossWeightings.h"

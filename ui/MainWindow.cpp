@@ -1,6 +1,6 @@
 #include "ui/MainWindow.h"
 
-#include "core/engine/Precision.h"
+#include "core/runtime/Precision.h"
 
 #include <QAction>
 #include <QApplication>
@@ -17,9 +17,11 @@
 #include <QStatusBar>
 #include <QUndoStack>
 
-#include "core/store/RunFolder.h"
+#include "core/api/Capability.h"
 #include "core/config/Experiment.h"
 #include "core/engine/Control.h"
+#include "core/engine/RunInspector.h"
+#include "core/store/RunFolder.h"
 #include "core/engine/Trainer.h"
 #include "core/runtime/Runtime.h"
 #include "ui/EngineBridge.h"
@@ -27,6 +29,7 @@
 #include "ui/docks/DatasetsDock.h"
 #include "ui/docks/EmbeddingsDock.h"
 #include "ui/docks/ExperimentDock.h"
+#include "ui/document/ExperimentDocument.h"
 #include "ui/docks/ExpertLoadDock.h"
 #include "ui/docks/KernelSharingDock.h"
 #include "ui/docks/QueryConsoleDock.h"
@@ -162,14 +165,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         runs_->refresh();
         if (status == QLatin1String("failed"))
             statusBar()->showMessage(tr("Training failed: %1").arg(error), 15000);
-        // An MTAL run that finished: its kernel sharing, from the final weights.
-        // A finished run is the query console's, and opens in its body's own view (MTAL, MultiModel).
+        // A finished run is the query console's, and opens by itself in the view of what its
+        // body measures about itself (kernel sharing, expert load) from the final weights.
         if (status == QLatin1String("finished"))
             query_->setRun(lastRunDir_);
         if (status == QLatin1String("finished") && experiment_) {
-            const std::string body = experiment_->model["body"].value("type", std::string());
-            if (body == "mtal" || body == "multimodel")
-                inspectRun(lastRunDir_);
+            try {
+                const RunView* view = runViews_.firstFor(declaredCapabilities(*experiment_));
+                if (view && view->openWhenFinished)
+                    view->open(lastRunDir_);
+            } catch (const std::exception& e) {
+                statusBar()->showMessage(tr("Cannot inspect %1: %2").arg(lastRunDir_, QString::fromStdString(messageOf(e))), 15000);
+            }
         }
     });
     // A run double-clicked in the Runs panel opens in the view that fits its body.
@@ -190,7 +197,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(runs_, &RunsDock::branchRequested, this, &MainWindow::branchRun);
     connect(training_, &TrainingDock::modeChosen, this, [this](const QString& mode) {
         if (experimentDock_->document().is_object())
-            experimentDock_->setValue(QStringLiteral("/training/mode"), mode.toStdString());
+            experimentDock_->experiment()->setValue(QStringLiteral("/training/mode"), mode.toStdString());
     });
     connect(runs_, &RunsDock::failed, this, [this](const QString& message) { statusBar()->showMessage(message, 15000); });
     // A query's answer shows where the model looked.
@@ -204,16 +211,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     // The composer's document is the experiment: every edit re-validates it, and a valid one
     // is what Train runs and the Datasets panel shows.
     connect(experimentDock_, &ExperimentDock::documentChanged, this, &MainWindow::onDocumentChanged);
-    connect(experimentDock_, &ExperimentDock::dirtyChanged, this, [this](bool dirty) { setWindowModified(dirty); });
-    connect(experimentDock_, &ExperimentDock::fileChanged, this, [this](const QString& file) {
+    connect(experimentDock_->experiment(), &ExperimentDocument::dirtyChanged, this, [this](bool dirty) { setWindowModified(dirty); });
+    connect(experimentDock_->experiment(), &ExperimentDocument::fileChanged, this, [this](const QString& file) {
         experimentFile_ = file;
         updateTitle();
     });
     connect(datasets_, &DatasetsDock::datasetAdded, this, [this](const QString& name, const QString& format, const QString& options) {
         if (experimentDock_->document().is_object())
-            experimentDock_->addDataset(name, format, nlohmann::json::parse(options.toStdString(), nullptr, false));
+            experimentDock_->experiment()->addDataset(name, format, nlohmann::json::parse(options.toStdString(), nullptr, false));
     });
 
+    registerRunViews();
     buildMenus();
     QSettings settings;
     setRunsRoot(settings.value(QStringLiteral("runs/root"), QDir::current().absoluteFilePath(QStringLiteral("runs"))).toString());
@@ -226,28 +234,39 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
 MainWindow::~MainWindow() = default;
 
+void MainWindow::registerRunViews()
+{
+    runViews_.add({QString::fromLatin1(capability::KernelSharing), tr("Kernel sharing"), true, [this](const QString& runDir) { kernelSharing_->openRun(runDir); }});
+    runViews_.add({QString::fromLatin1(capability::ExpertLoad), tr("Expert load"), true, [this](const QString& runDir) { experts_->openRun(runDir); }});
+    runViews_.add({QString::fromLatin1(capability::SenseSeparation), tr("Embeddings"), false, [this](const QString& runDir) {
+                       embeddings_->raise();
+                       statusBar()->showMessage(tr("%1: the hash-separation figure and the PCA of its activations are in Embeddings").arg(runDir), 15000);
+                   }});
+    auto query = [this](const QString& runDir) {
+        query_->raise();
+        statusBar()->showMessage(tr("%1: ask it something in the Query panel; the answer's attention opens in Attention").arg(runDir), 15000);
+    };
+    runViews_.add({QString::fromLatin1(capability::Attention), tr("Query and Attention"), false, query});
+    runViews_.add({QString::fromLatin1(capability::Generates), tr("Query"), false, query});
+}
+
 void MainWindow::inspectRun(const QString& runDir)
 {
+    std::vector<std::string> capabilities;
     std::string body;
     try {
-        body = Experiment::load(RunPaths(runDir.toStdString()).config).model["body"].value("type", std::string());
+        const Experiment run = Experiment::load(RunPaths(runDir.toStdString()).config);
+        body = run.model["body"].value("type", std::string());
+        capabilities = declaredCapabilities(run);
     } catch (const std::exception& e) {
         statusBar()->showMessage(tr("Cannot inspect %1: %2").arg(runDir, QString::fromStdString(messageOf(e))), 15000);
         return;
     }
-    if (body == "mtal")
-        kernelSharing_->openRun(runDir);
-    else if (body == "multimodel")
-        experts_->openRun(runDir);
-    else if (body == "onemodel") {
-        embeddings_->raise();
-        statusBar()->showMessage(tr("%1: the hash-separation figure and the PCA of its activations are in Embeddings").arg(runDir), 15000);
-    } else if (body == "omninet") {
-        query_->raise();
-        statusBar()->showMessage(tr("%1: ask it something in the Query panel; the answer's attention opens in Attention").arg(runDir), 15000);
-    } else
-        statusBar()->showMessage(tr("%1: the %2 body has no inspecting view (kernel sharing is for mtal runs, expert load for multimodel)")
-                                     .arg(runDir, QString::fromStdString(body)),
+    if (const RunView* view = runViews_.firstFor(capabilities))
+        view->open(runDir);
+    else
+        statusBar()->showMessage(tr("%1: the %2 body declares no capability a view draws (views exist for %3)")
+                                     .arg(runDir, QString::fromStdString(body), runViews_.capabilities().join(QStringLiteral(", "))),
                                  15000);
 }
 
@@ -279,9 +298,9 @@ void MainWindow::buildMenus()
     quit->setShortcut(QKeySequence::Quit);
 
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
-    QAction* undo = experimentDock_->undoStack()->createUndoAction(this, tr("&Undo"));
+    QAction* undo = experimentDock_->experiment()->undoStack()->createUndoAction(this, tr("&Undo"));
     undo->setShortcut(QKeySequence::Undo);
-    QAction* redo = experimentDock_->undoStack()->createRedoAction(this, tr("&Redo"));
+    QAction* redo = experimentDock_->experiment()->undoStack()->createRedoAction(this, tr("&Redo"));
     redo->setShortcut(QKeySequence::Redo);
     edit->addAction(undo);
     edit->addAction(redo);
@@ -362,7 +381,7 @@ bool MainWindow::openExperiment(const QString& file, bool interactive)
             QMessageBox::warning(this, tr("Cannot open experiment"), experimentDock_->issues().join(QLatin1Char('\n')));
         return false;
     }
-    experimentFile_ = experimentDock_->fileName();
+    experimentFile_ = experimentDock_->experiment()->fileName();
     QSettings settings;
     QStringList recent = settings.value(QStringLiteral("recent/experiments")).toStringList();
     recent.removeAll(experimentFile_);
@@ -424,12 +443,12 @@ bool MainWindow::saveExperimentAs(const QString& file)
         return false;
     QString error;
     // An atomic write underneath (ui/SaveFile.h): the old file survives any failure.
-    if (!experimentDock_->saveTo(file, &error)) {
+    if (!experimentDock_->experiment()->saveTo(file, &error)) {
         statusBar()->showMessage(tr("Cannot save: %1").arg(error), 15000);
         QMessageBox::warning(this, tr("Cannot save"), error);
         return false;
     }
-    experimentFile_ = experimentDock_->fileName();
+    experimentFile_ = experimentDock_->experiment()->fileName();
     updateTitle();
     statusBar()->showMessage(tr("Saved %1").arg(experimentFile_), 5000);
     return true;
@@ -513,7 +532,7 @@ void MainWindow::showAbout()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    if (experimentDock_->isDirty()) {
+    if (experimentDock_->experiment()->isDirty()) {
         const auto answer = QMessageBox::question(this, tr("Unsaved experiment"), tr("The experiment has unsaved edits. Save them?"),
                                                   QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
         if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !saveExperiment())) {

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ui/views/RunViews.h"
+
 class QLabel;
 class QMenu;
 
@@ -50,6 +52,8 @@ public:
     AttentionInspectorDock* attentionDock() const { return attention_; }
     EmbeddingsDock* embeddingsDock() const { return embeddings_; }
     ZeroShotDock* zeroShotDock() const { return zeroShot_; }
+    // Which view opens a run, by the capabilities its body and heads declare.
+    const RunViewRegistry& runViews() const { return runViews_; }
     // The status bar's device, threads and precision ("auto → bf16" before a run, the run's
     // own after it starts); the precision's reason is the label's tool tip.
     QString deviceText() const;
@@ -57,8 +61,8 @@ public:
 
 public Q_SLOTS:
     void startTraining();
-    // Opens a run in the view that looks inside its body (kernel sharing for mtal, expert
-    // load for multimodel); says so in the status bar when there is none.
+    // Opens a run in the first view registered for a capability its body or heads declare
+    // (runViews()); says so in the status bar when no view draws any of them.
     void inspectRun(const QString& runDir);
     void stopTraining();
     // Brings the Zero-shot view to the front with room for its rows.
@@ -83,6 +87,7 @@ private:
     void setRunState(const QString& state);
     void showPrecision(const QString& precision, const QString& reason);
     void showAbout();
+    void registerRunViews();
 
     DatasetsDock* datasets_ = nullptr;
     ExperimentDock* experimentDock_ = nullptr;
@@ -94,6 +99,7 @@ private:
     AttentionInspectorDock* attention_ = nullptr;
     ZeroShotDock* zeroShot_ = nullptr;
     EmbeddingsDock* embeddings_ = nullptr;
+    RunViewRegistry runViews_;
     QString lastRunDir_;
     EngineBridge* bridge_ = nullptr;
     QMenu* recentMenu_ = nullptr;

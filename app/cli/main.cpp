@@ -20,6 +20,7 @@
 #include <QCoreApplication>
 #include <QGuiApplication>
 
+#include "core/api/Capability.h"
 #include "core/config/Experiment.h"
 #include "core/demo/DemoData.h"
 #include "core/models/onemodel/Discriminator.h"
@@ -35,8 +36,8 @@
 #include "core/engine/Sweep.h"
 #include "core/engine/Trainer.h"
 #include "core/plugin/PluginLoader.h"
-#include "core/registry/Registry.h"
-#include "core/engine/Precision.h"
+#include "core/config/Registry.h"
+#include "core/runtime/Precision.h"
 #include "core/runtime/Runtime.h"
 #include "core/store/Export.h"
 #include "core/store/RunLock.h"
@@ -309,6 +310,12 @@ int commandList(const Args& a)
         std::cout << (kind == "body" ? std::string("bodies") : kind + "s") << ":\n";
         for (const auto& c : registry->components()) {
             std::cout << "  " << std::left << std::setw(18) << c.name << c.description;
+            if (!c.capabilities.empty()) {
+                std::cout << "  (";
+                for (size_t i = 0; i < c.capabilities.size(); ++i)
+                    std::cout << (i ? ", " : "") << c.capabilities[i];
+                std::cout << ")";
+            }
             if (c.origin != "built-in")
                 std::cout << "  [" << c.origin << "]";
             std::cout << "\n";
@@ -1109,9 +1116,10 @@ int commandMtalStats(const Args& a)
             throw UsageError("option --delta: the threshold must lie in [0, 1], got " + a.get("delta"));
     }
     RunInspector inspector(a.positional[0]);
-    if (inspector.bodyType() != "mtal")
-        throw UsageError(a.positional[0] + ": the run's body is \"" + inspector.bodyType() + "\", not mtal");
-    const nlohmann::json s = delta < 0 ? inspector.statistics() : inspector.kernelSharing(delta);
+    if (!inspector.has(capability::KernelSharing))
+        throw UsageError(a.positional[0] + ": the run's body \"" + inspector.bodyType() + "\" does not measure kernel sharing (it lacks the \""
+                         + capability::KernelSharing + "\" capability)");
+    const nlohmann::json s = inspector.kernelSharing(delta);
     if (a.flag("json")) {
         std::cout << s.dump(2) << "\n";
         return 0;

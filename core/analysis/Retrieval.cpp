@@ -5,7 +5,6 @@
 #include <map>
 #include <numeric>
 
-#include "core/models/onemodel/Phoc.h"
 #include "core/util/Error.h"
 
 namespace omnilab {
@@ -50,11 +49,6 @@ double rankAndScore(const std::vector<float>& query, const std::vector<std::vect
 
 } // namespace
 
-SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words, const Phoc& phoc,
-                            const std::set<std::string>& stopWords)
-{
-    return wordSpotting(predictions, words, [&phoc](const std::string& word) { return phoc.encode(word); }, stopWords);
-}
 
 SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words,
                             const std::function<std::vector<float>(const std::string&)>& queryOf, const std::set<std::string>& stopWords)

@@ -12,8 +12,6 @@
 
 namespace omnilab {
 
-class Phoc;
-
 // Average precision of a ranking: `relevant` in rank order (best first). 0 when nothing is relevant.
 double averagePrecision(const std::vector<bool>& relevantInRankOrder);
 double cosineSimilarity(const std::vector<float>& a, const std::vector<float>& b);
@@ -23,11 +21,8 @@ struct SpottingResult {
     int qbeQueries = 0, qbsQueries = 0;
 };
 
-// predictions[i]: the model's (sigmoid) PHOC for sample i, whose true word is words[i].
-SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words, const Phoc& phoc,
-                            const std::set<std::string>& stopWords = {});
-
-// The same with the QbS query of each word given by `queryOf` (e.g. a head's label embedding).
+// predictions[i]: the model's output embedding for sample i, whose true word is words[i]; the
+// QbS query of each word is given by `queryOf` (a head's label embedding, a word's PHOC).
 SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words,
                             const std::function<std::vector<float>(const std::string&)>& queryOf, const std::set<std::string>& stopWords = {});
 

@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/registry/Registry.h"
+#include "core/config/Registry.h"
 
 namespace omnilab {
 

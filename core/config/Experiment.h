@@ -65,7 +65,7 @@ struct TrainingSpec {
     bool rollbackOnNonFinite = false;
     double rollbackLrScale = 0.5;
     int64_t maxRollbacks = 3;
-    // training.precision: auto | fp32 | bf16 | fp16 (core/engine/Precision.h resolves it).
+    // training.precision: auto | fp32 | bf16 | fp16 (core/runtime/Precision.h resolves it).
     std::string precision = "auto";
 };
 

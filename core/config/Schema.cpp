@@ -4,7 +4,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/registry/Registry.h"
+#include "core/config/Registry.h"
 
 namespace omnilab {
 

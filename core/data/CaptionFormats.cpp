@@ -21,7 +21,7 @@
 #include <set>
 
 #include "core/config/Experiment.h"
-#include "core/data/ImageOps.h"
+#include "core/media/ImageOps.h"
 #include "core/data/LazyFileDataset.h"
 #include "core/data/TextOptions.h"
 

@@ -6,8 +6,8 @@
 #include <iterator>
 
 #include "core/data/ImageTable.h"
-#include "core/data/FolderScan.h"
-#include "core/engine/Components.h"
+#include "core/util/FolderScan.h"
+#include "core/api/Registries.h"
 #include "core/util/TextLines.h"
 
 namespace omnilab {

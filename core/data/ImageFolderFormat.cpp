@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "core/data/ImageOps.h"
+#include "core/media/ImageOps.h"
 #include "core/data/LazyFileDataset.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 

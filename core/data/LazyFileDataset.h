@@ -5,8 +5,8 @@
 #include <mutex>
 #include <set>
 
-#include "core/data/FolderScan.h"
-#include "core/engine/Components.h"
+#include "core/util/FolderScan.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 

@@ -3,8 +3,8 @@
 
 #include "core/data/Idx.h"
 #include "core/data/ImageTable.h"
-#include "core/data/FolderScan.h"
-#include "core/engine/Components.h"
+#include "core/util/FolderScan.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 

@@ -4,7 +4,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/media/Audio.h"
 
 namespace omnilab {

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "core/data/Sensory.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/text/WordVectors.h"
 
 namespace omnilab {

@@ -11,8 +11,8 @@
 #include <set>
 #include <sstream>
 
-#include "core/data/FolderScan.h"
-#include "core/engine/Components.h"
+#include "core/util/FolderScan.h"
+#include "core/api/Registries.h"
 #include "core/data/TextOptions.h"
 #include "core/text/Vocabulary.h"
 #include "core/util/Utf8.h"

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/data/ImageOps.h"
+#include "core/media/ImageOps.h"
 #include "core/data/LazyFileDataset.h"
 #include "core/util/TextLines.h"
 

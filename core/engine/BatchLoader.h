@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 

@@ -1,5 +1,5 @@
 #include "core/engine/Model.h"
-#include "core/engine/Autocast.h"
+#include "core/runtime/Autocast.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -173,7 +173,9 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
             ctx.tasks = labels;
             ctx.inputs = labels[ti].inputs;
             const auto& bodySpec = experiment.model["body"];
-            body_ = register_module("body", bodies().factory(bodySpec["type"].get<std::string>())(bodySpec, ctx));
+            const std::string type = bodySpec["type"].get<std::string>();
+            body_ = register_module("body", bodies().factory(type)(bodySpec, ctx));
+            checkCapabilities("body \"" + type + "\"", bodies().info(type).capabilities, *body_);
         }
         body_->eval();
         auto features = body_->forwardTask(task.name, encoded, masksOf(probe, task.inputs, torch::kCPU), probe.target);
@@ -183,7 +185,9 @@ MultiTaskModel::MultiTaskModel(const Experiment& experiment, const std::map<std:
         nlohmann::json headOptions = task.head;
         headOptions["dataset_classes"] = splits.train->classNames();
         headOptions["body_info"] = body_->info();
-        auto head = heads().factory(task.head["type"].get<std::string>())(headOptions, sampleShape(features));
+        const std::string headType = task.head["type"].get<std::string>();
+        auto head = heads().factory(headType)(headOptions, sampleShape(features));
+        checkCapabilities("head \"" + headType + "\"", heads().info(headType).capabilities, *head);
         tasks_[task.name] = {task.inputs, register_module("head_" + task.name, head)};
     }
     // After the shape probes, which ran in fp32. Throws Error naming the setting (fp16 on a CPU).
@@ -236,14 +240,17 @@ void MultiTaskModel::setPrecision(Precision precision, const std::string& reason
     precision_.reason = reason;
 }
 
-bool MultiTaskModel::generates() const { return body_->generates(); }
+bool MultiTaskModel::generates() const { return capabilityOf<SequenceGenerator>(*body_) != nullptr; }
 
 Generation MultiTaskModel::generate(const std::string& task, const Batch& batch, const GenerateOptions& options)
 {
     AutocastScope autocast(precision_.precision, device());
     std::map<std::string, torch::Tensor> masks;
     auto encoded = encode(task, batch, masks);
-    Generation g = body_->generate(task, encoded, masks, options);
+    auto* generator = capabilityOf<SequenceGenerator>(*body_);
+    if (!generator)
+        throw Error("task \"" + task + "\": this run's body does not generate outputs");
+    Generation g = generator->generate(task, encoded, masks, options);
     g.scores = toFloat32(g.scores);
     return g;
 }

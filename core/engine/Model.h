@@ -6,8 +6,8 @@
 #include <string>
 
 #include "core/config/Experiment.h"
-#include "core/engine/Components.h"
-#include "core/engine/Precision.h"
+#include "core/api/Registries.h"
+#include "core/runtime/Precision.h"
 #include "core/mtl/Confusion.h"
 
 namespace omnilab {
@@ -26,7 +26,7 @@ public:
     void setPrecision(Precision precision, const std::string& reason);
     Precision precision() const { return precision_.precision; }
     const PrecisionChoice& precisionChoice() const { return precision_; }
-    // Free decoding of the batch for the task (bodies that generate; see BodyModule).
+    // Free decoding of the batch for the task (bodies with the SequenceGenerator capability).
     bool generates() const;
     Generation generate(const std::string& task, const Batch& batch, const GenerateOptions& options);
     // The task's bound inputs through their peripherals, and their masks.

@@ -3,11 +3,10 @@
 #include <filesystem>
 #include <sstream>
 
-#include "core/engine/Autocast.h"
+#include "core/runtime/Autocast.h"
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
 #include "core/media/Video.h"
-#include "core/models/omninet/OmniNet.h"
 #include "core/text/Vocabulary.h"
 
 namespace omnilab {
@@ -76,7 +75,10 @@ nlohmann::json attentionOf(MultiTaskModel& model, const std::string& task, const
     // The decoder inputs of the last step: the task embedding and every output but the last.
     std::vector<int64_t> fed(ids.begin(), ids.empty() ? ids.end() : ids.end() - 1);
     const auto tokens = torch::tensor(fed, torch::kLong).view({1, static_cast<int64_t>(fed.size())}).to(model.device());
-    const OmniNetAttention a = omninetAttention(model.body(), task, encoded, masks, tokens);
+    auto* source = capabilityOf<AttentionSource>(model.body());
+    if (!source)
+        throw Error("task \"" + task + "\": this run's body does not report its attention (it lacks the \"" + std::string(capability::Attention) + "\" capability)");
+    const DecoderAttention a = source->decoderAttention(task, encoded, masks, tokens);
     auto nested = [](const torch::Tensor& t) { // 1 × heads × steps × keys -> [head][step][key]
         const auto c = t.squeeze(0).to(torch::kCPU).to(torch::kFloat).contiguous();
         nlohmann::json heads = nlohmann::json::array();
@@ -90,18 +92,21 @@ nlohmann::json attentionOf(MultiTaskModel& model, const std::string& task, const
         }
         return heads;
     };
-    nlohmann::json out{{"outputs", words}, {"inputs", nlohmann::json::array()}, {"layers", nlohmann::json::array()}};
+    nlohmann::json out = a.properties;
+    out["outputs"] = words;
+    out["inputs"] = nlohmann::json::array();
+    out["layers"] = nlohmann::json::array();
     auto input = encoded.begin();
     for (const auto& link : a.links) {
         out["inputs"].push_back({{"name", input->first}, {"t", link.t}, {"s", link.s}, {"temporal_offset", link.temporalOffset}, {"spatial_offset", link.spatialOffset}});
         ++input;
     }
-    for (size_t l = 0; l < a.layers.temporal.size(); ++l) {
-        nlohmann::json layer{{"temporal", nested(a.layers.temporal[l])}};
-        if (l < a.layers.spatial.size()) {
-            layer["spatial"] = nested(a.layers.spatial[l]);
-            layer["gate"] = nested(a.layers.gate[l]);
-        }
+    for (size_t l = 0; l < a.temporal.size(); ++l) {
+        nlohmann::json layer{{"temporal", nested(a.temporal[l])}};
+        if (l < a.spatial.size())
+            layer["spatial"] = nested(a.spatial[l]);
+        if (l < a.gate.size())
+            layer["gate"] = nested(a.gate[l]);
         out["layers"].push_back(layer);
     }
     return out;
@@ -173,7 +178,8 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
         throw Error("max length " + std::to_string(q.maxLength) + " is over the limit of " + std::to_string(kMaxLength) + " (each step decodes the whole prefix)");
 
     if (!model.generates())
-        throw Error("task \"" + q.task + "\": this run's body does not decode outputs (queries need an omninet run)");
+        throw Error("task \"" + q.task + "\": this run's body does not decode outputs (queries need a body with the \"" + std::string(capability::Generates)
+                    + "\" capability)");
     c10::InferenceMode inference;
     AutocastScope autocast(model.precision(), model.device());
 
@@ -314,7 +320,7 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
             throw Error("task \"" + q.task + "\" needs --" + input + " (it takes " + expected + ")");
     }
 
-    const Generation g = model.body().generate(q.task, encoded, masks, GenerateOptions{q.beam, q.maxLength, q.lengthPenalty, false});
+    const Generation g = capabilityOf<SequenceGenerator>(model.body())->generate(q.task, encoded, masks, GenerateOptions{q.beam, q.maxLength, q.lengthPenalty, false});
     const auto names = data.at(task->dataset).train->classNames();
     const auto tokens = g.tokens.to(torch::kCPU), scores = toFloat32(g.scores).to(torch::kCPU);
     for (int64_t k = 0; k < tokens.size(1); ++k) {
@@ -334,7 +340,6 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
     }
     if (q.attention) {
         auto attention = attentionOf(model, q.task, encoded, masks, tokens[0][0], names);
-        attention["gate_placement"] = exp.model["body"].value("gate", std::string("after_softmax"));
         for (auto& in : attention["inputs"])
             if (givenAs.count(in.value("name", std::string())))
                 in["name"] = givenAs.at(in["name"].get<std::string>()); // what the user gave: "video"

@@ -1,17 +1,35 @@
 #include "core/engine/RunInspector.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
-#include "core/models/mtal/Mtal.h"
 
 namespace omnilab {
 
 namespace fs = std::filesystem;
 
+std::vector<std::string> declaredCapabilities(const Experiment& experiment)
+{
+    std::vector<std::string> declared;
+    auto collect = [&](const char* kind, const std::string& type) {
+        for (const auto& c : findRegistry(kind)->info(type).capabilities)
+            declared.push_back(c);
+    };
+    collect(kinds::Body, experiment.model["body"].value("type", std::string()));
+    for (const auto& t : experiment.tasks)
+        collect(kinds::Head, t.head.value("type", std::string()));
+    std::vector<std::string> out;
+    for (const auto& c : capability::all())
+        if (std::find(declared.begin(), declared.end(), c) != declared.end())
+            out.push_back(c);
+    return out;
+}
+
 struct RunInspector::Impl {
+    std::string runDir;
     Experiment experiment;
     std::map<std::string, DatasetSplits> data;
     std::unique_ptr<MultiTaskModel> model;
@@ -25,6 +43,7 @@ RunInspector::RunInspector(const std::string& runDir) : impl_(std::make_unique<I
         throw Error(runDir + ": not a run directory (no config.json)");
     if (!fs::is_regular_file(paths.checkpoint))
         throw Error(paths.checkpoint + ": the run has no checkpoint yet");
+    impl_->runDir = runDir;
     impl_->experiment = Experiment::load(paths.config);
     impl_->data = loadDatasets(impl_->experiment, paths.tokenizers);
     torch::manual_seed(impl_->experiment.training.seed);
@@ -45,11 +64,41 @@ nlohmann::json RunInspector::statistics()
     return impl_->model->body().statistics();
 }
 
+std::vector<std::string> RunInspector::capabilities() const { return declaredCapabilities(impl_->experiment); }
+
+bool RunInspector::has(const std::string& capability) const
+{
+    const auto all = capabilities();
+    return std::find(all.begin(), all.end(), capability) != all.end();
+}
+
+namespace {
+
+template <class C>
+C& requireCapability(const std::string& runDir, const std::string& body, BodyModule& module, const char* name)
+{
+    auto* c = capabilityOf<C>(module);
+    if (!c)
+        throw Error(runDir + ": the run's body \"" + body + "\" lacks the \"" + name + "\" capability");
+    return *c;
+}
+
+} // namespace
+
 nlohmann::json RunInspector::kernelSharing(double delta)
 {
-    if (delta < 0 || delta > 1)
+    auto& source = requireCapability<KernelSharingSource>(impl_->runDir, bodyType(), impl_->model->body(), capability::KernelSharing);
+    if (std::isnan(delta) || delta > 1)
         throw Error("delta must lie in [0, 1], got " + std::to_string(delta));
-    return mtalSharingStatistics(impl_->model->body(), delta);
+    torch::NoGradGuard noGrad;
+    return source.kernelSharing(delta < 0 ? source.sharingThreshold() : delta);
+}
+
+nlohmann::json RunInspector::expertLoad()
+{
+    auto& source = requireCapability<ExpertLoadSource>(impl_->runDir, bodyType(), impl_->model->body(), capability::ExpertLoad);
+    torch::NoGradGuard noGrad;
+    return source.expertLoad();
 }
 
 std::vector<std::string> RunInspector::tasks() const

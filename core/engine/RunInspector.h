@@ -8,7 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config/Experiment.h"
+
 namespace omnilab {
+
+// The capabilities (core/api/Capability.h) the experiment's body and heads declare, each
+// once, in the order of capability::all(): what decides which views and commands apply to a
+// run, read from its config alone (no weights loaded). Throws Error naming an unknown part.
+std::vector<std::string> declaredCapabilities(const Experiment& experiment);
 
 // One layer's activations for chosen samples, each pooled to one vector (mean over every
 // position), with the task and the label in words of each sample.
@@ -27,14 +34,20 @@ public:
     RunInspector(const RunInspector&) = delete;
     RunInspector& operator=(const RunInspector&) = delete;
 
+    // The body's type name, for messages; decisions go by capabilities().
     std::string bodyType() const;
+    std::vector<std::string> capabilities() const;
+    bool has(const std::string& capability) const;
     int64_t step() const;
     // What the body measures about itself (BodyModule::statistics): MTAL's sharing at its
     // own δ, MultiModel's expert load, cross-stitch units; {} for bodies that measure nothing.
     nlohmann::json statistics();
-    // MTAL only: the sharing statistics at another threshold δ ∈ [0, 1], from the same
-    // weights (what the kernel-sharing view's δ slider shows). Throws Error otherwise.
+    // The kernel-sharing capability: the sharing statistics at threshold δ ∈ [0, 1] (the
+    // body's own δ when delta < 0), from the same weights (what the kernel-sharing view's δ
+    // slider shows). Throws Error naming the run when its body lacks the capability.
     nlohmann::json kernelSharing(double delta);
+    // The expert-load capability: routing counts per task and expert. Throws Error likewise.
+    nlohmann::json expertLoad();
 
     std::vector<std::string> tasks() const;
     // Where activations can be read: "peripheral:<name>" for each peripheral (its output),

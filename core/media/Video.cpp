@@ -4,7 +4,7 @@
 #include <cmath>
 #include <memory>
 
-#include "core/data/ImageOps.h"
+#include "core/media/ImageOps.h"
 #include "core/media/FFmpegSupport.h"
 #include "core/util/Error.h"
 

@@ -17,7 +17,7 @@
 #include <numeric>
 #include <random>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 

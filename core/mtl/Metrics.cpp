@@ -12,7 +12,7 @@
 #include <cmath>
 
 #include "core/analysis/Retrieval.h"
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/mtl/Bleu.h"
 #include "core/mtl/Confusion.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 // The interface an Omnilab plugin's root object implements. registerComponents() adds
-// components to core's registries (include core/engine/Components.h to reach them).
+// components to core's registries (include core/api/Registries.h to reach them).
 #include <QtPlugin>
 #include <QString>
 

@@ -10,7 +10,7 @@
 #include <QPluginLoader>
 
 #include "core/plugin/PluginInterface.h"
-#include "core/registry/Registry.h"
+#include "core/config/Registry.h"
 
 namespace omnilab {
 

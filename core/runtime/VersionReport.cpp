@@ -1,7 +1,7 @@
 // The version report of `omnilab-cli --version` and Help > About. Kept apart from the
 // device and thread settings, which need only torch.
 #include "core/runtime/Runtime.h"
-#include "core/engine/Precision.h"
+#include "core/runtime/Precision.h"
 #include "core/util/Error.h"
 
 #include <fstream>

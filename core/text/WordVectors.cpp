@@ -4,7 +4,7 @@
 #include <fstream>
 #include <unordered_map>
 
-#include "core/data/FolderScan.h"
+#include "core/util/FolderScan.h"
 #include "core/util/Error.h"
 
 namespace omnilab {

@@ -1,6 +1,6 @@
 #include "TopKMetricPlugin.h"
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace {
 

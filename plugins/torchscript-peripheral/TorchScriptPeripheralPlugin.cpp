@@ -4,7 +4,7 @@
 
 #include <torch/script.h>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace {
 

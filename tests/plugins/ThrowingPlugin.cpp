@@ -2,7 +2,7 @@
 #include <QObject>
 #include <stdexcept>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/plugin/PluginInterface.h"
 
 class ThrowingPlugin : public QObject, public omnilab::PluginInterface {

@@ -1,7 +1,7 @@
 #pragma once
 // For format tests: validates a dataset format's options like an experiment would (the
 // first problem becomes an Error), fills the defaults and builds the splits.
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace omnilab::testing {
 

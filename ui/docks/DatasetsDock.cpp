@@ -28,7 +28,7 @@
 #include "core/config/Experiment.h"
 #include "core/data/Preview.h"
 #include "core/demo/DemoData.h"
-#include "core/registry/Registry.h"
+#include "core/config/Registry.h"
 #include "ui/Background.h"
 #include "ui/ImageConvert.h"
 #include "ui/QCustomPlotInclude.h"

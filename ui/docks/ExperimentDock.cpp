@@ -25,29 +25,14 @@
 
 #include "core/config/Experiment.h"
 #include "core/engine/ModelSize.h"
-#include "core/registry/Registry.h"
+#include "core/config/Registry.h"
 #include "ui/Background.h"
-#include "ui/SaveFile.h"
+#include "ui/document/ExperimentDocument.h"
 #include "core/util/ErrorText.h"
 
 namespace omnilab {
 
 using nlohmann::json;
-
-// One edit: the whole document before and after (experiments are small).
-class DocumentEdit : public QUndoCommand {
-public:
-    DocumentEdit(ExperimentDock* dock, json before, json after, const QString& text)
-        : QUndoCommand(text), dock_(dock), before_(std::move(before)), after_(std::move(after))
-    {
-    }
-    void redo() override { dock_->apply(after_); }
-    void undo() override { dock_->apply(before_); }
-
-private:
-    ExperimentDock* dock_;
-    json before_, after_;
-};
 
 namespace {
 
@@ -175,15 +160,15 @@ bool parseAs(const QString& text, const json& like, FieldType type, json& out)
 ExperimentDock::ExperimentDock(QWidget* parent) : QDockWidget(tr("Experiment"), parent)
 {
     setObjectName(QStringLiteral("ExperimentDock"));
-    undo_ = new QUndoStack(this);
+    document_ = new ExperimentDocument(this);
     auto* body = new QWidget(this);
     auto* layout = new QVBoxLayout(body);
 
     auto* bar = new QToolBar(body);
     bar->setToolButtonStyle(Qt::ToolButtonTextOnly);
     bar->addAction(tr("New"), this, &ExperimentDock::newExperiment)->setToolTip(tr("Start from a small template experiment"));
-    QAction* undo = undo_->createUndoAction(bar, tr("Undo"));
-    QAction* redo = undo_->createRedoAction(bar, tr("Redo"));
+    QAction* undo = document_->undoStack()->createUndoAction(bar, tr("Undo"));
+    QAction* redo = document_->undoStack()->createRedoAction(bar, tr("Redo"));
     undo->setToolTip(tr("Undo the last edit (Ctrl+Z)"));
     redo->setToolTip(tr("Redo (Ctrl+Shift+Z)"));
     bar->addAction(undo);
@@ -195,8 +180,8 @@ ExperimentDock::ExperimentDock(QWidget* parent) : QDockWidget(tr("Experiment"), 
         const QStringList parts = path.split(QLatin1Char('/'));
         if (parts.size() >= 3 && parts[1] == QLatin1String("tasks")) {
             const int i = parts[2].toInt();
-            if (doc_.contains("tasks") && i >= 0 && i < static_cast<int>(doc_["tasks"].size()))
-                removeTask(QString::fromStdString(doc_["tasks"][static_cast<size_t>(i)].value("name", std::string())));
+            if (document_->json().contains("tasks") && i >= 0 && i < static_cast<int>(document_->json()["tasks"].size()))
+                document_->removeTask(QString::fromStdString(document_->json()["tasks"][static_cast<size_t>(i)].value("name", std::string())));
         }
     })->setToolTip(tr("Remove the selected task"));
     layout->addWidget(bar);
@@ -231,9 +216,9 @@ ExperimentDock::ExperimentDock(QWidget* parent) : QDockWidget(tr("Experiment"), 
     pickers->addRow(tr("Task sampler"), sampler_);
     pickers->addRow(tr("Parameters"), parameterLabel_);
     layout->addLayout(pickers);
-    connect(body_, &QComboBox::activated, this, [this] { setComponent(QStringLiteral("/model/body"), body_->currentText()); });
-    connect(weighting_, &QComboBox::activated, this, [this] { setComponent(QStringLiteral("/training/loss_weighting"), weighting_->currentText()); });
-    connect(sampler_, &QComboBox::activated, this, [this] { setComponent(QStringLiteral("/training/sampler"), sampler_->currentText()); });
+    connect(body_, &QComboBox::activated, this, [this] { document_->setComponent(QStringLiteral("/model/body"), body_->currentText()); });
+    connect(weighting_, &QComboBox::activated, this, [this] { document_->setComponent(QStringLiteral("/training/loss_weighting"), weighting_->currentText()); });
+    connect(sampler_, &QComboBox::activated, this, [this] { document_->setComponent(QStringLiteral("/training/sampler"), sampler_->currentText()); });
 
     tree_ = new QTreeWidget(body);
     tree_->setObjectName(QStringLiteral("experimentTree"));
@@ -275,7 +260,7 @@ ExperimentDock::ExperimentDock(QWidget* parent) : QDockWidget(tr("Experiment"), 
         QMetaObject::invokeMethod(this, [this, path, text] {
             json old;
             try {
-                old = doc_.at(pointerOf(path));
+                old = document_->json().at(pointerOf(path));
             } catch (const std::exception&) {
                 return;
             }
@@ -285,7 +270,7 @@ ExperimentDock::ExperimentDock(QWidget* parent) : QDockWidget(tr("Experiment"), 
                 rebuildTree();
                 return;
             }
-            setValue(path, value);
+            edit(path, value);
         }, Qt::QueuedConnection);
     });
     connect(issues_, &QListWidget::itemClicked, this, [this](QListWidgetItem* item) {
@@ -296,24 +281,20 @@ ExperimentDock::ExperimentDock(QWidget* parent) : QDockWidget(tr("Experiment"), 
         if (!path.isEmpty())
             selectPath(path);
     });
-    connect(undo_, &QUndoStack::cleanChanged, this, [this](bool clean) { Q_EMIT dirtyChanged(!clean); });
+    connect(document_, &ExperimentDocument::changed, this, &ExperimentDock::refresh);
+    connect(document_, &ExperimentDocument::fileChanged, this, &ExperimentDock::showTitle);
     countTimer_ = new QTimer(this);
     countTimer_->setSingleShot(true);
     countTimer_->setInterval(400);
     connect(countTimer_, &QTimer::timeout, this, &ExperimentDock::countNow);
 }
 
-bool ExperimentDock::isDirty() const { return !undo_->isClean(); }
-
 bool ExperimentDock::openFile(const QString& file)
 {
-    QFile f(file);
-    if (!f.open(QIODevice::ReadOnly)) {
-        showIssues({tr("%1: cannot open file (%2)").arg(file, f.errorString())});
-        return false;
-    }
+    selected_.clear();
+    counted_ = json();
     try {
-        setDocument(QFileInfo(file).absoluteFilePath(), parseJsonText(f.readAll().toStdString(), file.toStdString()));
+        document_->load(file);
     } catch (const ConfigError& e) {
         QStringList list;
         for (const auto& issue : e.issues())
@@ -329,14 +310,9 @@ bool ExperimentDock::openFile(const QString& file)
 
 void ExperimentDock::setDocument(const QString& file, const json& document)
 {
-    file_ = file;
     selected_.clear();
-    undo_->clear();
     counted_ = json();
-    apply(document);
-    undo_->setClean();
-    Q_EMIT fileChanged(file_);
-    Q_EMIT dirtyChanged(false);
+    document_->reset(file, document);
 }
 
 void ExperimentDock::newExperiment()
@@ -352,145 +328,38 @@ void ExperimentDock::newExperiment()
     setDocument(QString(), doc);
 }
 
-bool ExperimentDock::saveTo(const QString& file, QString* error)
-{
-    const std::string text = doc_.dump(2) + "\n";
-    if (!ui::saveFileAtomically(file, QByteArray::fromStdString(text), error))
-        return false;
-    file_ = QFileInfo(file).absoluteFilePath();
-    undo_->setClean();
-    title_->setText(QStringLiteral("<b>%1</b><br>%2").arg(QFileInfo(file_).fileName().toHtmlEscaped(), file_.toHtmlEscaped()));
-    Q_EMIT fileChanged(file_);
-    return true;
-}
+const json& ExperimentDock::document() const { return document_->json(); }
 
-void ExperimentDock::push(const json& after, const QString& text)
+void ExperimentDock::edit(const QString& pointer, const json& value)
 {
-    if (after == doc_)
-        return;
-    undo_->push(new DocumentEdit(this, doc_, after, text));
-}
-
-void ExperimentDock::setValue(const QString& pointer, const json& value)
-{
-    json after = doc_;
-    try {
-        after[pointerOf(pointer)] = value;
-    } catch (const std::exception& e) {
-        showIssues(issueTexts_ + QStringList{tr("%1: %2").arg(pointer, QString::fromStdString(messageOf(e)))});
-        return;
-    }
-    push(after, tr("set %1").arg(pointer));
-}
-
-void ExperimentDock::removeValue(const QString& pointer)
-{
-    json after = doc_;
-    const auto ptr = pointerOf(pointer);
-    try {
-        json& parent = after.at(ptr.parent_pointer());
-        if (parent.is_object())
-            parent.erase(ptr.back());
-        else if (parent.is_array())
-            parent.erase(static_cast<size_t>(std::stoul(ptr.back())));
-    } catch (const std::exception&) {
-        return;
-    }
-    push(after, tr("remove %1").arg(pointer));
-}
-
-void ExperimentDock::setComponent(const QString& pointer, const QString& name)
-{
-    json after = doc_;
-    const auto ptr = pointerOf(pointer);
-    json old;
-    try {
-        old = after.at(ptr);
-    } catch (const std::exception&) {
-        old = json::object();
-    }
-    // The selector key the schema names for this component, and the fields the new one knows.
-    std::string selector = "type";
-    for (const auto& f : fieldsAt(Experiment::schema(), doc_, pointer.toStdString()))
-        if (f.selector)
-            selector = f.name;
-    if (old.is_object() && old.value(selector, std::string()) == name.toStdString())
-        return;
-    json fresh = json::object();
-    fresh[selector] = name.toStdString();
-    try {
-        after[ptr] = fresh;
-    } catch (const std::exception&) {
-        return;
-    }
-    std::set<std::string> known;
-    for (const auto& f : fieldsAt(Experiment::schema(), after, pointer.toStdString()))
-        known.insert(f.name);
-    if (old.is_object())
-        for (const auto& [k, v] : old.items())
-            if (k != selector && known.count(k))
-                fresh[k] = v;
-    after[ptr] = fresh;
-    push(after, tr("%1 is %2").arg(pointer, name));
+    QString error;
+    if (!document_->setValue(pointer, value, &error) && !error.isEmpty())
+        showIssues(issueTexts_ + QStringList{error});
 }
 
 void ExperimentDock::addTask()
 {
-    if (!doc_.is_object() || !doc_.contains("tasks") || !doc_["tasks"].is_array() || doc_["tasks"].empty())
-        return;
-    size_t from = doc_["tasks"].size() - 1;
+    int from = -1;
     const QStringList parts = selectedPath().split(QLatin1Char('/'));
-    if (parts.size() >= 3 && parts[1] == QLatin1String("tasks") && parts[2].toUInt() < doc_["tasks"].size())
-        from = parts[2].toUInt();
-    json task = doc_["tasks"][from];
-    std::set<std::string> names;
-    for (const auto& t : doc_["tasks"])
-        names.insert(t.value("name", std::string()));
-    const std::string base = task.value("name", std::string("task"));
-    std::string name;
-    for (int i = 2; names.count(name = base + "-" + std::to_string(i)); ++i) {
-    }
-    task["name"] = name;
-    json after = doc_;
-    after["tasks"].push_back(task);
-    push(after, tr("add task %1").arg(QString::fromStdString(name)));
-    selectPath(QStringLiteral("/tasks/%1").arg(after["tasks"].size() - 1));
+    if (parts.size() >= 3 && parts[1] == QLatin1String("tasks"))
+        from = parts[2].toInt();
+    const int index = document_->addTask(from);
+    if (index >= 0)
+        selectPath(QStringLiteral("/tasks/%1").arg(index));
 }
 
-bool ExperimentDock::removeTask(const QString& name)
+void ExperimentDock::showTitle()
 {
-    if (!doc_.is_object() || !doc_.contains("tasks") || !doc_["tasks"].is_array())
-        return false;
-    json after = doc_;
-    auto& tasks = after["tasks"];
-    for (size_t i = 0; i < tasks.size(); ++i)
-        if (tasks[i].value("name", std::string()) == name.toStdString()) {
-            tasks.erase(i);
-            push(after, tr("remove task %1").arg(name));
-            return true;
-        }
-    return false;
-}
-
-void ExperimentDock::addDataset(const QString& name, const QString& format, const json& options)
-{
-    json after = doc_.is_object() ? doc_ : json::object();
-    if (!after.contains("datasets") || !after["datasets"].is_array())
-        after["datasets"] = json::array();
-    json entry = options;
-    entry["name"] = name.toStdString();
-    entry["format"] = format.toStdString();
-    after["datasets"].push_back(entry);
-    push(after, tr("add dataset %1").arg(name));
-}
-
-void ExperimentDock::apply(const json& document)
-{
-    doc_ = document;
-    if (!file_.isEmpty())
-        title_->setText(QStringLiteral("<b>%1</b><br>%2").arg(QFileInfo(file_).fileName().toHtmlEscaped(), file_.toHtmlEscaped()));
+    const QString file = document_->fileName();
+    if (!file.isEmpty())
+        title_->setText(QStringLiteral("<b>%1</b><br>%2").arg(QFileInfo(file).fileName().toHtmlEscaped(), file.toHtmlEscaped()));
     else
-        title_->setText(tr("<b>%1</b> (not saved yet)").arg(QString::fromStdString(doc_.value("name", std::string("unnamed"))).toHtmlEscaped()));
+        title_->setText(tr("<b>%1</b> (not saved yet)").arg(QString::fromStdString(document_->json().value("name", std::string("unnamed"))).toHtmlEscaped()));
+}
+
+void ExperimentDock::refresh()
+{
+    showTitle();
     rebuildTree();
     validate();
     syncPickers();
@@ -506,15 +375,15 @@ void ExperimentDock::rebuildTree()
     collectExpanded(tree_->invisibleRootItem(), expanded);
     const bool first = tree_->topLevelItemCount() == 0;
     tree_->clear();
-    if (doc_.is_object()) {
+    if (document_->json().is_object()) {
         // The order a reader thinks in: data, tasks, model, then how to train.
         std::vector<std::string> order = {"name", "description", "datasets", "tasks", "model", "training", "evaluation"};
-        for (const auto& [k, v] : doc_.items())
+        for (const auto& [k, v] : document_->json().items())
             if (std::find(order.begin(), order.end(), k) == order.end())
                 order.push_back(k);
         for (const auto& k : order)
-            if (doc_.contains(k))
-                addNode(tree_->invisibleRootItem(), QString::fromStdString(k), doc_[k], jsonPath(QString(), QString::fromStdString(k)));
+            if (document_->json().contains(k))
+                addNode(tree_->invisibleRootItem(), QString::fromStdString(k), document_->json()[k], jsonPath(QString(), QString::fromStdString(k)));
     }
     if (first)
         tree_->expandToDepth(1);
@@ -534,7 +403,7 @@ void ExperimentDock::validate()
 {
     QStringList texts;
     issues_->clear();
-    for (const auto& issue : Experiment::validate(doc_)) {
+    for (const auto& issue : Experiment::validate(document_->json())) {
         const QString path = QString::fromStdString(issue.path.empty() ? "/" : issue.path);
         const QString text = QStringLiteral("%1: %2").arg(path, QString::fromStdString(issue.message));
         auto* item = new QListWidgetItem(style()->standardIcon(QStyle::SP_MessageBoxWarning), text, issues_);
@@ -569,7 +438,7 @@ void ExperimentDock::syncPickers()
         const QSignalBlocker block(box);
         json v;
         try {
-            v = doc_.at(json::json_pointer(object));
+            v = document_->json().at(json::json_pointer(object));
         } catch (const std::exception&) {
         }
         const QString name = v.is_object() && v.contains(key) && v[key].is_string() ? QString::fromStdString(v[key].get<std::string>()) : QString();
@@ -578,7 +447,7 @@ void ExperimentDock::syncPickers()
     pick(body_, "/model/body", "type");
     pick(weighting_, "/training/loss_weighting", "type");
     pick(sampler_, "/training/sampler", "type");
-    const bool open = doc_.is_object();
+    const bool open = document_->json().is_object();
     for (QComboBox* box : {body_, weighting_, sampler_})
         box->setEnabled(open);
     if (weighting_->currentIndex() < 0 && open) {
@@ -611,20 +480,20 @@ void ExperimentDock::rebuildProperties()
     QString object = selected_;
     json value;
     try {
-        value = doc_.at(pointerOf(object));
+        value = document_->json().at(pointerOf(object));
     } catch (const std::exception&) {
         object.clear();
-        value = doc_;
+        value = document_->json();
     }
     if (!value.is_object() && !object.isEmpty()) {
         object = object.left(object.lastIndexOf(QLatin1Char('/')));
         try {
-            value = doc_.at(pointerOf(object));
+            value = document_->json().at(pointerOf(object));
         } catch (const std::exception&) {
             value = json();
         }
     }
-    const auto fields = value.is_object() ? fieldsAt(Experiment::schema(), doc_, object.toStdString()) : std::vector<FieldView>{};
+    const auto fields = value.is_object() ? fieldsAt(Experiment::schema(), document_->json(), object.toStdString()) : std::vector<FieldView>{};
     properties_->setTitle(tr("Properties of %1").arg(object.isEmpty() ? QStringLiteral("/") : object));
     if (fields.empty()) {
         form_->addRow(new QLabel(tr("Select an object in the tree (a task, a peripheral, the body, training…) to edit its fields."), properties_));
@@ -654,30 +523,30 @@ void ExperimentDock::rebuildProperties()
             const bool selector = f.selector;
             connect(box, &QComboBox::activated, this, [this, box, path, object, selector] {
                 if (selector)
-                    setComponent(object, box->currentText());
+                    document_->setComponent(object, box->currentText());
                 else
-                    setValue(path, box->currentText().toStdString());
+                    edit(path, box->currentText().toStdString());
             });
             editor = box;
         } else if (f.type == FieldType::Boolean) {
             auto* check = new QCheckBox(properties_);
             check->setChecked(current.is_boolean() && current.get<bool>());
-            connect(check, &QCheckBox::toggled, this, [this, path](bool on) { setValue(path, on); });
+            connect(check, &QCheckBox::toggled, this, [this, path](bool on) { edit(path, on); });
             editor = check;
         } else {
-            auto* edit = new QLineEdit(properties_);
+            auto* line = new QLineEdit(properties_);
             if (present)
-                edit->setText(compact(current));
+                line->setText(compact(current));
             if (!f.defaultValue.is_null())
-                edit->setPlaceholderText(compact(f.defaultValue));
+                line->setPlaceholderText(compact(f.defaultValue));
             const FieldType type = f.type;
             const bool required = f.required;
             const json like = present ? current : f.defaultValue;
-            connect(edit, &QLineEdit::editingFinished, this, [this, edit, path, type, required, like, present] {
-                const QString text = edit->text();
+            connect(line, &QLineEdit::editingFinished, this, [this, line, path, type, required, like, present] {
+                const QString text = line->text();
                 if (text.trimmed().isEmpty() && !required) {
                     if (present)
-                        removeValue(path); // back to the default
+                        document_->removeValue(path); // back to the default
                     return;
                 }
                 json v;
@@ -687,9 +556,9 @@ void ExperimentDock::rebuildProperties()
                 }
                 if (present && v == like)
                     return;
-                setValue(path, v);
+                edit(path, v);
             });
-            editor = edit;
+            editor = line;
         }
         editor->setToolTip(tip);
         editor->setProperty("jsonPath", path);
@@ -708,7 +577,7 @@ void ExperimentDock::scheduleCount()
         parameterLabel_->setText(tr("— (fix the problems first)"));
         return;
     }
-    const json s = structural(doc_);
+    const json s = structural(document_->json());
     if (s == counted_)
         return;
     parameters_ = -1;
@@ -724,10 +593,10 @@ void ExperimentDock::countNow()
         recount_ = true;
         return;
     }
-    const json s = structural(doc_);
+    const json s = structural(document_->json());
     counted_ = s;
     const int generation = ++countGeneration_;
-    const json doc = doc_;
+    const json doc = document_->json();
     counting_ = true;
     runBackground(
         this, [doc] { return static_cast<qint64>(countModelParameters(Experiment::fromJson(doc, "composer"))); },
@@ -735,7 +604,7 @@ void ExperimentDock::countNow()
             counting_ = false;
             if (recount_) {
                 recount_ = false;
-                if (structural(doc_) != counted_ && issueTexts_.isEmpty()) {
+                if (structural(document_->json()) != counted_ && issueTexts_.isEmpty()) {
                     countNow();
                     return;
                 }

@@ -1,10 +1,11 @@
 #pragma once
-// The experiment composer. The experiment is a tree (datasets, tasks with their inputs and
+// The experiment composer: a view of the ExperimentDocument (ui/document/), which holds the
+// JSON and its undo history. The experiment is a tree (datasets, tasks with their inputs and
 // heads, the model's peripherals and body, training, evaluation) with a property editor for
 // the selected object: every field its schema allows, the component pickers (body, head,
-// peripheral, dataset format, weighting, sampler) and their options. Every edit is one
-// undoable step (QUndoStack); problems are listed inline with their JSON path as you edit;
-// the model's parameter count is recomputed in the background after each structural edit.
+// peripheral, dataset format, weighting, sampler) and their options. Edits go to the document
+// as commands; problems are listed inline with their JSON path as you edit; the model's
+// parameter count is recomputed in the background after each structural edit.
 #include <QDockWidget>
 #include <QStringList>
 
@@ -18,40 +19,29 @@ class QListWidget;
 class QTimer;
 class QTreeWidget;
 class QTreeWidgetItem;
-class QUndoStack;
-
 namespace omnilab {
+
+class ExperimentDocument;
 
 class ExperimentDock : public QDockWidget {
     Q_OBJECT
 public:
     explicit ExperimentDock(QWidget* parent = nullptr);
 
-    // Reads `file` into the composer (history cleared, clean). A file that cannot be read or
+    // The document it shows and edits: its JSON, file, undo stack, and every edit.
+    ExperimentDocument* experiment() const { return document_; }
+    // The experiment's JSON (experiment()->json()).
+    const nlohmann::json& document() const;
+
+    // Reads `file` into the document (history cleared, clean). A file that cannot be read or
     // is not JSON: false, with the reason (line and column) in the problem list.
     bool openFile(const QString& file);
     void setDocument(const QString& file, const nlohmann::json& document);
     // A new, small experiment to start from (one image-folder dataset, one classification task).
     void newExperiment();
-    // Writes the document (atomically) and marks it clean; false with the reason in `error`.
-    bool saveTo(const QString& file, QString* error = nullptr);
-
-    const nlohmann::json& document() const { return doc_; }
-    QString fileName() const { return file_; }
-    bool isDirty() const;
-    QUndoStack* undoStack() const { return undo_; }
-    QStringList issues() const { return issueTexts_; }
-
-    // Edits; each is one step on the undo stack.
-    void setValue(const QString& pointer, const nlohmann::json& value);
-    void removeValue(const QString& pointer);
-    // Makes the object at `pointer` the component `name` (its selector key set), keeping
-    // only the fields the new component still knows.
-    void setComponent(const QString& pointer, const QString& name);
-    // A copy of the selected task (or the last one) under a fresh name.
+    // A copy of the selected task (or the last one) under a fresh name, then selected.
     void addTask();
-    bool removeTask(const QString& name);
-    void addDataset(const QString& name, const QString& format, const nlohmann::json& options);
+    QStringList issues() const { return issueTexts_; }
 
     void selectPath(const QString& pointer);
     QString selectedPath() const;
@@ -71,15 +61,14 @@ public:
     void showIssues(const QStringList& issues);
 
 Q_SIGNALS:
-    void documentChanged();  // after every edit, undo, redo or load
-    void dirtyChanged(bool dirty);
-    void fileChanged(const QString& file);
+    void documentChanged(); // after the composer has redrawn an edit, undo, redo or load
     void parameterCountReady(qint64 count, const QString& error);
 
 private:
-    friend class DocumentEdit;
-    void push(const nlohmann::json& after, const QString& text);
-    void apply(const nlohmann::json& document);
+    // Sets a value through the document; a pointer it refuses goes to the problem list.
+    void edit(const QString& pointer, const nlohmann::json& value);
+    void refresh();
+    void showTitle();
     void rebuildTree();
     void rebuildProperties();
     void validate();
@@ -88,9 +77,7 @@ private:
     void countNow();
     void commitTreeEdit(QTreeWidgetItem* item);
 
-    nlohmann::json doc_;
-    QString file_;
-    QUndoStack* undo_ = nullptr;
+    ExperimentDocument* document_ = nullptr;
     QLabel* title_ = nullptr;
     QTreeWidget* tree_ = nullptr;
     QListWidget* issues_ = nullptr;

@@ -66,7 +66,7 @@ void ExpertLoadDock::openRun(const QString& runDir)
     status_->setText(tr("Loading %1…").arg(runDir));
     const int generation = ++loadGeneration_;
     runBackground(
-        this, [runDir] { return RunInspector(runDir.toStdString()).statistics(); },
+        this, [runDir] { return RunInspector(runDir.toStdString()).expertLoad(); },
         [this, generation, runDir](nlohmann::json stats, const QString& error) {
             if (generation != loadGeneration_)
                 return;
@@ -84,7 +84,7 @@ bool ExpertLoadDock::showStatistics(const nlohmann::json& statistics)
 {
     if (!statistics.is_object() || !statistics.contains("layers") || !statistics["layers"].is_array() || statistics["layers"].empty()
         || !statistics["layers"][0].contains("load")) {
-        status_->setText(tr("the run's body keeps no expert load (a multimodel body with moe on does)"));
+        status_->setText(tr("the run's body keeps no expert load (its mixture of experts is off)"));
         return false;
     }
     stats_ = statistics;

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/api/Capability.h"
 #include "core/engine/RunInspector.h"
 #include "core/util/Error.h"
 #include "ui/Background.h"
@@ -155,9 +156,9 @@ void KernelSharingDock::openRun(const QString& runDir)
         this,
         [runDir] {
             auto inspector = std::make_shared<RunInspector>(runDir.toStdString());
-            if (inspector->bodyType() != "mtal")
-                throw Error(QObject::tr("%1: the body is \"%2\"; the kernel-sharing view needs an mtal run")
-                                .arg(runDir, QString::fromStdString(inspector->bodyType()))
+            if (!inspector->has(capability::KernelSharing))
+                throw Error(QObject::tr("%1: the body \"%2\" does not measure kernel sharing (it lacks the \"%3\" capability)")
+                                .arg(runDir, QString::fromStdString(inspector->bodyType()), QString::fromLatin1(capability::KernelSharing))
                                 .toStdString());
             return inspector;
         },

@@ -4,7 +4,7 @@
 //             by every task (pair it with the `phoc` head)
 #include "core/models/common/ResNet.h"
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/models/onemodel/Discriminator.h"
 #include "core/models/onemodel/Phoc.h"
 

@@ -295,7 +295,7 @@ torch::Tensor features(const torch::Tensor& x, nn::Linear& dense, nn::Dropout& d
 
 // ----- mtal --------------------------------------------------------------------------------
 
-struct MtalBody : BodyModule {
+struct MtalBody : BodyModule, KernelSharingSource {
     struct TaskNet {
         size_t index = 0;
         std::string input;
@@ -436,7 +436,9 @@ struct MtalBody : BodyModule {
         return out;
     }
 
-    nlohmann::json sharingStatistics(double delta)
+    double sharingThreshold() const override { return delta_; }
+
+    nlohmann::json kernelSharing(double delta) override
     {
         nlohmann::json layers = nlohmann::json::array();
         int64_t kernels = 0, shared = 0, saved = 0, convParameters = 0;
@@ -477,7 +479,7 @@ struct MtalBody : BodyModule {
                   {"memory_saved_fraction", total > 0 ? static_cast<double>(saved) / static_cast<double>(total) : 0.0}}}};
     }
 
-    nlohmann::json statistics() override { return sharingStatistics(delta_); }
+    nlohmann::json statistics() override { return kernelSharing(delta_); }
 
     std::vector<ConvSpec> specs_;
     double delta_ = 0.4, lambda_ = 0;
@@ -657,7 +659,8 @@ Schema crossStitchSchema()
 }
 
 const bool registered =
-    bodies().add({"mtal", "MTAL: a VGG network per task (own input and label space); kernel pairs with cosine ≥ δ are aggregated across tasks", mtalSchema(), {}},
+    bodies().add({"mtal", "MTAL: a VGG network per task (own input and label space); kernel pairs with cosine ≥ δ are aggregated across tasks", mtalSchema(), {},
+                  {capability::KernelSharing}},
                  [](const nlohmann::json& o, const ShapeContext& c) { return std::make_shared<MtalBody>(o, c); })
     && bodies().add({"vgg", "hard parameter sharing: one VGG trunk shared by all tasks, a head per task", vggSchema(), {}},
                     [](const nlohmann::json& o, const ShapeContext& c) { return std::make_shared<VggBody>(o, c); })
@@ -665,16 +668,6 @@ const bool registered =
                     [](const nlohmann::json& o, const ShapeContext& c) { return std::make_shared<CrossStitchBody>(o, c); });
 
 } // namespace
-
-nlohmann::json mtalSharingStatistics(BodyModule& body, double delta)
-{
-    auto* mtal = dynamic_cast<MtalBody*>(&body);
-    if (!mtal)
-        throw Error("the run's body is not an mtal body; kernel-sharing statistics need one");
-    if (delta > 1)
-        throw Error("delta must lie in [0, 1], got " + std::to_string(delta));
-    return mtal->sharingStatistics(delta < 0 ? mtal->delta_ : delta);
-}
 
 std::vector<torch::Tensor> crossStitchUnits(BodyModule& body)
 {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 
@@ -52,11 +52,6 @@ private:
     std::map<std::pair<size_t, size_t>, torch::Tensor> logits_; // (i < j) -> θ, C_i × C_j
 };
 TORCH_MODULE(KernelSharing);
-
-// The sharing statistics of an `mtal` body at threshold `delta` (the body's own δ when
-// delta < 0): {"delta", "layers": [...], "overall": {kernels, shared, ratio, parameters_saved,
-// conv_parameters, bytes_saved}}. Throws Error when `body` is not an mtal body.
-nlohmann::json mtalSharingStatistics(BodyModule& body, double delta = -1);
 
 // Cross-stitch units of a cross-stitch body (tests set them to the identity): one N × N
 // matrix per block, α[n][m] = how much of network m's activation network n takes.

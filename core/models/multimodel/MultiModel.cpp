@@ -16,8 +16,8 @@
 #include <limits>
 #include <mutex>
 
-#include "core/engine/Components.h"
-#include "core/engine/Decoding.h"
+#include "core/api/Registries.h"
+#include "core/models/common/Decoding.h"
 #include "core/models/multimodel/Blocks.h"
 
 namespace omnilab {
@@ -64,7 +64,7 @@ struct Source {
 
 } // namespace
 
-struct MultiModelBody : BodyModule {
+struct MultiModelBody : BodyModule, SequenceGenerator, ExpertLoadSource {
     struct TaskParts {
         int64_t index = 0;
         bool classify = false;
@@ -320,7 +320,9 @@ struct MultiModelBody : BodyModule {
         return loss;
     }
 
-    nlohmann::json statistics() override
+    nlohmann::json statistics() override { return expertLoad(); }
+
+    nlohmann::json expertLoad() override
     {
         if (!moe_)
             return nlohmann::json::object();
@@ -346,8 +348,6 @@ struct MultiModelBody : BodyModule {
         if (decoderLoad_.defined())
             decoderLoad_.zero_();
     }
-
-    bool generates() const override { return true; }
 
     // Log-probabilities of the next class after `tokens` (B × L): B × classes.
     torch::Tensor nextLogProbs(TaskParts& p, const Source& s, const torch::Tensor& tokens)
@@ -522,7 +522,7 @@ Schema headSchema()
 
 const bool registered =
     bodies().add({"multimodel", "MultiModel (Kaiser et al.): separable-conv encoder, mixer and left-padded decoder with attention and sparsely-gated experts, a command token per task",
-                  bodySchema(), {}},
+                  bodySchema(), {}, {capability::Generates, capability::ExpertLoad}},
                  [](const nlohmann::json& o, const ShapeContext& ctx) { return std::make_shared<MultiModelBody>(o, ctx); })
     && heads().add({"multimodel", "MultiModel task output: cross-entropy over the multimodel body's logits (one step or a sequence)", headSchema(), {}},
                    [](const nlohmann::json& o, const std::vector<int64_t>&) { return std::make_shared<MultiModelHead>(o); });

@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 

@@ -7,7 +7,7 @@
 //                        only (full frequency resolution), each time step's frequency × channel
 //                        features projected to `hidden`
 //   multimodel-language  token ids -> embedding of width `hidden`
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/models/multimodel/Blocks.h"
 
 namespace omnilab {

@@ -18,6 +18,8 @@
 
 #include <torch/torch.h>
 
+#include "core/api/Capabilities.h"
+
 namespace omnilab {
 
 enum class GatePlacement {
@@ -54,11 +56,9 @@ struct CnpOptions {
 };
 
 // One encode call's place in the caches.
-struct CnpLink {
-    int64_t t = 0, s = 0;
-    int64_t temporalOffset = 0; // first position in the temporal cache
-    int64_t spatialOffset = -1; // first position in the spatial cache; -1 when s == 1
-};
+// Where an encoded input sits in the caches (the link array): t temporal positions from
+// temporalOffset, t·s spatial positions from spatialOffset (−1 when s == 1).
+using CnpLink = AttentionLink;
 
 struct CnpState {
     torch::Tensor temporal, temporalValid; // B × Tt × d, B × Tt (bool: not padding)

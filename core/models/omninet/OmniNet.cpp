@@ -8,10 +8,9 @@
 #include <algorithm>
 #include <limits>
 
-#include "core/engine/Components.h"
-#include "core/engine/Decoding.h"
+#include "core/api/Registries.h"
+#include "core/models/common/Decoding.h"
 #include "core/models/omninet/Cnp.h"
-#include "core/models/omninet/OmniNet.h"
 
 namespace omnilab {
 
@@ -29,7 +28,7 @@ const std::vector<std::string>& domainNames()
 
 } // namespace
 
-struct OmniNetBody : BodyModule {
+struct OmniNetBody : BodyModule, SequenceGenerator, AttentionSource {
     struct TaskParts {
         int64_t index = 0;
         bool classify = false;
@@ -58,6 +57,7 @@ struct OmniNetBody : BodyModule {
         c.spatialCache = o.at("spatial_cache") == "on";
         c.linkArray = o.at("link_array") == "on";
         cnp_ = register_module("cnp", Cnp(c));
+        gatePlacement_ = o.at("gate").get<std::string>();
         for (const auto& [input, domain] : o.at("domains").items()) {
             const auto found = std::find(domainNames().begin(), domainNames().end(), domain.get<std::string>());
             if (found == domainNames().end())
@@ -170,8 +170,6 @@ struct OmniNetBody : BodyModule {
         return p.classifier->forward(cnp_->decode(state, inputs, valid));
     }
 
-    bool generates() const override { return true; }
-
     // Log-probabilities of the next class after `tokens` (B × L): B × classes.
     torch::Tensor nextLogProbs(TaskParts& p, const CnpState& state, const torch::Tensor& tokens)
     {
@@ -218,38 +216,32 @@ struct OmniNetBody : BodyModule {
         return options.beam == 1 && !options.beamSearch ? greedy(p, state, maxLength) : beamSearch(p, state, options.beam, maxLength, options.lengthPenalty);
     }
 
-    CnpAttention attention(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,
-                           const torch::Tensor& tokens, std::vector<CnpLink>* links)
+    DecoderAttention decoderAttention(const std::string& task, const std::map<std::string, torch::Tensor>& encoded,
+                                      const std::map<std::string, torch::Tensor>& masks, const torch::Tensor& tokens) override
     {
         TaskParts& p = parts(task);
         const CnpState state = encodeAll(encoded, masks);
         auto [inputs, valid] = decoderInputs(p, tokens, state.temporal.size(0), state.temporal.device());
         CnpAttention capture;
         cnp_->decode(state, inputs, valid, &capture);
-        if (links)
-            *links = state.links;
-        return capture;
+        DecoderAttention out;
+        out.temporal = std::move(capture.temporal);
+        out.spatial = std::move(capture.spatial);
+        out.gate = std::move(capture.gate);
+        out.links = state.links;
+        out.properties["gate_placement"] = gatePlacement_;
+        return out;
     }
 
     std::vector<torch::Tensor> sharedParameters() override { return cnp_->parameters(); }
 
     Cnp cnp_{nullptr};
+    std::string gatePlacement_;
     std::map<std::string, int64_t> domains_;
     std::map<std::string, TaskParts> tasks_;
     nn::Embedding taskEmbedding_{nullptr};
     nn::Linear taskProjection_{nullptr}, outputProjection_{nullptr};
 };
-
-OmniNetAttention omninetAttention(BodyModule& body, const std::string& task, const std::map<std::string, torch::Tensor>& encoded,
-                                  const std::map<std::string, torch::Tensor>& masks, const torch::Tensor& tokens)
-{
-    auto* omninet = dynamic_cast<OmniNetBody*>(&body);
-    if (!omninet)
-        throw Error("attention maps need an omninet body");
-    OmniNetAttention out;
-    out.layers = omninet->attention(task, encoded, masks, tokens, &out.links);
-    return out;
-}
 
 namespace {
 
@@ -311,7 +303,8 @@ Schema headSchema()
 }
 
 const bool registered =
-    bodies().add({"omninet", "OmniNet's Central Neural Processor: domain-tagged encode into spatial/temporal caches, gated decoding per task", bodySchema(), {}},
+    bodies().add({"omninet", "OmniNet's Central Neural Processor: domain-tagged encode into spatial/temporal caches, gated decoding per task", bodySchema(), {},
+                  {capability::Generates, capability::Attention}},
                  [](const nlohmann::json& o, const ShapeContext& ctx) { return std::make_shared<OmniNetBody>(o, ctx); })
     && heads().add({"omninet", "OmniNet task output: cross-entropy over the omninet body's class logits (one step or a sequence)", headSchema(), {}},
                    [](const nlohmann::json& o, const std::vector<int64_t>&) { return std::make_shared<OmniNetHead>(o); });

@@ -7,7 +7,7 @@
 //                     → d_model, S = 1
 //   omninet-audio     a spectrogram B × F × T: a CNN over frequency × time, time steps as T,
 //                     frequency cells as S (the paper names speech as future work)
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/models/common/ResNet.h"
 #include "core/models/omninet/Cnp.h"
 #include "core/text/WordVectors.h"

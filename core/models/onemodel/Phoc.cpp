@@ -130,4 +130,10 @@ std::vector<float> Phoc::encode(const std::string& word) const
     return out;
 }
 
+SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words, const Phoc& phoc,
+                            const std::set<std::string>& stopWords)
+{
+    return wordSpotting(predictions, words, [&phoc](const std::string& word) { return phoc.encode(word); }, stopWords);
+}
+
 } // namespace omnilab

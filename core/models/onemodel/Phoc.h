@@ -5,8 +5,11 @@
 // vector is levels × regions × alphabet, in that order; its length is |alphabet| × Σ levels
 // (levels 2,3,4,5 -> 14 × |alphabet|). Characters are Unicode code points, so Arabic words
 // work like Latin ones. Torch-free.
+#include <set>
 #include <string>
 #include <vector>
+
+#include "core/analysis/Retrieval.h"
 
 namespace omnilab {
 
@@ -42,5 +45,10 @@ private:
     Unknown unknown_;
     int lookup(char32_t c) const;
 };
+
+// Word spotting (core/analysis/Retrieval) with each word's PHOC as its QbS query:
+// predictions[i] is the model's (sigmoid) PHOC for sample i, whose true word is words[i].
+SpottingResult wordSpotting(const std::vector<std::vector<float>>& predictions, const std::vector<std::string>& words, const Phoc& phoc,
+                            const std::set<std::string>& stopWords = {});
 
 } // namespace omnilab

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 #include "core/models/onemodel/Discriminator.h"
 #include "core/models/onemodel/Phoc.h"
 
@@ -96,7 +96,8 @@ Schema phocHeadSchema()
     return s;
 }
 
-const bool registered = heads().add({"phoc", "OneModel task: PHOC of the discriminated label, BCE-with-logits, nearest label by cosine", phocHeadSchema(), {}},
+const bool registered = heads().add({"phoc", "OneModel task: PHOC of the discriminated label, BCE-with-logits, nearest label by cosine", phocHeadSchema(), {},
+                                     {capability::SenseSeparation}},
                                     [](const nlohmann::json& o, const std::vector<int64_t>& shape) { return std::make_shared<PhocHead>(o, shape); });
 
 } // namespace

@@ -1,10 +1,10 @@
 #pragma once
 // Free decoding for any body whose decoder gives the next token's log-probabilities:
 // greedy search and batched beam search with GNMT's length penalty. OmniNet and MultiModel
-// both decode through these. Torch header: include only from engine/model sources.
+// both decode through these. Torch header: include only from model sources.
 #include <functional>
 
-#include "core/engine/Components.h"
+#include "core/api/Capabilities.h"
 
 namespace omnilab {
 

@@ -5,7 +5,7 @@
 // outermost scope of the thread closes, so a weight used at every decoding step is cast once.
 #include <torch/torch.h>
 
-#include "core/engine/Precision.h"
+#include "core/runtime/Precision.h"
 
 namespace omnilab {
 

@@ -1,4 +1,4 @@
-#include "core/registry/Registry.h"
+#include "core/config/Registry.h"
 
 #include <algorithm>
 

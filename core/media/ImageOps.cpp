@@ -1,4 +1,4 @@
-#include "core/data/ImageOps.h"
+#include "core/media/ImageOps.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // Built-in parts for image classification: the `image` peripheral, the `small-cnn` body
 // and the `classifier` head. Registered like any plugin's parts would be.
-#include "core/engine/Components.h"
+#include "core/api/Registries.h"
 
 namespace omnilab {
 

@@ -1,4 +1,4 @@
-#include "core/data/FolderScan.h"
+#include "core/util/FolderScan.h"
 
 #include "core/util/Error.h"
 #include "core/util/Utf8.h"

@@ -1,4 +1,4 @@
-#include "core/engine/Decoding.h"
+#include "core/models/common/Decoding.h"
 
 #include <limits>
 

@@ -29,6 +29,9 @@ struct ComponentInfo {
     std::string description;  // one line, shown by `omnilab-cli list`
     Schema options;           // the component's own JSON options
     std::vector<std::string> provides; // dataset formats: the named inputs a sample carries
+    // Bodies and heads: the optional capabilities the part implements (core/api/Capability.h),
+    // checked against its interfaces when a model is assembled.
+    std::vector<std::string> capabilities = {};
     std::string origin = "built-in";   // or the plugin file that registered it
 };
 

@@ -1,5 +1,5 @@
-#include "core/engine/Autocast.h"
-#include "core/engine/Precision.h"
+#include "core/runtime/Autocast.h"
+#include "core/runtime/Precision.h"
 
 #include <cstdlib>
 #include <fstream>
