@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/engine/Query.h"
 #include "tests/support/TestData.h"
 
 class TestCli : public QObject {
@@ -461,6 +462,13 @@ private Q_SLOTS:
             for (const auto& cell : row)
                 total += cell.get<int64_t>();
         QCOMPARE(total, int64_t(10));
+        // A query opens a fold run as training did: its train split is the 20 samples of the
+        // other two folds, not the dataset's 30, and its val split the fold's 10.
+        {
+            const omnilab::QuerySession session(dir.filePath("cv/fold-2").toStdString());
+            QCOMPARE(session.splitSize("bars", "train"), int64_t(20));
+            QCOMPARE(session.splitSize("bars", "val"), int64_t(10));
+        }
         // Leave-one-out on a run directory: one fold per training sample.
         omnilab::testing::writeBarsDataset(dir.filePath("tiny"), 8, 4);
         auto tiny = omnilab::testing::barsExperiment(dir.filePath("tiny"), 2);

@@ -5,6 +5,7 @@
 
 #include "core/runtime/Autocast.h"
 #include "core/engine/Model.h"
+#include "core/engine/RunSession.h"
 #include "core/engine/Trainer.h"
 #include "core/media/Video.h"
 #include "core/text/Vocabulary.h"
@@ -398,14 +399,11 @@ Experiment loadRunExperiment(const std::string& runDir)
 
 QuerySession::QuerySession(const std::string& runDir, const std::string& checkpoint) : impl_(std::make_unique<Impl>())
 {
-    RunPaths paths(runDir);
-    const std::string file = runCheckpoint(runDir, checkpoint); // before the slow part: a wrong name fails at once
-    impl_->exp = loadRunExperiment(runDir);
-    impl_->data = loadDatasets(impl_->exp, paths.tokenizers);
-    torch::manual_seed(impl_->exp.training.seed);
-    impl_->model = std::make_unique<MultiTaskModel>(impl_->exp, impl_->data);
-    impl_->step = loadModelCheckpoint(*impl_->model, file, resolveTorchDevice());
-    impl_->model->eval();
+    auto run = openRunSession(runDir, checkpoint);
+    impl_->exp = std::move(run->experiment);
+    impl_->data = std::move(run->data);
+    impl_->model = std::move(run->model);
+    impl_->step = run->step;
 }
 
 QuerySession::~QuerySession() = default;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/engine/Model.h"
+#include "core/engine/RunSession.h"
 #include "core/engine/Trainer.h"
 
 namespace omnilab {
@@ -38,18 +39,12 @@ struct RunInspector::Impl {
 
 RunInspector::RunInspector(const std::string& runDir) : impl_(std::make_unique<Impl>())
 {
-    RunPaths paths(runDir);
-    if (!fs::is_regular_file(paths.config))
-        throw Error(runDir + ": not a run directory (no config.json)");
-    if (!fs::is_regular_file(paths.checkpoint))
-        throw Error(paths.checkpoint + ": the run has no checkpoint yet");
+    auto run = openRunSession(runDir);
     impl_->runDir = runDir;
-    impl_->experiment = Experiment::load(paths.config);
-    impl_->data = loadDatasets(impl_->experiment, paths.tokenizers);
-    torch::manual_seed(impl_->experiment.training.seed);
-    impl_->model = std::make_unique<MultiTaskModel>(impl_->experiment, impl_->data);
-    impl_->step = loadModelCheckpoint(*impl_->model, paths.checkpoint, resolveTorchDevice());
-    impl_->model->eval();
+    impl_->experiment = std::move(run->experiment);
+    impl_->data = std::move(run->data);
+    impl_->model = std::move(run->model);
+    impl_->step = run->step;
 }
 
 RunInspector::~RunInspector() = default;

@@ -22,6 +22,7 @@
 #include "core/engine/Control.h"
 #include "core/engine/BatchLoader.h"
 #include "core/engine/Model.h"
+#include "core/engine/RunSession.h"
 #include "core/runtime/Runtime.h"
 #include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
@@ -1372,17 +1373,14 @@ RunEvaluation evaluateRunDetailed(const std::string& runDir, const std::string& 
 {
     RunPaths paths(runDir);
     json info = readRunInfo(paths);
-    const std::string file = runCheckpoint(runDir, checkpoint);
-    Experiment exp = Experiment::load(paths.config);
+    const auto run = openRunSession(runDir, checkpoint);
+    const Experiment& exp = run->experiment;
+    auto& data = run->data;
+    MultiTaskModel& model = *run->model;
     const torch::Device device = resolveTorchDevice();
-    auto data = loadDatasets(exp, paths.tokenizers);
-    if (info.contains("fold")) // a fold's val and test are its held-out part
-        applyFold(data, info["fold"].value("folds", int64_t(0)), info["fold"].value("fold", int64_t(0)), exp.training.seed);
-    torch::manual_seed(exp.training.seed);
-    MultiTaskModel model(exp, data);
     RunEvaluation out;
     out.parameterCount = model.parameterCount();
-    out.step = loadModelCheckpoint(model, file, device);
+    out.step = run->step;
     const std::string dbFile = resolveDbFile(paths, info);
     const int64_t runId = info.value("run_id", int64_t(0));
     std::vector<MetricRecord> rows;
