@@ -6,12 +6,14 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
+#include "app/cli/Cli.h"
 #include "core/engine/Query.h"
 #include "tests/support/TestData.h"
 
@@ -92,6 +94,55 @@ private Q_SLOTS:
         auto fp16 = cli({QStringLiteral("--device"), QStringLiteral("cpu"), QStringLiteral("--precision"), QStringLiteral("fp16"), QStringLiteral("--version")});
         QCOMPARE(fp16.code, 2);
         QVERIFY2(fp16.err.contains(QStringLiteral("CUDA")), qPrintable(fp16.err));
+    }
+
+    // The command table: each option a usage names is one its command parses and the other
+    // way round; the usage text and dispatch both come from it.
+    void commandTableIsConsistent()
+    {
+        using namespace omnilab::cli;
+        const auto problems = tableProblems(commandTable());
+        QStringList listed;
+        for (const auto& p : problems)
+            listed << QString::fromStdString(p);
+        QVERIFY2(problems.empty(), qPrintable(listed.join('\n')));
+        int commands = 0;
+        const std::string usage = usageText(commandTable());
+        for (const auto& group : commandTable())
+            for (const auto& c : group.commands) {
+                ++commands;
+                QVERIFY2(usage.find("\n  " + c.name) != std::string::npos, c.name.c_str());
+                QVERIFY2(findCommand(commandTable(), c.name) == &c, c.name.c_str());
+            }
+        QCOMPARE(commands, 21);
+        QVERIFY(findCommand(commandTable(), "version") != nullptr);
+        QVERIFY(findCommand(commandTable(), "nonsense") == nullptr);
+
+        // A table that disagrees with itself is caught, each mismatch named.
+        const auto run = [](const Args&) { return 0; };
+        const std::vector<CommandGroup> broken{{"test",
+                                                {{"fit", {{"fit FILE [--steps N] [--seed S]", "train"}}, {"steps", "rate"}, {}, run},
+                                                 {"fit", {{"fit FILE", "again"}}, {}, {}, run},
+                                                 {"look", {{"peek RUN", "inspect"}}, {}, {"json"}, {}}}}};
+        const auto found = tableProblems(broken);
+        const auto has = [&](const std::string& text) { return std::find(found.begin(), found.end(), text) != found.end(); };
+        QVERIFY(has("fit: the usage names --seed, which the command does not take"));
+        QVERIFY(has("fit: takes --rate, which its usage does not name"));
+        QVERIFY(has("fit: a second command of this name"));
+        QVERIFY(has("look: no function runs it"));
+        QVERIFY(has("look: a synopsis that does not start with the command: \"peek RUN\""));
+        QVERIFY(has("look: takes --json, which its usage does not name"));
+        QCOMPARE(found.size(), size_t(6));
+
+        // --help prints the table; a bad option prints the command's own usage only.
+        auto help = cli({QStringLiteral("--help")});
+        QCOMPARE(help.code, 0);
+        QCOMPARE(help.out.toStdString(), usage);
+        auto bad = cli({QStringLiteral("mtal-stats"), QStringLiteral("run"), QStringLiteral("--detla"), QStringLiteral("0.3")});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains(QStringLiteral("unknown option --detla")), qPrintable(bad.err));
+        QVERIFY2(bad.err.contains(QStringLiteral("  mtal-stats RUN_DIR [--delta D] [--json]")), qPrintable(bad.err));
+        QVERIFY2(!bad.err.contains(QStringLiteral("phoc WORD")), qPrintable(bad.err));
     }
 
     void listShowsEveryKind()
