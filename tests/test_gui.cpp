@@ -34,6 +34,7 @@
 #include "core/runtime/Runtime.h"
 #include "tests/support/TestData.h"
 #include "ui/EngineBridge.h"
+#include "ui/Launch.h"
 #include "ui/MainWindow.h"
 #include "ui/QCustomPlotInclude.h"
 #include "ui/docks/AttentionInspectorDock.h"
@@ -100,6 +101,44 @@ private Q_SLOTS:
         for (const char* name : {"File", "Edit", "View", "Help"})
             QVERIFY2(menus.contains(QLatin1String(name)), name);
         QVERIFY(!w.trainingDock()->trainButton()->isEnabled()); // nothing to train yet
+    }
+
+    // What the command line asks for (open, select, screenshot) is done by ui::Launcher, and
+    // the screenshot is taken once, then reported; a PNG that cannot be written is reported too.
+    void launcherDoesWhatTheCommandLineAsks()
+    {
+        MainWindow w;
+        w.show();
+        QTemporaryDir dir;
+        LaunchRequest request;
+        request.experiment = QStringLiteral(OMNILAB_SOURCE_DIR "/resources/experiments/fashion-mnist.json");
+        request.selectPath = QStringLiteral("/model/body");
+        request.panel = QStringLiteral("Kernel sharing");
+        request.screenshot = dir.filePath(QStringLiteral("shot.png"));
+        Launcher launcher(w, request);
+        QSignalSpy captured(&launcher, &Launcher::captured);
+        launcher.start();
+        QVERIFY(launcher.experimentOpened());
+        QCOMPARE(w.experimentDock()->selectedPath(), QStringLiteral("/model/body"));
+        QVERIFY(captured.wait(30000));
+        QCOMPARE(captured.first().at(0).toString(), request.screenshot);
+        QVERIFY(captured.first().at(1).toBool());
+        const QImage shot(request.screenshot);
+        QVERIFY(!shot.isNull());
+        QVERIFY2(shot.width() >= w.width() && shot.height() >= w.height(), qPrintable(QStringLiteral("%1x%2").arg(shot.width()).arg(shot.height())));
+        QTest::qWait(700);
+        QCOMPARE(captured.count(), 1); // once, whatever else arrives
+
+        LaunchRequest bad;
+        bad.experiment = dir.filePath(QStringLiteral("missing.json"));
+        bad.screenshot = dir.filePath(QStringLiteral("no-such-folder/shot.png"));
+        Launcher failing(w, bad);
+        QSignalSpy reported(&failing, &Launcher::captured);
+        failing.start();
+        QVERIFY(!failing.experimentOpened());
+        QVERIFY(reported.wait(30000));
+        QVERIFY(!reported.first().at(1).toBool());
+        QVERIFY(!QFileInfo::exists(bad.screenshot));
     }
 
     // Views register for the capabilities they draw, and a run opens in the first view one of

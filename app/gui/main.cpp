@@ -1,24 +1,16 @@
-// omnilab: the workbench window. Thin: parses arguments and opens ui::MainWindow.
+// omnilab: the workbench window. Thin: parses arguments, opens ui::MainWindow and hands what
+// was asked for (open, train, inspect, screenshot) to ui::Launcher.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QMessageBox>
-#include <QScreen>
-#include <QDockWidget>
 #include <QTimer>
 #include <cstdio>
 
 #include "core/plugin/PluginLoader.h"
 #include "core/runtime/Runtime.h"
-#include "ui/EngineBridge.h"
+#include "ui/Launch.h"
 #include "ui/MainWindow.h"
-#include "ui/docks/DatasetsDock.h"
-#include "ui/docks/EmbeddingsDock.h"
-#include "ui/docks/ExperimentDock.h"
-#include "ui/docks/ExpertLoadDock.h"
-#include "ui/docks/KernelSharingDock.h"
-#include "ui/docks/QueryConsoleDock.h"
 #include "ui/docks/TrainingDock.h"
-#include "ui/docks/ZeroShotDock.h"
 #include "core/util/ErrorText.h"
 
 int main(int argc, char** argv)
@@ -75,82 +67,28 @@ int main(int argc, char** argv)
     for (const auto& warning : plugins.warnings)
         window.trainingDock()->onLog(1, QString::fromStdString(warning));
 
-    const QStringList files = parser.positionalArguments();
-    const bool opened = !files.isEmpty() && window.openExperiment(files.first(), !parser.isSet(shot));
-    if (opened && parser.isSet(train))
-        QTimer::singleShot(300, &window, &omnilab::MainWindow::startTraining);
-    if (parser.isSet(inspect)) {
-        window.inspectRun(parser.value(inspect));
-        window.queryConsoleDock()->setRun(parser.value(inspect));
-        if (parser.isSet(zeroShot))
-            QTimer::singleShot(300, &window, [&window] { window.queryConsoleDock()->zeroShotVideoCaption(); });
-        // The Zero-shot view captions its clips with the run's last checkpoint when it is the panel asked for.
-        if (window.zeroShotDock()->followRun(parser.value(inspect)) && parser.value(panel) == QLatin1String("Zero-shot")) {
-            QTimer::singleShot(0, &window, [&window] { window.showZeroShot(); }); // once the window is laid out
-            window.zeroShotDock()->captionNow();
+    omnilab::LaunchRequest request;
+    if (!parser.positionalArguments().isEmpty())
+        request.experiment = parser.positionalArguments().first();
+    request.train = parser.isSet(train);
+    request.inspectRun = parser.value(inspect);
+    request.zeroShotCaption = parser.isSet(zeroShot);
+    request.panel = parser.value(panel);
+    request.browseDataset = parser.value(browse);
+    request.embeddingsRun = parser.value(embeddings);
+    request.selectPath = parser.value(select);
+    request.screenshot = parser.value(shot);
+    omnilab::Launcher launcher(window, request);
+    int status = 0;
+    QObject::connect(&launcher, &omnilab::Launcher::captured, &app, [&status](const QString& png, bool saved) {
+        if (!saved) {
+            std::fprintf(stderr, "omnilab: could not write the screenshot %s\n", qPrintable(png));
+            status = 1;
         }
-    }
-    auto raisePanel = [&window, &parser, &panel] {
-        if (!parser.isSet(panel))
-            return;
-        for (auto* dock : window.findChildren<QDockWidget*>())
-            if (dock->windowTitle() == parser.value(panel))
-                dock->raise();
-    };
-    if (parser.isSet(select))
-        window.experimentDock()->selectPath(parser.value(select));
-    if (parser.isSet(browse)) {
-        const QString name = parser.value(browse);
-        omnilab::DatasetsDock* datasets = window.datasetsDock();
-        QObject::connect(datasets, &omnilab::DatasetsDock::summariesReady, datasets, [datasets, name] {
-            for (int d = 0; d < datasets->datasetCount(); ++d)
-                if (datasets->datasetName(d) == name)
-                    datasets->showSplit(d, QStringLiteral("train"));
-        });
-        datasets->openDemoData();
-        datasets->raise();
-    }
-    if (parser.isSet(embeddings)) {
-        window.embeddingsDock()->computeHashSeparation({"seven", "tiger", "river", "apple", "house"}, {"image", "speech", "text", "handwriting"});
-        window.embeddingsDock()->setRun(parser.value(embeddings));
-        window.embeddingsDock()->computePca();
-        window.embeddingsDock()->raise();
-    }
-    raisePanel();
-    if (parser.isSet(shot)) {
-        const QString png = parser.value(shot);
-        auto grab = [&window, png, raisePanel] {
-            raisePanel();
-            QTimer::singleShot(600, &window, [&window, png] {
-                window.grab().save(png);
-                QApplication::quit();
-            });
-        };
-        // The picture is taken when what was asked for is there: the run's end, the
-        // query's answer, the inspected run's view; else after a moment.
-        if (opened && parser.isSet(train))
-            QObject::connect(window.bridge(), &omnilab::EngineBridge::runFinished, &window, [grab] { QTimer::singleShot(200, grab); });
-        else if (parser.isSet(browse)) {
-            QObject::connect(window.datasetsDock(), &omnilab::DatasetsDock::previewsReady, &window, [&window, grab] {
-                window.datasetsDock()->selectSample(0);
-                grab();
-            });
-            QObject::connect(window.datasetsDock(), &omnilab::DatasetsDock::loadFailed, &window, grab);
-        } else if (parser.isSet(embeddings)) {
-            QObject::connect(window.embeddingsDock(), &omnilab::EmbeddingsDock::pcaReady, &window, grab);
-            QObject::connect(window.embeddingsDock(), &omnilab::EmbeddingsDock::failed, &window, grab);
-        } else if (parser.isSet(inspect) && parser.value(panel) == QLatin1String("Zero-shot")) {
-            QObject::connect(window.zeroShotDock(), &omnilab::ZeroShotDock::captioned, &window, grab);
-            QObject::connect(window.zeroShotDock(), &omnilab::ZeroShotDock::failed, &window, grab);
-        } else if (parser.isSet(inspect) && parser.isSet(zeroShot)) {
-            QObject::connect(window.queryConsoleDock(), &omnilab::QueryConsoleDock::answered, &window, grab);
-            QObject::connect(window.queryConsoleDock(), &omnilab::QueryConsoleDock::failed, &window, grab);
-        } else if (parser.isSet(inspect)) {
-            QObject::connect(window.kernelSharingDock(), &omnilab::KernelSharingDock::loaded, &window, grab);
-            QObject::connect(window.expertLoadDock(), &omnilab::ExpertLoadDock::loaded, &window, grab);
-            QTimer::singleShot(60000, &window, grab); // a run with no view of its own
-        } else
-            QTimer::singleShot(2500, grab);
-    }
-    return app.exec();
+        QApplication::quit();
+    });
+    launcher.start();
+    const int code = app.exec();
+    return status ? status : code;
 }
+
