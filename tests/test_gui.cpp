@@ -691,6 +691,12 @@ private Q_SLOTS:
         QVERIFY(doc.setComponent(QStringLiteral("/model/body"), QStringLiteral("resnet")));
         QCOMPARE(doc.json()["model"]["body"]["type"].get<std::string>(), std::string("resnet"));
         QVERIFY(!doc.json()["model"]["body"].contains("hidden")); // resnet does not know it
+        const nlohmann::json beforeBadPointer = doc.json();
+        const int stepsBefore = doc.undoStack()->count();
+        QVERIFY(!doc.setComponent(QStringLiteral("model/body"), QStringLiteral("mlp"))); // no leading slash
+        QVERIFY(!doc.setComponent(QString(), QStringLiteral("mlp"))); // would name the whole document
+        QCOMPARE(doc.json(), beforeBadPointer);
+        QCOMPARE(doc.undoStack()->count(), stepsBefore);
         QCOMPARE(doc.addTask(0), 1);
         QCOMPARE(doc.json()["tasks"][1]["name"].get<std::string>(), std::string("a-2"));
         QCOMPARE(doc.undoStack()->text(doc.undoStack()->index() - 1), QStringLiteral("add task a-2"));

@@ -47,7 +47,8 @@ std::vector<InputAttention> attentionMaps(const nlohmann::json& a, int layer, in
     std::vector<double> spatial, gate;
     if (l.contains("spatial")) {
         spatial = l["spatial"][static_cast<size_t>(head)][static_cast<size_t>(step)].get<std::vector<double>>();
-        gate = l["gate"][static_cast<size_t>(head)][static_cast<size_t>(step)].get<std::vector<double>>();
+        if (l.contains("gate")) // older runs recorded no gate: every cell then reads as 1
+            gate = l["gate"][static_cast<size_t>(head)][static_cast<size_t>(step)].get<std::vector<double>>();
     }
     std::vector<InputAttention> out;
     for (const auto& in : a["inputs"]) {

@@ -291,17 +291,27 @@ ExperimentDock::ExperimentDock(QWidget* parent) : QDockWidget(tr("Experiment"), 
 
 bool ExperimentDock::openFile(const QString& file)
 {
+    // The new document's tree starts with nothing selected; a file that does not load
+    // leaves the open document, its selection and its counts as they were.
+    const QString selectedBefore = selected_;
+    const json countedBefore = counted_;
     selected_.clear();
     counted_ = json();
+    const auto restore = [&] {
+        selected_ = selectedBefore;
+        counted_ = countedBefore;
+    };
     try {
         document_->load(file);
     } catch (const ConfigError& e) {
         QStringList list;
         for (const auto& issue : e.issues())
             list << QStringLiteral("%1: %2").arg(QString::fromStdString(issue.path.empty() ? file.toStdString() : issue.path), QString::fromStdString(issue.message));
+        restore();
         showIssues(list);
         return false;
     } catch (const std::exception& e) {
+        restore();
         showIssues({QString::fromStdString(messageOf(e))});
         return false;
     }

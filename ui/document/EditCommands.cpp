@@ -58,7 +58,14 @@ SetComponentCommand::SetComponentCommand(ExperimentDocument* document, const QSt
     json::json_pointer ptr;
     json old;
     try {
+        if (pointer.isEmpty())
+            throw Error("empty pointer");
         ptr = pointerOf(pointer);
+    } catch (const std::exception&) {
+        after_ = before(); // not a pointer: nothing to change (an empty pointer would name the whole document)
+        return;
+    }
+    try {
         old = before().at(ptr);
     } catch (const std::exception&) {
         old = json::object();
