@@ -9,6 +9,7 @@
 
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
+#include "core/engine/training/Optimization.h"
 #include "core/runtime/Runtime.h"
 #include "core/store/RunLock.h"
 #include "core/store/RunStore.h"
@@ -115,6 +116,36 @@ class TestTraining : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() { applyRuntime(RuntimeSettings{"cpu", 0}); }
+
+    // HogWild's workers step with LibTorch's own Adam and SGD (the synchronous loop's), on
+    // aliases of the parameters: the values are what that optimiser gives, and a backward
+    // pass whose graph saved a parameter before the update still runs.
+    void hogwildOptimizerStepsAsLibTorchsOwn()
+    {
+        for (const std::string type : {"adam", "sgd"}) {
+            torch::manual_seed(7);
+            const nlohmann::json o = {{"type", type}, {"lr", 0.05}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"momentum", 0.9}, {"weight_decay", 0.01}};
+            auto p = torch::randn({4, 3}).requires_grad_(true);
+            auto q = p.detach().clone().requires_grad_(true);
+            auto reference = makeOptimizer(o, {{q}});
+            HogwildOptimizer hogwild(o, {p});
+            const auto version = p._version();
+            const auto start = p.detach().clone();
+            for (int i = 0; i < 3; ++i) {
+                const auto g = torch::randn({4, 3});
+                q.mutable_grad() = g.clone();
+                reference->step();
+                auto y = (p * p).sum(); // saves p for its backward pass
+                hogwild.step({g}, 0.05);
+                y.backward(); // an in-place update that bumped p's version would make this throw
+            }
+            QVERIFY2(torch::allclose(p.detach(), q.detach(), 1e-6, 1e-7), type.c_str());
+            QCOMPARE(p._version(), version);
+            QVERIFY(!torch::allclose(p.detach(), start)); // it moved
+            hogwild.step({torch::Tensor()}, 0.05); // an undefined gradient leaves the parameter alone
+            QVERIFY(torch::allclose(p.detach(), q.detach(), 1e-6, 1e-7));
+        }
+    }
 
     void fashionMnistLearns()
     {

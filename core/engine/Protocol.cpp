@@ -1,9 +1,9 @@
 #include "core/engine/Protocol.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "core/store/RunFolder.h"
+#include "core/util/AtomicFile.h"
 #include "core/engine/Model.h"
 
 namespace omnilab {
@@ -67,8 +67,9 @@ ProtocolResult runProtocol(const Experiment& experiment, const ProtocolOptions& 
             result.summary[task][metric] = meanAndStd(v);
             summary[task][metric] = {{"mean", result.summary[task][metric].mean}, {"std", result.summary[task][metric].std}, {"values", v}};
         }
-    std::ofstream out(fs::path(options.dir) / "protocol.json");
-    out << nlohmann::json{{"experiment", experiment.name}, {"protocol", result.protocol}, {"folds", result.folds}, {"runs", result.runDirs}, {"metrics", summary}}.dump(2) << "\n";
+    // Atomically, as every file of a run folder: a reader never sees half a summary.
+    writeFileAtomically((fs::path(options.dir) / "protocol.json").string(),
+                        nlohmann::json{{"experiment", experiment.name}, {"protocol", result.protocol}, {"folds", result.folds}, {"runs", result.runDirs}, {"metrics", summary}}.dump(2) + "\n");
     return result;
 }
 
