@@ -53,7 +53,7 @@ std::string newRunDir(const TrainOptions& options, const Experiment& exp)
 } // namespace
 
 Trainer::Impl::Run::Run(Impl& t)
-    : trainer(t), experiment(t.experiment), exp(t.experiment), options(t.options), resuming(t.resuming), observers(t.observers),
+    : trainer(t), exp(t.experiment), options(t.options), resuming(t.resuming), observers(t.observers),
       stopRequested(t.stopRequested), runtime(currentRuntime()), device(resolveTorchDevice()),
       totalSteps(t.options.steps > 0 ? t.options.steps : t.experiment.training.steps), runDir(newRunDir(t.options, t.experiment)), paths(runDir),
       dbFile(t.options.dbFile)
@@ -113,9 +113,8 @@ RunSummary Trainer::Impl::Run::run()
 // The run's recorder leaves the trainer's observers with the run, however it ends.
 Trainer::Impl::Run::~Run()
 {
-    const auto it = std::find(observers.begin(), observers.end(), recorder.get());
-    if (recorder && it != observers.end())
-        observers.erase(it);
+    if (recorder)
+        observers.erase(std::remove(observers.begin(), observers.end(), recorder.get()), observers.end());
 }
 
 void Trainer::Impl::Run::trainSynchronously()
@@ -188,9 +187,9 @@ void Trainer::Impl::Run::restoreSettings()
         throw Error(restoreFile + ": cannot " + (branching ? "branch" : "resume") + " from this checkpoint: " + reasonOf(e));
     }
     for (const auto& changes : groups) {
-        const std::string file = experiment.file;
-        experiment = Experiment::fromJson(applyLiveChanges(experiment.document, changes, restoreFile, nullptr), paths.config);
-        experiment.file = file;
+        const std::string file = exp.file;
+        exp = Experiment::fromJson(applyLiveChanges(exp.document, changes, restoreFile, nullptr), paths.config);
+        exp.file = file;
     }
 }
 

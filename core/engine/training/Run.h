@@ -100,8 +100,8 @@ struct Trainer::Impl::Run {
     void stop() { trainer.stop(); }
 
     Impl& trainer;
-    Experiment& experiment;
-    // Not const: live control changes some settings while the run trains (applyLive).
+    // The trainer's experiment. Not const: a resume applies the changes its checkpoint kept, and
+    // live control changes some settings while the run trains (applyLive).
     Experiment& exp;
     const TrainOptions& options;
     const bool resuming;
