@@ -114,7 +114,7 @@ private Q_SLOTS:
                 QVERIFY2(usage.find("\n  " + c.name) != std::string::npos, c.name.c_str());
                 QVERIFY2(findCommand(commandTable(), c.name) == &c, c.name.c_str());
             }
-        QCOMPARE(commands, 21);
+        QCOMPARE(commands, 22);
         QVERIFY(findCommand(commandTable(), "version") != nullptr);
         QVERIFY(findCommand(commandTable(), "nonsense") == nullptr);
 
@@ -222,6 +222,41 @@ private Q_SLOTS:
         auto runs = cli({QStringLiteral("runs"), QStringLiteral("--db"), dir.filePath("runs/omnilab.sqlite")});
         QCOMPARE(runs.code, 0);
         QVERIFY2(runs.out.contains(QStringLiteral("finished")) && runs.out.contains(QStringLiteral("25")), qPrintable(runs.out));
+    }
+
+    // profile prints the step's phases and its top operators; bad options exit 2 naming them.
+    void profileCommand()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 200, 50);
+        const QString exp = dir.filePath("bars.json");
+        omnilab::testing::writeBytes(exp, QByteArray::fromStdString(omnilab::testing::barsExperiment(dir.filePath("data"), 500).dump()));
+        auto p = cli({QStringLiteral("profile"), exp, QStringLiteral("--warmup"), QStringLiteral("3"), QStringLiteral("--steps"),
+                      QStringLiteral("4"), QStringLiteral("--top"), QStringLiteral("5")});
+        QVERIFY2(p.code == 0, qPrintable(p.err));
+        for (const char* line : {"4 steps after 3 warm-up steps", "omnilab::forward", "omnilab::backward", "omnilab::optimizer",
+                                 "the 5 operators with the most time of their own"})
+            QVERIFY2(p.out.contains(QLatin1String(line)), qPrintable(p.out));
+        auto j = cli({QStringLiteral("profile"), exp, QStringLiteral("--warmup"), QStringLiteral("3"), QStringLiteral("--steps"),
+                      QStringLiteral("2"), QStringLiteral("--top"), QStringLiteral("3"), QStringLiteral("--json")});
+        QVERIFY2(j.code == 0, qPrintable(j.err));
+        const auto doc = nlohmann::json::parse(j.out.toStdString());
+        QCOMPARE(doc["operators"].size(), size_t(3));
+        QCOMPARE(doc["phases"].size(), size_t(5));
+        QCOMPARE(doc["steps"].get<int>(), 2);
+        QVERIFY(doc["ms_per_step_plain"].get<double>() > 0);
+        // No run is left where the experiment is.
+        QVERIFY(!QDir(dir.filePath("runs")).exists());
+
+        const auto warmup = cli({QStringLiteral("profile"), exp, QStringLiteral("--warmup"), QStringLiteral("1")});
+        QCOMPARE(warmup.code, 2);
+        QVERIFY2(warmup.err.contains(QStringLiteral("option --warmup: between 2 and 100000 steps, got 1")), qPrintable(warmup.err));
+        const auto steps = cli({QStringLiteral("profile"), exp, QStringLiteral("--steps"), QStringLiteral("zero")});
+        QCOMPARE(steps.code, 2);
+        QVERIFY2(steps.err.contains(QStringLiteral("--steps")), qPrintable(steps.err));
+        const auto missing = cli({QStringLiteral("profile"), dir.filePath("nope.json")});
+        QVERIFY(missing.code != 0);
+        QVERIFY2(missing.err.contains(QStringLiteral("nope.json")), qPrintable(missing.err));
     }
 
     // A training process killed mid-run is listed as interrupted (its folder lock died with

@@ -6,8 +6,10 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "core/engine/Model.h"
+#include "core/engine/Profile.h"
 #include "core/engine/Trainer.h"
 #include "core/engine/training/Optimization.h"
 #include "core/runtime/Runtime.h"
@@ -177,6 +179,67 @@ private Q_SLOTS:
         // And eval of the run directory agrees with the final evaluation.
         auto again = evaluateRun(s.runDir, "test");
         QVERIFY(std::abs(again.at("fashion").at("accuracy") - accuracy) < 1e-6);
+    }
+
+    // profileTraining reports each phase of the measured steps and the operators inside them,
+    // per step, and leaves no run behind; bad options and HogWild are refused.
+    void profileNamesPhasesAndOperators()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 200, 50);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 500);
+        doc["training"]["eval_every"] = 3; // the profile turns these off
+        doc["training"]["checkpoint_every"] = 2;
+        const Experiment e = Experiment::fromJson(doc, "bars.json");
+        const auto before = QDir(QDir::tempPath()).entryList({"omnilab-profile-*"}).size();
+        const TrainingProfile p = profileTraining(e, ProfileOptions{4, 6});
+        QCOMPARE(p.steps, int64_t(6));
+        QCOMPARE(p.threadsSeen, int64_t(1));
+        QVERIFY(p.msPerStepPlain > 0);
+        QVERIFY(p.msPerStepProfiled > 0);
+        QCOMPARE(p.phases.size(), trainingPhases().size());
+        double phases = 0;
+        for (size_t i = 0; i < p.phases.size(); ++i) {
+            QCOMPARE(p.phases[i].name, trainingPhases()[i]);
+            // One task: each phase once a step, the forward pass twice (the task's loss, then the weighting's sum).
+            QVERIFY2(std::abs(p.phases[i].callsPerStep - (p.phases[i].name == "omnilab::forward" ? 2.0 : 1.0)) < 1e-9, p.phases[i].name.c_str());
+            QVERIFY2(p.phases[i].totalMsPerStep > 0, p.phases[i].name.c_str());
+            phases += p.phases[i].totalMsPerStep;
+        }
+        // The phases are inside the step (the profiler's clock and the step's are the same one).
+        QVERIFY2(phases <= p.msPerStepProfiled * 1.02, (std::to_string(phases) + " > " + std::to_string(p.msPerStepProfiled)).c_str());
+        // The forward pass's convolutions and the backward's are among the operators, sorted by self time.
+        std::set<std::string> names;
+        for (size_t i = 0; i < p.operators.size(); ++i) {
+            names.insert(p.operators[i].name);
+            QVERIFY(p.operators[i].totalMsPerStep + 1e-9 >= p.operators[i].selfMsPerStep);
+            if (i > 0)
+                QVERIFY(p.operators[i - 1].selfMsPerStep >= p.operators[i].selfMsPerStep);
+        }
+        QVERIFY(names.count("aten::conv2d"));
+        QVERIFY(names.count("aten::addmm"));
+        bool backwardSeen = false;
+        for (const auto& n : names)
+            backwardSeen = backwardSeen || n.find("Backward") != std::string::npos;
+        QVERIFY(backwardSeen);
+        QCOMPARE(QDir(QDir::tempPath()).entryList({"omnilab-profile-*"}).size(), before);
+
+        for (const auto& [warmup, steps, option] : std::vector<std::tuple<int64_t, int64_t, std::string>>{{1, 5, "--warmup"}, {4, 0, "--steps"}}) {
+            try {
+                profileTraining(e, ProfileOptions{warmup, steps});
+                QFAIL("bad profile options were taken");
+            } catch (const Error& err) {
+                QVERIFY2(std::string(err.what()).find(option) != std::string::npos, err.what());
+            }
+        }
+        auto hog = doc;
+        hog["training"]["mode"] = "hogwild";
+        try {
+            profileTraining(Experiment::fromJson(hog, "hog.json"), ProfileOptions{4, 2});
+            QFAIL("a HogWild experiment was profiled");
+        } catch (const Error& err) {
+            QVERIFY2(std::string(err.what()).find(": training.mode is \"hogwild\"") != std::string::npos, err.what());
+        }
     }
 
     void barsLearnAndRunDirectoryHoldsEverything()

@@ -62,7 +62,7 @@ struct CommandGroup {
 
 // The groups, one file each under app/cli/commands/.
 CommandGroup generalCommands();  // --version, list, validate, make-demo-data
-CommandGroup runCommands();      // train, eval, runs, control, branch, export, remove, compare, single-task, sweep
+CommandGroup runCommands();      // train, profile, eval, runs, control, branch, export, remove, compare, single-task, sweep
 CommandGroup inspectCommands();  // query, zero-shot, bleu, mtal-stats
 CommandGroup labelCommands();    // phoc, sensory-code, pca-labels
 

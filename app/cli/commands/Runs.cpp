@@ -25,6 +25,7 @@
 #include "core/models/onemodel/HashSeparation.h"
 #include "core/models/onemodel/Phoc.h"
 #include "core/engine/Control.h"
+#include "core/engine/Profile.h"
 #include "core/engine/Protocol.h"
 #include "core/engine/Query.h"
 #include "core/engine/ZeroShot.h"
@@ -84,6 +85,69 @@ int commandTrain(const Args& a)
                           << 100.0 * values.at("accuracy") << " %\n";
     }
     std::cout << "run " << s.runId << " " << s.status << " at step " << s.step << "; run directory " << s.runDir << "\n";
+    return 0;
+}
+
+// Where a training step's time goes: phases and the operators with the most time of their own.
+int commandProfile(const Args& a)
+{
+    if (a.positional.size() != 1)
+        throw UsageError("profile needs exactly one experiment FILE");
+    ProfileOptions o;
+    if (a.flag("steps"))
+        o.steps = parsePositive(a.get("steps"), "steps");
+    if (a.flag("warmup"))
+        o.warmup = parsePositive(a.get("warmup"), "warmup");
+    const int64_t top = a.flag("top") ? parsePositive(a.get("top"), "top") : 15;
+    asUsage("", [&] {
+        checkProfileOptions(o);
+        return 0;
+    });
+    const Experiment e = Experiment::load(a.positional[0]);
+    const TrainingProfile p = profileTraining(e, o);
+    const size_t shown = std::min(p.operators.size(), static_cast<size_t>(top));
+    auto rowJson = [](const ProfileRow& r) {
+        return nlohmann::json{{"name", r.name}, {"calls_per_step", r.callsPerStep}, {"self_ms_per_step", r.selfMsPerStep},
+                              {"total_ms_per_step", r.totalMsPerStep}};
+    };
+    if (a.flag("json")) {
+        nlohmann::json phases = nlohmann::json::array(), ops = nlohmann::json::array();
+        for (const auto& r : p.phases)
+            phases.push_back(rowJson(r));
+        for (size_t i = 0; i < shown; ++i)
+            ops.push_back(rowJson(p.operators[i]));
+        std::cout << nlohmann::json{{"experiment", a.positional[0]}, {"steps", p.steps}, {"warmup", o.warmup},
+                                    {"samples_per_step", p.samplesPerStep}, {"ms_per_step_plain", p.msPerStepPlain},
+                                    {"ms_per_step_profiled", p.msPerStepProfiled}, {"phases", phases}, {"operators", ops}}
+                         .dump(2)
+                  << "\n";
+        return 0;
+    }
+    const double step = p.msPerStepProfiled;
+    auto percent = [&](double ms) { return step > 0 ? 100.0 * ms / step : 0.0; };
+    std::cout << std::fixed << std::setprecision(1) << "profile of " << a.positional[0] << ": " << p.steps << " steps after " << o.warmup
+              << " warm-up steps\n"
+              << "step: " << p.msPerStepPlain << " ms without the profiler ("
+              << (p.msPerStepPlain > 0 ? 1000.0 * p.samplesPerStep / p.msPerStepPlain : 0.0) << " samples/s), " << step
+              << " ms with it\n\n"
+              << std::left << std::setw(28) << "phase" << std::right << std::setw(10) << "ms/step" << std::setw(12) << "of step\n";
+    double phased = 0;
+    for (const auto& r : p.phases) {
+        phased += r.totalMsPerStep;
+        std::cout << std::left << std::setw(28) << r.name << std::right << std::setw(10) << r.totalMsPerStep << std::setw(10)
+                  << percent(r.totalMsPerStep) << " %\n";
+    }
+    std::cout << std::left << std::setw(28) << "(outside the phases)" << std::right << std::setw(10) << std::max(0.0, step - phased)
+              << std::setw(10) << percent(std::max(0.0, step - phased)) << " %\n\n"
+              << "the " << shown << " operators with the most time of their own (self: callees not counted)\n"
+              << std::left << std::setw(52) << "operator" << std::right << std::setw(11) << "calls/step" << std::setw(10) << "self ms"
+              << std::setw(10) << "total ms" << std::setw(12) << "of step\n";
+    for (size_t i = 0; i < shown; ++i) {
+        const auto& r = p.operators[i];
+        std::string name = r.name.size() > 50 ? r.name.substr(0, 49) + "~" : r.name;
+        std::cout << std::left << std::setw(52) << name << std::right << std::setw(11) << r.callsPerStep << std::setw(10) << r.selfMsPerStep
+                  << std::setw(10) << r.totalMsPerStep << std::setw(10) << percent(r.selfMsPerStep) << " %\n";
+    }
     return 0;
 }
 
@@ -584,6 +648,16 @@ CommandGroup runCommands()
          {"run-dir", "db", "steps", "resume"},
          {},
          commandTrain},
+
+        {"profile",
+         {{"profile FILE [--warmup W] [--steps N] [--top K] [--json]",
+           "where a training step's time goes: trains W (20) warm-up steps and N (50)\n"
+           "steps under LibTorch's profiler in a temporary run folder, then prints the\n"
+           "step's phases (batch, forward, backward, gradient check, optimiser) and\n"
+           "the K (15) operators with the most time of their own, per step"}},
+         {"warmup", "steps", "top"},
+         {"json"},
+         commandProfile},
 
         {"eval",
          {{"eval RUN_DIR [--split test|val|train] [--checkpoint last|best|STEP] [--json] [--confusion]\n"

@@ -7,6 +7,8 @@
 #include <thread>
 #include <tuple>
 
+#include <ATen/record_function.h>
+
 #include "core/engine/CheckpointFile.h"
 #include "core/engine/training/Step.h"
 #include "core/util/AtomicFile.h"
@@ -637,17 +639,27 @@ bool Trainer::Impl::Run::trainOneStep()
         const std::vector<int64_t> idx = streams[ti].next(task.batchSize > 0 ? task.batchSize : exp.training.batchSize);
         Dataset& train = *data.at(task.dataset).train;
         Batch b;
-        loaders[ti]->next(b);
+        {
+            RECORD_USER_SCOPE("omnilab::batch"); // phases that `omnilab-cli profile` reports
+            loaders[ti]->next(b);
+        }
         for (const auto& warning : train.drainWarnings())
             log(LogLevel::Warning, warning);
-        losses.push_back(taskLoss(*model, task.name, b, device));
+        {
+            RECORD_USER_SCOPE("omnilab::forward");
+            losses.push_back(taskLoss(*model, task.name, b, device));
+        }
         weights.push_back(task.lossWeight);
         samples += static_cast<int64_t>(idx.size());
         if (ev.task.empty())
             ev.task = task.name;
     }
     LossStep lossStep{chosen, weights, shared, step};
-    auto total = weighting->combine(losses, lossStep);
+    torch::Tensor total;
+    {
+        RECORD_USER_SCOPE("omnilab::forward");
+        total = weighting->combine(losses, lossStep);
+    }
     if (options.nonFiniteLossAt && options.nonFiniteLossAt(step + 1))
         total = total * std::numeric_limits<double>::quiet_NaN();
     const double totalLoss = total.item<double>();
@@ -655,10 +667,13 @@ bool Trainer::Impl::Run::trainOneStep()
         onNonFinite("the loss became " + std::to_string(totalLoss) + " at step " + std::to_string(step + 1) + " " + taskLossText(chosen, losses));
         return false;
     }
-    optimizer->zero_grad();
-    rates->apply(*optimizer, chosen, step);
-    if (!weighting->backward(losses, lossStep))
-        total.backward();
+    {
+        RECORD_USER_SCOPE("omnilab::backward");
+        optimizer->zero_grad();
+        rates->apply(*optimizer, chosen, step);
+        if (!weighting->backward(losses, lossStep))
+            total.backward();
+    }
     if (options.nonFiniteGradientAt && options.nonFiniteGradientAt(step + 1))
         for (auto& p : model->parameters())
             if (p.grad().defined()) {
@@ -668,15 +683,18 @@ bool Trainer::Impl::Run::trainOneStep()
     // A finite loss can still give a non-finite gradient (an overflow in backward, the
     // gradient of sqrt at 0): the same policy as a non-finite loss, before the update.
     double gradientNorm = 0;
-    if (exp.training.clipGradNorm > 0) {
-        gradientNorm = torch::nn::utils::clip_grad_norm_(model->parameters(), exp.training.clipGradNorm);
-    } else {
-        std::vector<torch::Tensor> norms;
-        for (const auto& p : model->parameters())
-            if (p.grad().defined())
-                norms.push_back(p.grad().norm());
-        if (!norms.empty())
-            gradientNorm = torch::stack(norms).norm().item<double>();
+    {
+        RECORD_USER_SCOPE("omnilab::gradient_check");
+        if (exp.training.clipGradNorm > 0) {
+            gradientNorm = torch::nn::utils::clip_grad_norm_(model->parameters(), exp.training.clipGradNorm);
+        } else {
+            std::vector<torch::Tensor> norms;
+            for (const auto& p : model->parameters())
+                if (p.grad().defined())
+                    norms.push_back(p.grad().norm());
+            if (!norms.empty())
+                gradientNorm = torch::stack(norms).norm().item<double>();
+        }
     }
     if (!std::isfinite(gradientNorm)) {
         onNonFinite("a gradient became " + std::to_string(gradientNorm) + " at step " + std::to_string(step + 1) + " with a finite loss " +
@@ -689,8 +707,11 @@ bool Trainer::Impl::Run::trainOneStep()
         if (task.sampleWeight <= 0)
             for (auto& p : model->headParameters(task.name))
                 p.mutable_grad() = torch::Tensor();
-    optimizer->step();
-    weighting->afterStep();
+    {
+        RECORD_USER_SCOPE("omnilab::optimizer");
+        optimizer->step();
+        weighting->afterStep();
+    }
     ++step;
 
     recentStepSeconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
