@@ -11,6 +11,7 @@
 #include "core/api/Registries.h"
 #include "core/engine/Model.h"
 #include "core/engine/Trainer.h"
+#include "core/models/common/FeatureCache.h"
 #include "core/models/omninet/Cnp.h"
 #include "core/mtl/Bleu.h"
 #include "tests/support/TestData.h"
@@ -460,6 +461,90 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, language->forward(torch::tensor({9}, torch::kLong).view({1, 1}))); // outside the vocabulary
         QVERIFY_THROWS_EXCEPTION(Error, make("omninet-language", {{"embedding", 3}, {"input_vocabulary", vocabulary}, {"word_vectors", dir.filePath("vectors.txt").toStdString()}}));
         QVERIFY_THROWS_EXCEPTION(Error, make("omninet-language", {})); // no vocabulary bound
+    }
+
+    // A frozen trunk's outputs are kept per image and frame: a repeated image is not computed
+    // again and gives what the network gives; new weights, autocast, the size limit and a
+    // trainable trunk are each honoured.
+    void frozenTrunkFeaturesAreReused()
+    {
+        torch::manual_seed(5);
+        auto net = torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3).stride(2)), torch::nn::BatchNorm2d(4));
+        net->eval();
+        std::vector<torch::Tensor> state = net->parameters();
+        for (const auto& b : net->buffers())
+            state.push_back(b);
+        int64_t computedRows = 0;
+        auto compute = [&](const torch::Tensor& x) {
+            computedRows += x.size(0);
+            torch::NoGradGuard noGrad;
+            return net->forward(x.to(torch::kFloat) / 255.0);
+        };
+        const auto a = torch::randint(0, 255, {3, 3, 9, 9}, torch::kUInt8);
+        const auto b = torch::randint(0, 255, {2, 3, 9, 9}, torch::kUInt8);
+        FeatureCache cache(1 << 20);
+        const auto first = cache.apply(a, state, compute);
+        QCOMPARE(computedRows, int64_t(3));
+        // a's rows again, in another order and next to new ones: only the new ones are computed.
+        const auto mixed = torch::cat({b[1].unsqueeze(0), a[2].unsqueeze(0), a[0].unsqueeze(0), b[0].unsqueeze(0)});
+        const auto second = cache.apply(mixed, state, compute);
+        QCOMPARE(computedRows, int64_t(5));
+        QCOMPARE(cache.hits(), int64_t(2));
+        QCOMPARE(cache.misses(), int64_t(5));
+        QCOMPARE(cache.entries(), int64_t(5));
+        QVERIFY(torch::allclose(second, compute(mixed), 1e-6, 1e-6));
+        QVERIFY(torch::allclose(second[1], first[2], 1e-6, 1e-6));
+        computedRows = 0;
+        // The same bytes in another shape are another input.
+        cache.apply(a.reshape({3, 3, 3, 27}), state, [&](const torch::Tensor& x) {
+            computedRows += x.size(0);
+            return x.to(torch::kFloat).sum({1, 2, 3});
+        });
+        QCOMPARE(computedRows, int64_t(3));
+        // New weights (a checkpoint loaded in place) drop every entry.
+        {
+            torch::NoGradGuard noGrad;
+            net->named_parameters()["0.weight"].mul_(2);
+        }
+        computedRows = 0;
+        const auto after = cache.apply(a, state, compute);
+        QCOMPARE(computedRows, int64_t(3));
+        QVERIFY(!torch::allclose(after, first, 1e-3, 1e-3));
+        QVERIFY(torch::allclose(after, compute(a), 1e-6, 1e-6));
+        // Past its size limit new rows are computed and not kept.
+        const int64_t rowBytes = first[0].numel() * 4;
+        FeatureCache small(rowBytes * 2);
+        small.apply(a, state, compute);
+        QCOMPARE(small.entries(), int64_t(2));
+        QCOMPARE(small.bytes(), rowBytes * 2);
+        computedRows = 0;
+        QVERIFY(torch::allclose(small.apply(a, state, compute), compute(a), 1e-6, 1e-6));
+        QCOMPARE(computedRows, int64_t(1 + 3)); // the row not kept, then the check's own call
+        // Size 0 keeps nothing.
+        FeatureCache off(0);
+        off.apply(a, state, compute);
+        QCOMPARE(off.entries(), int64_t(0));
+
+        // Through the peripheral: a frozen small CNN gives the same cells with and without its cache,
+        // and a clip's frames, once seen, come from it.
+        auto make = [](nlohmann::json o) {
+            o["type"] = "omninet-vision";
+            return omnilab::peripherals().factory("omninet-vision")(omnilab::peripherals().info("omninet-vision").options.withDefaults(o));
+        };
+        torch::manual_seed(9);
+        auto cached = make({{"d_model", 16}, {"channels", {4, 4}}, {"freeze", true}});
+        torch::manual_seed(9);
+        auto uncached = make({{"d_model", 16}, {"channels", {4, 4}}, {"freeze", true}, {"feature_cache_mb", 0}});
+        const auto clip = torch::randint(0, 255, {2, 3, 3, 16, 16}, torch::kUInt8);
+        for (int pass = 0; pass < 2; ++pass)
+            QVERIFY(torch::allclose(cached->forward(clip), uncached->forward(clip), 1e-5, 1e-5));
+        QVERIFY(torch::allclose(cached->forward(clip[1].unsqueeze(0)), uncached->forward(clip[1].unsqueeze(0)), 1e-5, 1e-5));
+        // The projection still learns through cached cells.
+        cached->forward(clip).sum().backward();
+        QVERIFY(cached->named_parameters()["projection.weight"].grad().defined());
+        std::vector<ConfigIssue> issues;
+        omnilab::peripherals().info("omninet-vision").options.validate({{"feature_cache_mb", -1}}, "/model/peripherals/vision", issues);
+        QVERIFY(!issues.empty() && issues[0].path == "/model/peripherals/vision/feature_cache_mb");
     }
 
     // init_from: a new run's vision peripheral starts from another run's (the pre-trained

@@ -8,6 +8,7 @@
 //   omninet-audio     a spectrogram B × F × T: a CNN over frequency × time, time steps as T,
 //                     frequency cells as S (the paper names speech as future work)
 #include "core/api/Registries.h"
+#include "core/models/common/FeatureCache.h"
 #include "core/models/common/ResNet.h"
 #include "core/models/omninet/Cnp.h"
 #include "core/text/WordVectors.h"
@@ -33,7 +34,8 @@ nn::Sequential strideConvs(int64_t in, const std::vector<int64_t>& channels)
 
 struct VisionPeripheral : PeripheralModule {
     explicit VisionPeripheral(const nlohmann::json& o)
-        : mean_(o.at("mean")), std_(o.at("std")), frozen_(o.at("freeze")), gridPositions_(o.at("positions") == "grid")
+        : mean_(o.at("mean")), std_(o.at("std")), frozen_(o.at("freeze")), gridPositions_(o.at("positions") == "grid"),
+          cache_(o.at("freeze").get<bool>() ? o.at("feature_cache_mb").get<int64_t>() << 20 : 0)
     {
         const int64_t channels = o.at("in_channels");
         int64_t out = 0;
@@ -57,14 +59,24 @@ struct VisionPeripheral : PeripheralModule {
             throw Error("omninet-vision expects B × C × H × W images or B × T × C × H × W videos, got rank " + std::to_string(raw.dim()));
         const bool video = raw.dim() == 5;
         const int64_t b = raw.size(0), t = video ? raw.size(1) : 1;
-        auto x = video ? raw.flatten(0, 1) : raw;
-        x = x.to(torch::kFloat);
-        if (raw.scalar_type() == torch::kUInt8)
-            x = x / 255.0;
-        x = (x - mean_) / std_;
-        if (frozen_)
+        const auto frames = video ? raw.flatten(0, 1) : raw;
+        auto trunk = [&](const torch::Tensor& in) {
+            auto x = in.to(torch::kFloat);
+            if (in.scalar_type() == torch::kUInt8)
+                x = x / 255.0;
+            return trunk_->forward((x - mean_) / std_);
+        };
+        torch::Tensor f;                                    // (B·T) × C' × h × w
+        if (frozen_) {
             trunk_->eval(); // a frozen trunk keeps its batch-norm statistics
-        auto f = trunk_->forward(x);                       // (B·T) × C' × h × w
+            // ... and is a fixed function of each image: what it made of an image or frame before is reused.
+            std::vector<torch::Tensor> state = trunk_->parameters();
+            for (const auto& b : trunk_->buffers())
+                state.push_back(b);
+            f = cache_.apply(frames, state, trunk);
+        } else {
+            f = trunk(frames);
+        }
         const int64_t h = f.size(2), w = f.size(3);
         f = f.flatten(2).transpose(1, 2);                   // (B·T) × S × C'
         auto cells = projection_->forward(f);
@@ -85,6 +97,7 @@ struct VisionPeripheral : PeripheralModule {
     double mean_, std_;
     bool frozen_;
     bool gridPositions_;
+    FeatureCache cache_;
     nn::Sequential trunk_{nullptr};
     nn::Linear projection_{nullptr};
 };
@@ -164,6 +177,11 @@ Schema visionSchema()
             "sinusoid of each cell's row and column is added, so the decoder's spatial attention knows where a cell lies")
         .oneOf({"none", "grid"})
         .defaults("none");
+    s.field("feature_cache_mb", FieldType::Integer,
+            "with freeze: up to this many MiB of the frozen trunk's outputs are kept per image or frame and reused when the same "
+            "one comes again (exact: a frozen trunk in eval mode is a fixed function of each image); 0 = compute every time")
+        .defaults(512)
+        .range(0, 65536);
     s.field("mean", FieldType::Number, "subtracted after scaling bytes to [0, 1]").defaults(0.5);
     s.field("std", FieldType::Number, "divisor after subtracting the mean").defaults(0.5).range(1e-6, std::nullopt);
     return s;
