@@ -242,6 +242,45 @@ private Q_SLOTS:
         }
     }
 
+    // Loader threads and LibTorch's threads do not ask for more cores than there are: the
+    // trainer lowers training.data_workers and says so.
+    void loaderThreadsFitTheCores()
+    {
+        QCOMPARE(loaderThreads(2, 2, 2, false), 0);
+        QCOMPARE(loaderThreads(2, 1, 2, false), 1);
+        QCOMPARE(loaderThreads(2, 4, 16, false), 2);
+        QCOMPARE(loaderThreads(2, 15, 16, false), 1);
+        QCOMPARE(loaderThreads(2, 16, 16, false), 0);
+        QCOMPARE(loaderThreads(2, 2, 2, true), 2); // the model runs on the GPU
+        QCOMPARE(loaderThreads(0, 1, 16, false), 0);
+        QCOMPARE(loaderThreads(3, 0, 2, false), 1); // 0 LibTorch threads counts as one
+
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        auto doc = testing::barsExperiment(dir.filePath("data"), 3);
+        doc["training"]["data_workers"] = 2;
+        struct Logs : TrainerObserver {
+            std::vector<std::string> lines;
+            void onLog(LogLevel, const std::string& m) override { lines.push_back(m); }
+        };
+        const int threadsBefore = currentRuntime().threads;
+        applyRuntime(RuntimeSettings{"cpu", hardwareThreads()});
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        Trainer t(Experiment::fromJson(doc, "mem"), o);
+        Logs logs;
+        t.addObserver(&logs);
+        const RunSummary s = t.run();
+        applyRuntime(RuntimeSettings{"cpu", threadsBefore});
+        QCOMPARE(s.status, std::string("finished"));
+        const std::string expected = "batches are decoded in the training loop (training.data_workers asks for 2): with " +
+                                     std::to_string(hardwareThreads()) + " LibTorch thread(s) on " + std::to_string(hardwareThreads()) + " cores";
+        bool said = false;
+        for (const auto& line : logs.lines)
+            said = said || line.rfind(expected, 0) == 0;
+        QVERIFY2(said, expected.c_str());
+    }
+
     void barsLearnAndRunDirectoryHoldsEverything()
     {
         QTemporaryDir dir;

@@ -68,7 +68,7 @@ const Schema& Experiment::schema()
         training.field("steps", FieldType::PositiveInteger, "optimiser steps in total").defaults(1000);
         training.field("batch_size", FieldType::PositiveInteger, "samples per step").defaults(64);
         training.field("seed", FieldType::Integer, "seed for weights and shuffling").defaults(1).range(0, std::nullopt);
-        training.field("data_workers", FieldType::Integer, "background threads decoding batches per task (0 = decode in the training loop)").defaults(2).range(0, 64);
+        training.field("data_workers", FieldType::Integer, "background threads decoding batches per task (0 = decode in the training loop); on a CPU lowered so that they and LibTorch's threads (--threads) fit the cores, since a loader thread that preempts LibTorch's stalls the step").defaults(2).range(0, 64);
         training.field("prefetch", FieldType::PositiveInteger, "decoded batches kept ready per task").defaults(4).range(1, 256);
         training.field("log_every", FieldType::PositiveInteger, "steps between progress events").defaults(10);
         training.field("eval_every", FieldType::Integer, "steps between validation passes (0 = only at the end)").defaults(500).range(0, std::nullopt);

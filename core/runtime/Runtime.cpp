@@ -1,5 +1,6 @@
 #include "core/runtime/Runtime.h"
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -19,6 +20,15 @@ int hardwareThreads()
 {
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : static_cast<int>(n);
+}
+
+int loaderThreads(int requested, int torchThreads, int cores, bool cuda)
+{
+    if (requested <= 0)
+        return 0;
+    if (cuda)
+        return requested;
+    return std::min(requested, std::max(0, cores - std::max(1, torchThreads)));
 }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }
