@@ -31,15 +31,20 @@ source bench/lib.sh # jobs, threads, in_parallel
 run_seed() {
   local seed="$1"
   local vision="${pretrained:-$out}/runs/shapes-vision-$seed"
-  python3 - "$seed" "$out" "$vision" <<'PY'
+  python3 - "$seed" "$out" "$vision" "$jobs" <<'PY'
 import json, sys
-seed, out, vision = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+seed, out, vision, jobs = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 pre = json.load(open("resources/experiments/shapes-vision.json"))
 pre["training"]["seed"] = seed
-json.dump(pre, open(f"{out}/shapes-vision-{seed}.json", "w"), indent=2)
 mult = json.load(open("resources/experiments/omninet-demo.json"))
 mult["training"]["seed"] = seed
 mult["model"]["peripherals"]["vision"]["init_from"] = vision
+if jobs > 1:
+    # Several runs at a time on one thread each: their loader threads would take the other runs'
+    # cores (one process cannot see the others), so batches are decoded in the training loop.
+    # The order of the batches, and so the run, is the same either way.
+    pre["training"]["data_workers"] = mult["training"]["data_workers"] = 0
+json.dump(pre, open(f"{out}/shapes-vision-{seed}.json", "w"), indent=2)
 json.dump(mult, open(f"{out}/mult4-{seed}.json", "w"), indent=2)
 PY
   local start middle end
