@@ -520,6 +520,17 @@ private Q_SLOTS:
         computedRows = 0;
         QVERIFY(torch::allclose(small.apply(a, state, compute), compute(a), 1e-6, 1e-6));
         QCOMPARE(computedRows, int64_t(1 + 3)); // the row not kept, then the check's own call
+        // Rows met under InferenceMode (a query) are served but not kept.
+        {
+            FeatureCache q(1 << 20);
+            {
+                c10::InferenceMode inference;
+                QVERIFY(torch::allclose(q.apply(a, state, compute), compute(a), 1e-6, 1e-6));
+            }
+            QCOMPARE(q.entries(), int64_t(0));
+            q.apply(a, state, compute);
+            QCOMPARE(q.entries(), int64_t(3));
+        }
         // Size 0 keeps nothing.
         FeatureCache off(0);
         off.apply(a, state, compute);

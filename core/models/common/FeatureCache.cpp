@@ -81,7 +81,9 @@ torch::Tensor FeatureCache::apply(const torch::Tensor& rows, const std::vector<t
     if (computed.requires_grad() || computed.size(0) != static_cast<int64_t>(missing.size()))
         return missing.size() == static_cast<size_t>(n) ? computed : compute(input); // not a fixed function: no caching
     std::lock_guard<std::mutex> lock(mutex_);
-    const bool sameNetwork = stateKnown_ && state_ == state;
+    // Rows made under InferenceMode (a query) are not kept: LibTorch does not let such
+    // tensors into autograd's saved state later, and training may reuse an entry.
+    const bool sameNetwork = stateKnown_ && state_ == state && !c10::InferenceMode::is_enabled();
     for (size_t j = 0; j < missing.size(); ++j) {
         torch::Tensor row = computed[static_cast<int64_t>(j)].clone();
         out[static_cast<size_t>(missing[j])] = row;

@@ -9,8 +9,9 @@
 // Rows are keyed by a 64-bit hash of their bytes with their shape and type; the entries are
 // dropped whenever the network's weights or buffers change (a checkpoint loaded into it, a
 // move to another device) or autocast is turned on or off. Past `maxBytes` of entries new rows
-// are computed and not kept. CPU tensors only (others are computed every time). Thread-safe
-// (HogWild's workers share a model).
+// are computed and not kept, and so are rows computed under InferenceMode (a query: its
+// tensors may not enter autograd later). CPU tensors only (others are computed every time).
+// Thread-safe (HogWild's workers share a model).
 #include <cstdint>
 #include <functional>
 #include <mutex>
