@@ -275,11 +275,12 @@ void Trainer::Impl::Run::openStore()
     // Each task's batches are decoded ahead by its own loader, which draws from a copy of
     // the task's stream; `streams` itself advances only as batches are used, so a
     // checkpoint records what was trained, not what was prefetched.
-    const int workers = loaderThreads(exp.training.dataWorkers, runtime.threads, hardwareThreads(), device.is_cuda());
+    const int cores = hardwareThreads();
+    const int workers = loaderThreads(exp.training.dataWorkers, runtime.threads, cores, device.is_cuda());
     if (workers < exp.training.dataWorkers)
         log(LogLevel::Info, "batches are decoded " + (workers == 0 ? std::string("in the training loop") : "by " + std::to_string(workers) + " thread(s) a task") +
                                 " (training.data_workers asks for " + std::to_string(exp.training.dataWorkers) + "): with " +
-                                std::to_string(runtime.threads) + " LibTorch thread(s) on " + std::to_string(hardwareThreads()) +
+                                std::to_string(runtime.threads) + " LibTorch thread(s) on " + std::to_string(cores) +
                                 " cores, more would compete with them for the cores (fewer --threads leave cores to the loaders)");
     for (size_t i = 0; i < streams.size(); ++i) {
         auto ahead = std::make_shared<EpochStream>(streams[i]);

@@ -78,8 +78,6 @@ torch::Tensor FeatureCache::apply(const torch::Tensor& rows, const std::vector<t
     const torch::Tensor computed = missing.size() == static_cast<size_t>(n)
                                        ? compute(input)
                                        : compute(input.index_select(0, torch::tensor(missing, torch::kLong)));
-    if (computed.requires_grad() || computed.size(0) != static_cast<int64_t>(missing.size()))
-        return missing.size() == static_cast<size_t>(n) ? computed : compute(input); // not a fixed function: no caching
     std::lock_guard<std::mutex> lock(mutex_);
     // Rows made under InferenceMode (a query) are not kept: LibTorch does not let such
     // tensors into autograd's saved state later, and training may reuse an entry.
