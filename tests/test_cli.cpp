@@ -618,6 +618,20 @@ private Q_SLOTS:
         QVERIFY2(r.code == 2 && r.err.contains("beam width 100000 is over the limit of 256"), qPrintable(r.err));
         r = cli({"query", run, "--task", "caption", "--video", video, "--max-length", "1000000"});
         QVERIFY2(r.code == 2 && r.err.contains("max length 1000000 is over the limit of 10000"), qPrintable(r.err));
+        // The key/value cache changes nothing in the answer, only its cost; --min-length holds
+        // the end back, and --timing says how long the query and its decoding took.
+        r = cli({"query", run, "--task", "caption", "--video", video, "--beam", "3", "--min-length", "12", "--max-length", "12", "--timing"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto cachedOut = r.out;
+        QVERIFY2(r.err.contains(QRegularExpression("timing: [0-9.]+ ms for the query .*, [0-9.]+ ms of it decoding \\(key/value cache\\)")), qPrintable(r.err));
+        r = cli({"query", run, "--task", "caption", "--video", video, "--beam", "3", "--min-length", "12", "--max-length", "12", "--no-kv-cache", "--timing"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("(no cache)"), qPrintable(r.err));
+        QCOMPARE(r.out.split('\n').mid(0, 2), cachedOut.split('\n').mid(0, 2)); // same caption
+        r = cli({"query", run, "--task", "caption", "--video", video, "--min-length", "20", "--max-length", "10"});
+        QVERIFY2(r.code == 2 && r.err.contains("--min-length: 20 is over --max-length 10"), qPrintable(r.err));
+        r = cli({"query", run, "--task", "caption", "--video", video, "--min-length", "0"});
+        QVERIFY2(r.code == 2 && r.err.contains("min-length"), qPrintable(r.err));
         // The attention of the best caption, for the inspector: one layer, a video of 8 frames.
         r = cli({"query", run, "--task", "caption", "--video", video, "--attention", dir.filePath("attention.json")});
         QVERIFY2(r.code == 0, qPrintable(r.err));

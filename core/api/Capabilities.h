@@ -27,6 +27,8 @@ struct GenerateOptions {
     int64_t maxLength = 0;      // 0 = the task's own maximum
     double lengthPenalty = 0.0; // α of GNMT's ((5 + length) / 6)^α; 0 = plain log-probability
     bool beamSearch = false;    // run the beam search even at width 1 (tests compare it with greedy)
+    bool cache = true;          // keep each step's keys and values (false: recompute the whole prefix every step)
+    int64_t minLength = 0;      // no end-of-sequence before this many tokens (0: any time)
 };
 struct Generation {
     torch::Tensor tokens; // B × K × L class ids; -100 after a hypothesis ended

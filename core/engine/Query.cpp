@@ -1,5 +1,6 @@
 #include "core/engine/Query.h"
 
+#include <chrono>
 #include <filesystem>
 #include <sstream>
 
@@ -176,7 +177,11 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
         throw Error("beam width " + std::to_string(q.beam) + " is over the limit of " + std::to_string(kMaxBeam) + " (each hypothesis keeps its own decoding state)");
     constexpr int64_t kMaxLength = 10000; // as the heads' max_length
     if (q.maxLength > kMaxLength)
-        throw Error("max length " + std::to_string(q.maxLength) + " is over the limit of " + std::to_string(kMaxLength) + " (each step decodes the whole prefix)");
+        throw Error("max length " + std::to_string(q.maxLength) + " is over the limit of " + std::to_string(kMaxLength) + " (as the heads' max_length)");
+    if (q.minLength < 0 || q.minLength > kMaxLength)
+        throw Error("min length " + std::to_string(q.minLength) + " is outside 0 … " + std::to_string(kMaxLength));
+    if (q.maxLength > 0 && q.minLength > q.maxLength)
+        throw Error("min length " + std::to_string(q.minLength) + " is over the max length " + std::to_string(q.maxLength));
 
     if (!model.generates())
         throw Error("task \"" + q.task + "\": this run's body does not decode outputs (queries need a body with the \"" + std::string(capability::Generates)
@@ -321,7 +326,15 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
             throw Error("task \"" + q.task + "\" needs --" + input + " (it takes " + expected + ")");
     }
 
-    const Generation g = capabilityOf<SequenceGenerator>(model.body())->generate(q.task, encoded, masks, GenerateOptions{q.beam, q.maxLength, q.lengthPenalty, false});
+    GenerateOptions options;
+    options.beam = q.beam;
+    options.maxLength = q.maxLength;
+    options.lengthPenalty = q.lengthPenalty;
+    options.minLength = q.minLength;
+    options.cache = q.cache;
+    const auto decodeStart = std::chrono::steady_clock::now();
+    const Generation g = capabilityOf<SequenceGenerator>(model.body())->generate(q.task, encoded, masks, options);
+    result.decodeMilliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - decodeStart).count();
     const auto names = data.at(task->dataset).train->classNames();
     const auto tokens = g.tokens.to(torch::kCPU), scores = toFloat32(g.scores).to(torch::kCPU);
     for (int64_t k = 0; k < tokens.size(1); ++k) {

@@ -25,6 +25,8 @@ struct QueryRequest {
     int64_t beam = 1;
     int64_t maxLength = 0;           // 0: the task's own
     double lengthPenalty = 0.0;
+    int64_t minLength = 0;           // no end of sequence before this many words (0: any time)
+    bool cache = true;               // incremental decoding with a key/value cache (false: the whole prefix every step)
     bool attention = false;          // also capture the attention of the best output
     bool frames = false;             // also return the image or video frames as the model saw them
 };
@@ -46,6 +48,8 @@ struct QueryResult {
     // "outputs": [words], "layers": [{"temporal": [head][step][key], "spatial": …, "gate": …}]}.
     // Step 0 is the task embedding's (it predicts the first word).
     std::string attentionJson;
+    // Time spent in the decoder's search (greedy or beam), without loading or encoding.
+    double decodeMilliseconds = 0;
     // With QueryRequest::attention or ::frames: the image or video frames as the model saw
     // them (after the dataset's resizing and frame sampling), for drawing the attention over them.
     std::vector<RgbImage> frames;

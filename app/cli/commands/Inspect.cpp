@@ -2,6 +2,7 @@
 // captioning of a video folder, BLEU, and a body's kernel sharing.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
@@ -84,6 +85,11 @@ int commandQuery(const Args& a)
         q.beam = parsePositive(a.get("beam"), "beam");
     if (a.flag("max-length"))
         q.maxLength = parsePositive(a.get("max-length"), "max-length");
+    if (a.flag("min-length"))
+        q.minLength = parsePositive(a.get("min-length"), "min-length");
+    if (q.maxLength > 0 && q.minLength > q.maxLength)
+        throw UsageError("option --min-length: " + std::to_string(q.minLength) + " is over --max-length " + std::to_string(q.maxLength));
+    q.cache = !a.flag("no-kv-cache");
     if (a.flag("length-penalty")) {
         const std::string text = a.get("length-penalty");
         size_t used = 0;
@@ -131,11 +137,17 @@ int commandQuery(const Args& a)
         return 0;
     }
     QueryResult r;
+    const auto started = std::chrono::steady_clock::now();
     try {
         r = runQuery(a.positional[0], q);
     } catch (const Error& e) {
         std::cerr << "omnilab-cli: query: " << messageOf(e) << "\n";
         return 2;
+    }
+    if (a.flag("timing")) {
+        const double all = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        std::cerr << std::fixed << std::setprecision(1) << "timing: " << all << " ms for the query (run loaded, inputs read, encoded, decoded), "
+                  << r.decodeMilliseconds << " ms of it decoding (" << (q.cache ? "key/value cache" : "no cache") << ")\n";
     }
     if (q.attention) {
         writeFileAtomically(a.get("attention"), r.attentionJson);
@@ -297,14 +309,16 @@ CommandGroup inspectCommands()
         {"query",
          {{"query RUN_DIR --task NAME [--image F] [--video F] [--audio F] [--text S] [--question S]\n"
            "      [--sample N [--split val|test|train]] [--beam K] [--length-penalty A] [--max-length N]\n"
-           "      [--attention FILE.json] [--checkpoint last|best|STEP]",
+           "      [--min-length N] [--no-kv-cache] [--timing] [--attention FILE.json] [--checkpoint last|best|STEP]",
            "decode a trained run's answer (with --beam K: the K best with scores); a\n"
            "--video to an image task is zero-shot (caption a video with image captioning);\n"
            "several --image or --video files: a line \"FILE<TAB>answer\" each;\n"
            "--sample N asks about sample N of the task's own dataset (and prints its label);\n"
-           "--attention: every decoder layer's temporal/spatial attention and gate"}},
-         {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "length-penalty", "attention", "sample", "split", "checkpoint"},
-         {},
+           "--attention: every decoder layer's temporal/spatial attention and gate;\n"
+           "--min-length: no end of sentence before N words; --no-kv-cache: recompute\n"
+           "the whole prefix every step; --timing: the query's and the decoding's time"}},
+         {"task", "image", "video", "audio", "text", "question", "beam", "max-length", "min-length", "length-penalty", "attention", "sample", "split", "checkpoint"},
+         {"no-kv-cache", "timing"},
          commandQuery},
 
         {"zero-shot",

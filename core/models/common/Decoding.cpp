@@ -4,6 +4,20 @@
 
 namespace omnilab {
 
+NextLogProbs withMinLength(NextLogProbs next, int64_t eos, int64_t minLength)
+{
+    if (eos < 0 || minLength <= 0)
+        return next;
+    return [next = std::move(next), eos, minLength](const torch::Tensor& tokens) {
+        auto logp = next(tokens);
+        if (tokens.size(1) < minLength) {
+            logp = logp.clone();
+            logp.select(1, eos).fill_(-std::numeric_limits<float>::infinity());
+        }
+        return logp;
+    };
+}
+
 Generation greedyDecode(int64_t batch, torch::Device device, int64_t maxLength, int64_t eos, const NextLogProbs& next)
 {
     auto tokens = torch::empty({batch, 0}, torch::TensorOptions().dtype(torch::kLong).device(device));
@@ -23,7 +37,7 @@ Generation greedyDecode(int64_t batch, torch::Device device, int64_t maxLength, 
 }
 
 Generation beamDecode(int64_t batch, torch::Device device, int64_t k, int64_t classes, int64_t maxLength, double alpha, int64_t eos,
-                      const NextLogProbs& next)
+                      const NextLogProbs& next, const ReorderRows& reorder)
 {
     const auto longs = torch::TensorOptions().dtype(torch::kLong).device(device);
     const float inf = std::numeric_limits<float>::infinity();
@@ -42,6 +56,8 @@ Generation beamDecode(int64_t batch, torch::Device device, int64_t k, int64_t cl
         const auto from = torch::div(index, classes, "floor");
         auto chosen = index.remainder(classes).view({batch * k});
         const auto rows = (torch::arange(batch, longs).unsqueeze(1) * k + from).view({batch * k});
+        if (reorder)
+            reorder(rows);
         const auto wasDone = done.index_select(0, rows);
         chosen = torch::where(wasDone, torch::full_like(chosen, kEndedToken), chosen);
         tokens = torch::cat({tokens.index_select(0, rows), chosen.unsqueeze(1)}, 1);

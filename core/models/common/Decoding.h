@@ -13,6 +13,14 @@ namespace omnilab {
 // row b·K + j is hypothesis j of sample b (the caller widens its source the same way).
 using NextLogProbs = std::function<torch::Tensor(const torch::Tensor& tokens)>;
 
+// Beam search tells a decoder that keeps per-row state (a key/value cache) which rows go on:
+// row r of the next step continues row rows[r] of this one (rows stay within their sample).
+using ReorderRows = std::function<void(const torch::Tensor& rows)>;
+
+// `next` with `eos` forbidden while fewer than `minLength` tokens are out (minLength ≤ 0 or
+// eos < 0: `next` itself).
+NextLogProbs withMinLength(NextLogProbs next, int64_t eos, int64_t minLength);
+
 // The class id written after a hypothesis has ended (Generation::tokens).
 inline constexpr int64_t kEndedToken = -100;
 
@@ -22,8 +30,9 @@ Generation greedyDecode(int64_t batch, torch::Device device, int64_t maxLength, 
 
 // K hypotheses per sample, batched; a finished one continues with padding at no cost.
 // Ranked at the end by log-probability / ((5 + length) / 6)^α (α = 0: plain log-probability).
-// Tokens B × K × L and scores B × K, best first.
+// Tokens B × K × L and scores B × K, best first. `reorder`, when given, is called after each
+// step with the rows that survive it.
 Generation beamDecode(int64_t batch, torch::Device device, int64_t k, int64_t classes, int64_t maxLength, double alpha, int64_t eos,
-                      const NextLogProbs& next);
+                      const NextLogProbs& next, const ReorderRows& reorder = {});
 
 } // namespace omnilab

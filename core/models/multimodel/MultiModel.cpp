@@ -357,17 +357,21 @@ struct MultiModelBody : BodyModule, SequenceGenerator, ExpertLoadSource {
         return torch::log_softmax(p.languageOut->forward(h.select(1, h.size(1) - 1)).to(torch::kFloat), -1);
     }
 
-    Generation greedy(TaskParts& p, const Source& s, int64_t maxLength)
+    // MultiModel's decoder (causal convolutions over the outputs) recomputes the prefix at every
+    // step: GenerateOptions::cache does not apply to it.
+    Generation greedy(TaskParts& p, const Source& s, const GenerateOptions& o, int64_t maxLength)
     {
-        return greedyDecode(s.x.size(0), s.x.device(), maxLength, p.eos, [&](const torch::Tensor& tokens) { return nextLogProbs(p, s, tokens); });
+        return greedyDecode(s.x.size(0), s.x.device(), maxLength, p.eos,
+                            withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, s, tokens); }, p.eos, o.minLength));
     }
 
-    // Batched beam search (core/engine/Decoding) over the source repeated K times.
-    Generation beamSearch(TaskParts& p, const Source& s, int64_t k, int64_t maxLength, double alpha)
+    // Batched beam search (core/models/common/Decoding) over the source repeated K times.
+    Generation beamSearch(TaskParts& p, const Source& s, const GenerateOptions& o, int64_t maxLength)
     {
+        const int64_t k = o.beam;
         const Source wide{s.x.repeat_interleave(k, 0), s.valid.repeat_interleave(k, 0)}; // row b·K + j: hypothesis j of sample b
-        return beamDecode(s.x.size(0), s.x.device(), k, p.classes, maxLength, alpha, p.eos,
-                          [&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); });
+        return beamDecode(s.x.size(0), s.x.device(), k, p.classes, maxLength, o.lengthPenalty, p.eos,
+                          withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); }, p.eos, o.minLength));
     }
 
     Generation generate(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,
@@ -386,7 +390,7 @@ struct MultiModelBody : BodyModule, SequenceGenerator, ExpertLoadSource {
             return {ids.unsqueeze(2), scores};
         }
         const int64_t maxLength = options.maxLength > 0 ? options.maxLength : p.maxLength;
-        return options.beam == 1 && !options.beamSearch ? greedy(p, s, maxLength) : beamSearch(p, s, options.beam, maxLength, options.lengthPenalty);
+        return options.beam == 1 && !options.beamSearch ? greedy(p, s, options, maxLength) : beamSearch(p, s, options, maxLength);
     }
 
     torch::Tensor decoderOutput(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,

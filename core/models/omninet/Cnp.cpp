@@ -79,8 +79,16 @@ struct CnpImpl::Attention : nn::Module {
                           GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP = {},
                           const std::vector<GateSegment>* segments = nullptr)
     {
-        auto context = gatedAttention(split(q_->forward(query)), split(k_->forward(memory)), split(v_->forward(memory)), keyValid, causal, gate,
-                                      placement, probabilities, temporalP, segments);
+        return attend(query, keys(memory), values(memory), keyValid, causal, gate, placement, probabilities, temporalP, segments);
+    }
+    // The split keys and values of `memory` (what incremental decoding keeps).
+    torch::Tensor keys(const torch::Tensor& memory) { return split(k_->forward(memory)); }
+    torch::Tensor values(const torch::Tensor& memory) { return split(v_->forward(memory)); }
+    torch::Tensor attend(const torch::Tensor& query, const torch::Tensor& keys, const torch::Tensor& values, const torch::Tensor& keyValid, bool causal,
+                         const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP = {},
+                         const std::vector<GateSegment>* segments = nullptr)
+    {
+        auto context = gatedAttention(split(q_->forward(query)), keys, values, keyValid, causal, gate, placement, probabilities, temporalP, segments);
         context = context.transpose(1, 2).contiguous().view({query.size(0), query.size(1), -1});
         return out_->forward(context);
     }
@@ -139,23 +147,62 @@ struct CnpImpl::DecoderLayer : nn::Module {
     torch::Tensor forward(const CnpState& state, const torch::Tensor& x, const torch::Tensor& valid, CnpAttention* capture)
     {
         auto y = norms_[0]->forward(x + dropout_->forward(self_->forward(x, x, valid, true, {}, GatePlacement::AfterSoftmax, nullptr)));
+        const bool spatial = spatial_ && state.spatial.defined();
+        return attendCaches(state, y, temporal_->keys(state.temporal), temporal_->values(state.temporal), spatial ? spatial_->keys(state.spatial) : torch::Tensor(),
+                            spatial ? spatial_->values(state.spatial) : torch::Tensor(), segmentsOf(state), capture);
+    }
+
+    // One output at a time: x B × 1 × d at position cache.length; the layer's keys and values
+    // of x join the cache (valid: B × (length + 1), the outputs' validity so far).
+    torch::Tensor step(const CnpState& state, CnpDecodeCache::Layer& cache, const std::vector<GateSegment>& segments, const torch::Tensor& x,
+                       const torch::Tensor& valid)
+    {
+        const auto k = self_->keys(x), v = self_->values(x);
+        cache.selfKeys = cache.selfKeys.defined() ? torch::cat({cache.selfKeys, k}, 2) : k;
+        cache.selfValues = cache.selfValues.defined() ? torch::cat({cache.selfValues, v}, 2) : v;
+        // No causal mask: the only query is the newest output, and every cached key precedes it.
+        auto y = norms_[0]->forward(x + dropout_->forward(self_->attend(x, cache.selfKeys, cache.selfValues, valid, false, {}, GatePlacement::AfterSoftmax, nullptr)));
+        return attendCaches(state, y, cache.temporalKeys, cache.temporalValues, cache.spatialKeys, cache.spatialValues, segments, nullptr);
+    }
+
+    void startCache(const CnpState& state, CnpDecodeCache::Layer& cache)
+    {
+        cache.temporalKeys = temporal_->keys(state.temporal);
+        cache.temporalValues = temporal_->values(state.temporal);
+        if (spatial_ && state.spatial.defined()) {
+            cache.spatialKeys = spatial_->keys(state.spatial);
+            cache.spatialValues = spatial_->values(state.spatial);
+        }
+    }
+
+    std::vector<GateSegment> segmentsOf(const CnpState& state) const
+    {
+        std::vector<GateSegment> segments;
+        if (options_.gate == GatePlacement::AfterSoftmaxPerInput)
+            for (const auto& link : state.links)
+                if (link.spatialOffset >= 0)
+                    segments.push_back({link.spatialOffset, link.t * link.s, link.temporalOffset, link.t});
+        return segments;
+    }
+
+    // The temporal attention, the gated spatial attention (where there are spatial keys) and
+    // the feed-forward after the self-attention's y, from the caches' keys and values.
+    torch::Tensor attendCaches(const CnpState& state, torch::Tensor y, const torch::Tensor& temporalKeys, const torch::Tensor& temporalValues,
+                               const torch::Tensor& spatialKeys, const torch::Tensor& spatialValues, const std::vector<GateSegment>& segments,
+                               CnpAttention* capture)
+    {
         torch::Tensor temporalP;
-        y = norms_[1]->forward(y + dropout_->forward(temporal_->forward(y, state.temporal, state.temporalValid, false, {}, GatePlacement::AfterSoftmax, &temporalP)));
+        y = norms_[1]->forward(y + dropout_->forward(temporal_->attend(y, temporalKeys, temporalValues, state.temporalValid, false, {}, GatePlacement::AfterSoftmax, &temporalP)));
         if (capture)
             capture->temporal.push_back(temporalP.detach());
-        if (spatial_ && state.spatial.defined()) {
+        if (spatialKeys.defined()) {
             // Algorithm 2: each spatial position is gated by the temporal attention on its frame.
             torch::Tensor gate;
             if (options_.linkArray)
                 gate = temporalP.index_select(-1, state.spatialToTemporal);
-            std::vector<GateSegment> segments;
-            if (options_.gate == GatePlacement::AfterSoftmaxPerInput)
-                for (const auto& link : state.links)
-                    if (link.spatialOffset >= 0)
-                        segments.push_back({link.spatialOffset, link.t * link.s, link.temporalOffset, link.t});
             torch::Tensor spatialP;
-            y = norms_[2]->forward(y + dropout_->forward(
-                                           spatial_->forward(y, state.spatial, state.spatialValid, false, gate, options_.gate, &spatialP, temporalP, &segments)));
+            y = norms_[2]->forward(y + dropout_->forward(spatial_->attend(y, spatialKeys, spatialValues, state.spatialValid, false, gate, options_.gate, &spatialP,
+                                                                          temporalP, &segments)));
             if (capture) {
                 capture->spatial.push_back(spatialP.detach());
                 capture->gate.push_back(gate.defined() ? gate.detach() : torch::ones_like(spatialP));
@@ -231,6 +278,44 @@ torch::Tensor CnpImpl::decode(const CnpState& state, const torch::Tensor& y, con
     auto x = y + positions_.narrow(0, 0, y.size(1)).unsqueeze(0);
     for (const auto& layer : *decoder_)
         x = layer->as<DecoderLayer>()->forward(state, x, valid, capture);
+    return x;
+}
+
+void CnpDecodeCache::reorder(const torch::Tensor& rows)
+{
+    for (auto& layer : layers) {
+        layer.selfKeys = layer.selfKeys.index_select(0, rows);
+        layer.selfValues = layer.selfValues.index_select(0, rows);
+    }
+    valid = valid.index_select(0, rows);
+}
+
+CnpDecodeCache CnpImpl::startDecoding(const CnpState& state)
+{
+    if (!state.temporal.defined())
+        throw Error("the CNP decodes after at least one encode call");
+    CnpDecodeCache cache;
+    cache.layers.resize(decoder_->size());
+    for (size_t i = 0; i < decoder_->size(); ++i)
+        decoder_->at<DecoderLayer>(i).startCache(state, cache.layers[i]);
+    cache.segments = decoder_->size() ? decoder_->at<DecoderLayer>(0).segmentsOf(state) : std::vector<GateSegment>{};
+    return cache;
+}
+
+torch::Tensor CnpImpl::decodeStep(const CnpState& state, CnpDecodeCache& cache, const torch::Tensor& y, const torch::Tensor& validIn)
+{
+    if (cache.layers.size() != decoder_->size())
+        throw Error("a decode step needs the cache startDecoding() made for this CNP");
+    if (y.dim() != 3 || y.size(1) != 1 || y.size(2) != options_.dModel)
+        throw Error("a CNP decode step takes B × 1 × " + std::to_string(options_.dModel) + " inputs");
+    if (cache.length >= options_.maxLength)
+        throw Error("decoding step " + std::to_string(cache.length + 1) + " is beyond max_length " + std::to_string(options_.maxLength));
+    const auto valid = validIn.defined() ? validIn.to(torch::kBool) : torch::ones({y.size(0), 1}, torch::TensorOptions().dtype(torch::kBool).device(y.device()));
+    cache.valid = cache.valid.defined() ? torch::cat({cache.valid, valid}, 1) : valid;
+    auto x = y + positions_.narrow(0, cache.length, 1).unsqueeze(0);
+    for (size_t i = 0; i < decoder_->size(); ++i)
+        x = decoder_->at<DecoderLayer>(i).step(state, cache.layers[i], cache.segments, x, cache.valid);
+    ++cache.length;
     return x;
 }
 

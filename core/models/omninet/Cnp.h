@@ -74,6 +74,24 @@ struct CnpAttention {
     std::vector<torch::Tensor> temporal, spatial, gate;
 };
 
+// Incremental decoding (one output at a time): every decoder layer's self-attention keys and
+// values of the outputs so far, and its temporal and spatial attention keys and values of the
+// caches, computed once. Rows are the decoding's rows (B, or B·K in beam search).
+struct CnpDecodeCache {
+    struct Layer {
+        torch::Tensor selfKeys, selfValues;         // B × heads × L × d/heads
+        torch::Tensor temporalKeys, temporalValues; // B × heads × Tt × d/heads
+        torch::Tensor spatialKeys, spatialValues;   // B × heads × Ts × d/heads; undefined without spatial attention
+    };
+    std::vector<Layer> layers;
+    torch::Tensor valid;     // B × L: the outputs so far that are not padding
+    int64_t length = 0;      // outputs decoded so far
+    std::vector<GateSegment> segments;
+    // Keeps rows `rows` (beam search's survivors, each from its own sample's rows): the
+    // outputs' keys and values follow them; the caches' are equal within a sample and stay.
+    void reorder(const torch::Tensor& rows);
+};
+
 struct CnpImpl : torch::nn::Module {
     explicit CnpImpl(const CnpOptions& options);
 
@@ -82,6 +100,13 @@ struct CnpImpl : torch::nn::Module {
     // y: B × L × d_model decoder inputs (task embedding first); valid: B × L or undefined.
     // Returns B × L × d_model. `capture`, when given, receives every layer's attention.
     torch::Tensor decode(const CnpState& state, const torch::Tensor& y, const torch::Tensor& valid = {}, CnpAttention* capture = nullptr);
+
+    // Incremental decoding: start() computes the caches' keys and values once; step() decodes
+    // the next output y (B × 1 × d_model, the task embedding first; valid B × 1 or undefined)
+    // at position cache.length and returns B × 1 × d_model, the same as row cache.length of
+    // decode() over all the outputs so far.
+    CnpDecodeCache startDecoding(const CnpState& state);
+    torch::Tensor decodeStep(const CnpState& state, CnpDecodeCache& cache, const torch::Tensor& y, const torch::Tensor& valid = {});
 
     const CnpOptions& options() const { return options_; }
 

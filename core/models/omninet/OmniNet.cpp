@@ -179,23 +179,57 @@ struct OmniNetBody : BodyModule, SequenceGenerator, AttentionSource {
         return torch::log_softmax(p.classifier->forward(h.select(1, h.size(1) - 1)).to(torch::kFloat), -1);
     }
 
-    Generation greedy(TaskParts& p, const CnpState& state, int64_t maxLength)
+    // The same as nextLogProbs, from the cache: only the newest output (the task embedding at
+    // the first step) goes through the decoder.
+    torch::Tensor nextLogProbsCached(TaskParts& p, const CnpState& state, CnpDecodeCache& cache, const torch::Tensor& tokens)
     {
-        return greedyDecode(state.temporal.size(0), state.temporal.device(), maxLength, p.eos,
-                            [&](const torch::Tensor& tokens) { return nextLogProbs(p, state, tokens); });
+        const int64_t batch = state.temporal.size(0), length = tokens.size(1);
+        const auto device = state.temporal.device();
+        if (cache.length != length)
+            throw Error("incremental decoding lost its place: " + std::to_string(length) + " outputs, " + std::to_string(cache.length) + " cached");
+        torch::Tensor input, valid;
+        if (length == 0) {
+            input = taskStart(p, batch, device);
+        } else {
+            const auto last = tokens.narrow(1, length - 1, 1);
+            valid = last >= 0;
+            input = outputProjection_->forward(p.outputEmbedding->forward(torch::where(valid, last, torch::full_like(last, p.classes))));
+        }
+        auto h = cnp_->decodeStep(state, cache, input, valid);
+        return torch::log_softmax(p.classifier->forward(h.select(1, 0)).to(torch::kFloat), -1);
     }
 
-    // Batched beam search (core/engine/Decoding) over every cache repeated K times.
-    Generation beamSearch(TaskParts& p, const CnpState& state, int64_t k, int64_t maxLength, double alpha)
+    Generation greedy(TaskParts& p, const CnpState& state, const GenerateOptions& o, int64_t maxLength)
     {
+        const int64_t batch = state.temporal.size(0);
+        const auto device = state.temporal.device();
+        if (!o.cache)
+            return greedyDecode(batch, device, maxLength, p.eos,
+                                withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, state, tokens); }, p.eos, o.minLength));
+        CnpDecodeCache cache = cnp_->startDecoding(state);
+        return greedyDecode(batch, device, maxLength, p.eos,
+                            withMinLength([&](const torch::Tensor& tokens) { return nextLogProbsCached(p, state, cache, tokens); }, p.eos, o.minLength));
+    }
+
+    // Batched beam search (core/models/common/Decoding) over every cache repeated K times.
+    Generation beamSearch(TaskParts& p, const CnpState& state, const GenerateOptions& o, int64_t maxLength)
+    {
+        const int64_t k = o.beam;
         CnpState wide = state; // row b·K + j is hypothesis j of sample b
         auto repeat = [k](const torch::Tensor& t) { return t.defined() ? t.repeat_interleave(k, 0) : t; };
         wide.temporal = repeat(state.temporal);
         wide.temporalValid = repeat(state.temporalValid);
         wide.spatial = repeat(state.spatial);
         wide.spatialValid = repeat(state.spatialValid);
-        return beamDecode(state.temporal.size(0), state.temporal.device(), k, p.classes, maxLength, alpha, p.eos,
-                          [&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); });
+        const int64_t batch = state.temporal.size(0);
+        const auto device = state.temporal.device();
+        if (!o.cache)
+            return beamDecode(batch, device, k, p.classes, maxLength, o.lengthPenalty, p.eos,
+                              withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); }, p.eos, o.minLength));
+        CnpDecodeCache cache = cnp_->startDecoding(wide);
+        return beamDecode(batch, device, k, p.classes, maxLength, o.lengthPenalty, p.eos,
+                          withMinLength([&](const torch::Tensor& tokens) { return nextLogProbsCached(p, wide, cache, tokens); }, p.eos, o.minLength),
+                          [&](const torch::Tensor& rows) { cache.reorder(rows); });
     }
 
     Generation generate(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,
@@ -213,7 +247,7 @@ struct OmniNetBody : BodyModule, SequenceGenerator, AttentionSource {
             return {ids.unsqueeze(2), scores};
         }
         const int64_t maxLength = options.maxLength > 0 ? options.maxLength : p.maxLength;
-        return options.beam == 1 && !options.beamSearch ? greedy(p, state, maxLength) : beamSearch(p, state, options.beam, maxLength, options.lengthPenalty);
+        return options.beam == 1 && !options.beamSearch ? greedy(p, state, options, maxLength) : beamSearch(p, state, options, maxLength);
     }
 
     DecoderAttention decoderAttention(const std::string& task, const std::map<std::string, torch::Tensor>& encoded,
@@ -298,7 +332,7 @@ Schema headSchema()
     s.field("decode", FieldType::Enum, "class: one decoding step (VQA, video activity); sequence: teacher-forced sequence (tags, captions)")
         .oneOf({"class", "sequence"})
         .defaults("class");
-    s.field("max_length", FieldType::PositiveInteger, "sequence: longest generated output (at most 10000: each step decodes the whole prefix)").defaults(30).range(1, 10000);
+    s.field("max_length", FieldType::PositiveInteger, "sequence: longest generated output (at most 10000)").defaults(30).range(1, 10000);
     return s;
 }
 
