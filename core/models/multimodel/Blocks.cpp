@@ -1,6 +1,7 @@
 // MultiModel's blocks; see Blocks.h.
 #include "core/models/multimodel/Blocks.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -27,6 +28,17 @@ torch::Tensor SepConv1dImpl::forward(const torch::Tensor& x)
     return pointwise->forward(depthwise->forward(h)).transpose(1, 2);
 }
 
+torch::Tensor SepConv1dImpl::forwardLast(const torch::Tensor& x)
+{
+    if (!causal || stride != 1)
+        throw std::logic_error("only a causal convolution of stride 1 runs one position at a time");
+    // The receptive field's last positions, zeros on the left where there are fewer (what
+    // forward's left padding gives the last position).
+    const int64_t field = (kernel - 1) * dilation + 1, have = std::min(field, x.size(1));
+    auto h = torch::constant_pad_nd(x.narrow(1, x.size(1) - have, have).transpose(1, 2), {field - have, 0});
+    return pointwise->forward(depthwise->forward(h)).transpose(1, 2);
+}
+
 SepConv2dImpl::SepConv2dImpl(int64_t in, int64_t out, int64_t kernel, std::vector<int64_t> stride)
 {
     depthwise = register_module("depthwise", nn::Conv2d(nn::Conv2dOptions(in, in, kernel).stride(stride).padding(kernel / 2).groups(in).bias(false)));
@@ -42,6 +54,8 @@ ConvStepImpl::ConvStepImpl(int64_t in, int64_t out, int64_t kernel, int64_t dila
 }
 
 torch::Tensor ConvStepImpl::forward(const torch::Tensor& x) { return norm->forward(conv->forward(torch::relu(x))); }
+
+torch::Tensor ConvStepImpl::forwardLast(const torch::Tensor& x) { return norm->forward(conv->forwardLast(torch::relu(x))); }
 
 ConvStep2dImpl::ConvStep2dImpl(int64_t in, int64_t out, int64_t kernel, std::vector<int64_t> stride)
 {
@@ -86,6 +100,36 @@ torch::Tensor ConvBlockImpl::forward(const torch::Tensor& x, const torch::Tensor
     return m(torch::dropout(in + branch, dropout, is_training()));
 }
 
+namespace {
+
+torch::Tensor append(const torch::Tensor& history, const torch::Tensor& row) { return history.defined() ? torch::cat({history, row}, 1) : row; }
+torch::Tensor keepRows(const torch::Tensor& t, const torch::Tensor& rows) { return t.defined() ? t.index_select(0, rows) : t; }
+
+} // namespace
+
+void ConvBlockCache::reorder(const torch::Tensor& rows)
+{
+    in = keepRows(in, rows);
+    h1 = keepRows(h1, rows);
+    hidden2 = keepRows(hidden2, rows);
+    h3 = keepRows(h3, rows);
+}
+
+torch::Tensor ConvBlockImpl::step(ConvBlockCache& cache, const torch::Tensor& x)
+{
+    // forward() without a validity mask, its four steps each run at the newest position over
+    // the history of its input.
+    cache.in = append(cache.in, x);
+    cache.h1 = append(cache.h1, h1->forwardLast(cache.in));
+    const auto hidden2 = x + h2->forwardLast(cache.h1);
+    cache.hidden2 = append(cache.hidden2, hidden2);
+    cache.h3 = append(cache.h3, h3->forwardLast(cache.hidden2));
+    const auto branch = h4->forwardLast(cache.h3);
+    if (dropBranchOnly)
+        return x + torch::dropout(branch, dropout, is_training());
+    return torch::dropout(x + branch, dropout, is_training());
+}
+
 torch::Tensor timingSignal(int64_t length, int64_t depth, torch::Device device)
 {
     const int64_t half = depth / 2;
@@ -110,9 +154,23 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t channels, int64_t headsIn
 
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& query, const torch::Tensor& memory, const torch::Tensor& keyValid, bool causal)
 {
-    const int64_t b = query.size(0), tq = query.size(1), tk = memory.size(1), c = query.size(2), dh = c / heads;
-    auto split = [&](const torch::Tensor& t, int64_t len) { return t.view({b, len, heads, dh}).transpose(1, 2); };
-    const auto qh = split(q->forward(query), tq), kh = split(k->forward(memory), tk), vh = split(v->forward(memory), tk);
+    return attend(query, keysOf(memory), valuesOf(memory), keyValid, causal);
+}
+
+torch::Tensor MultiHeadAttentionImpl::keysOf(const torch::Tensor& memory)
+{
+    return k->forward(memory).view({memory.size(0), memory.size(1), heads, -1}).transpose(1, 2);
+}
+
+torch::Tensor MultiHeadAttentionImpl::valuesOf(const torch::Tensor& memory)
+{
+    return v->forward(memory).view({memory.size(0), memory.size(1), heads, -1}).transpose(1, 2);
+}
+
+torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& query, const torch::Tensor& kh, const torch::Tensor& vh, const torch::Tensor& keyValid, bool causal)
+{
+    const int64_t b = query.size(0), tq = query.size(1), tk = kh.size(2), c = query.size(2), dh = c / heads;
+    const auto qh = q->forward(query).view({b, tq, heads, dh}).transpose(1, 2);
     auto logits = torch::matmul(qh, kh.transpose(2, 3)) / std::sqrt(static_cast<double>(dh)); // B × h × Tq × Tk
     // A large negative rather than −∞: a row with no valid key stays finite (uniform) instead of NaN.
     constexpr double kMasked = -1e9;
@@ -142,6 +200,33 @@ torch::Tensor AttentionBlockImpl::forward(const torch::Tensor& target, const tor
     t = mix2->forward(mix1->forward(t));
     const auto s = norm1->forward(t + torch::dropout(self->forward(t, t, {}, causal), dropout, is_training()));
     return norm2->forward(s + torch::dropout(cross->forward(s, source, sourceValid, false), dropout, is_training()));
+}
+
+void AttentionBlockCache::reorder(const torch::Tensor& rows)
+{
+    mix1.reorder(rows);
+    mix2.reorder(rows);
+    selfKeys = keepRows(selfKeys, rows);
+    selfValues = keepRows(selfValues, rows);
+}
+
+torch::Tensor AttentionBlockImpl::step(AttentionBlockCache& cache, const torch::Tensor& target, const torch::Tensor& source, const torch::Tensor& sourceValid)
+{
+    if (!causal)
+        throw std::logic_error("only a causal attention block runs one position at a time");
+    auto t = target + timingSignal(cache.length + 1, target.size(2), target.device()).narrow(0, cache.length, 1).unsqueeze(0);
+    t = mix2->step(cache.mix2, mix1->step(cache.mix1, t));
+    const auto k = self->keysOf(t), v = self->valuesOf(t); // B × heads × 1 × C/heads
+    cache.selfKeys = cache.selfKeys.defined() ? torch::cat({cache.selfKeys, k}, 2) : k;
+    cache.selfValues = cache.selfValues.defined() ? torch::cat({cache.selfValues, v}, 2) : v;
+    if (!cache.sourceKeys.defined()) {
+        cache.sourceKeys = cross->keysOf(source);
+        cache.sourceValues = cross->valuesOf(source);
+    }
+    ++cache.length;
+    // No causal mask: the only query is the newest position, and every cached key precedes it.
+    const auto s = norm1->forward(t + torch::dropout(self->attend(t, cache.selfKeys, cache.selfValues, {}, false), dropout, is_training()));
+    return norm2->forward(s + torch::dropout(cross->attend(s, cache.sourceKeys, cache.sourceValues, sourceValid, false), dropout, is_training()));
 }
 
 torch::Tensor cvSquared(const torch::Tensor& v)

@@ -17,6 +17,9 @@ namespace omnilab::multimodel {
 struct SepConv1dImpl : torch::nn::Module {
     SepConv1dImpl(int64_t in, int64_t out, int64_t kernel, int64_t dilation = 1, bool causal = false, int64_t stride = 1);
     torch::Tensor forward(const torch::Tensor& x); // B × T × in -> B × T' × out
+    // A causal convolution's output at the last position of `x` (B × T × in, the positions so
+    // far): B × 1 × out, the same as forward(x)'s last row.
+    torch::Tensor forwardLast(const torch::Tensor& x);
     torch::nn::Conv1d depthwise{nullptr}, pointwise{nullptr};
     int64_t kernel, dilation, stride;
     bool causal;
@@ -34,6 +37,7 @@ TORCH_MODULE(SepConv2d);
 struct ConvStepImpl : torch::nn::Module {
     ConvStepImpl(int64_t in, int64_t out, int64_t kernel, int64_t dilation = 1, bool causal = false, int64_t stride = 1);
     torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor forwardLast(const torch::Tensor& x); // causal: forward(x)'s last row, B × 1 × out
     SepConv1d conv{nullptr};
     torch::nn::LayerNorm norm{nullptr};
 };
@@ -71,12 +75,22 @@ struct ConvBlockOptions {
     bool causal = false;
 };
 
+// What a causal conv block keeps to run one position at a time: the inputs of its four steps
+// at every position so far (B × L × C each).
+struct ConvBlockCache {
+    torch::Tensor in, h1, hidden2, h3;
+    void reorder(const torch::Tensor& rows);
+};
+
 // Four steps (3, 3, 15, 15 dilated) with residuals from the block input to steps 2 and 4.
 struct ConvBlockImpl : torch::nn::Module {
     explicit ConvBlockImpl(const ConvBlockOptions& o);
     // `valid` (B × T bool, optional): padded positions are zeroed before every step, so a
     // non-causal block never reads padding.
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid = {});
+    // A causal block, one position at a time: x (B × 1 × C) is the next position; returns
+    // B × 1 × C, the same as forward()'s row at that position over all the positions so far.
+    torch::Tensor step(ConvBlockCache& cache, const torch::Tensor& x);
     ConvStep h1{nullptr}, h2{nullptr}, h3{nullptr}, h4{nullptr};
     double dropout;
     bool dropBranchOnly;
@@ -91,16 +105,35 @@ torch::Tensor timingSignal(int64_t length, int64_t depth, torch::Device device =
 struct MultiHeadAttentionImpl : torch::nn::Module {
     MultiHeadAttentionImpl(int64_t channels, int64_t heads);
     torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& memory, const torch::Tensor& keyValid, bool causal);
+    // The pieces of forward(), for incremental decoding: the keys and values of `memory`
+    // (B × heads × T × C/heads) and the attention of `query` over given ones.
+    torch::Tensor keysOf(const torch::Tensor& memory);
+    torch::Tensor valuesOf(const torch::Tensor& memory);
+    torch::Tensor attend(const torch::Tensor& query, const torch::Tensor& keys, const torch::Tensor& values, const torch::Tensor& keyValid, bool causal);
     torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
     int64_t heads;
 };
 TORCH_MODULE(MultiHeadAttention);
+
+// A causal attention block's state for incremental decoding: its conv blocks', the
+// self-attention's keys and values of the positions so far, the source's keys and values
+// (computed at the first step) and the number of positions.
+struct AttentionBlockCache {
+    ConvBlockCache mix1, mix2;
+    torch::Tensor selfKeys, selfValues, sourceKeys, sourceValues;
+    int64_t length = 0;
+    // Keeps rows `rows` (beam search's survivors, each from its own sample's rows, whose
+    // source rows are equal: the source's keys and values stay).
+    void reorder(const torch::Tensor& rows);
+};
 
 // §2.2: the target plus its timing signal, mixed by two conv blocks, self-attended (causal
 // when the block is), then attending to the source; residual and layer norm around it.
 struct AttentionBlockImpl : torch::nn::Module {
     AttentionBlockImpl(const ConvBlockOptions& conv, int64_t heads, double dropout);
     torch::Tensor forward(const torch::Tensor& target, const torch::Tensor& source, const torch::Tensor& sourceValid);
+    // A causal block, one position at a time (target B × 1 × C at position cache.length).
+    torch::Tensor step(AttentionBlockCache& cache, const torch::Tensor& target, const torch::Tensor& source, const torch::Tensor& sourceValid);
     ConvBlock mix1{nullptr}, mix2{nullptr};
     MultiHeadAttention self{nullptr}, cross{nullptr};
     torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};

@@ -357,12 +357,89 @@ struct MultiModelBody : BodyModule, SequenceGenerator, ExpertLoadSource {
         return torch::log_softmax(p.languageOut->forward(h.select(1, h.size(1) - 1)).to(torch::kFloat), -1);
     }
 
-    // MultiModel's decoder (causal convolutions over the outputs) recomputes the prefix at every
-    // step: GenerateOptions::cache does not apply to it.
+    // Incremental decoding: what every causal block keeps of the outputs so far.
+    struct DecodeCache {
+        AttentionBlockCache mixerAttention;
+        std::vector<ConvBlockCache> mixer, decoder;
+        std::vector<AttentionBlockCache> decoderAttention;
+        torch::Tensor pooled; // without attention: the source's mean (B × 1 × hidden)
+        int64_t length = 0;
+        void reorder(const torch::Tensor& rows)
+        {
+            mixerAttention.reorder(rows);
+            for (auto& c : mixer)
+                c.reorder(rows);
+            for (auto& c : decoder)
+                c.reorder(rows);
+            for (auto& c : decoderAttention)
+                c.reorder(rows);
+        }
+    };
+
+    DecodeCache startDecoding(const Source& s)
+    {
+        DecodeCache c;
+        c.mixer.resize(mixer_->size());
+        c.decoder.resize(decoder_->size());
+        c.decoderAttention.resize(attention_ ? decoderAttention_->size() : 0);
+        if (!attention_) {
+            const auto v = s.valid.unsqueeze(-1).to(s.x.dtype());
+            c.pooled = (s.x * v).sum(1, true) / v.sum(1, true).clamp_min(1);
+        }
+        return c;
+    }
+
+    // decode() for one more position (target B × 1 × hidden at position c.length): B × 1 × hidden,
+    // the same as decode()'s row at that position over all the positions so far.
+    torch::Tensor decodeStep(TaskParts& p, const Source& s, DecodeCache& c, const torch::Tensor& target, torch::Tensor& aux)
+    {
+        torch::Tensor mix;
+        if (attention_)
+            mix = mixerAttention_->step(c.mixerAttention, target, s.x, s.valid);
+        else
+            mix = target + timingSignal(c.length + 1, hidden_, target.device()).narrow(0, c.length, 1).unsqueeze(0) + c.pooled;
+        for (size_t i = 0; i < mixer_->size(); ++i)
+            mix = mixer_[i]->as<ConvBlockImpl>()->step(c.mixer[i], mix);
+        auto h = mix;
+        const auto allValid = torch::ones({h.size(0), 1}, torch::TensorOptions().dtype(torch::kBool).device(h.device()));
+        for (size_t i = 0; i < decoder_->size(); ++i) {
+            h = decoder_[i]->as<ConvBlockImpl>()->step(c.decoder[i], h);
+            if (attention_)
+                h = decoderAttention_[i]->as<AttentionBlockImpl>()->step(c.decoderAttention[i], h, s.x, s.valid);
+            if (moe_ && static_cast<int64_t>(i) + 1 == decoderBeforeMoE_)
+                h = applyMoE(decoderMoE_, decoderMoENorm_, decoderLoad_, h, allValid, p.index, aux);
+        }
+        ++c.length;
+        return h;
+    }
+
+    // nextLogProbs from the cache: only the newest output (the command token at the first step)
+    // goes through the decoder.
+    torch::Tensor nextLogProbsCached(TaskParts& p, const Source& s, DecodeCache& c, const torch::Tensor& tokens)
+    {
+        const int64_t length = tokens.size(1);
+        if (c.length != length)
+            throw Error("incremental decoding lost its place: " + std::to_string(length) + " outputs, " + std::to_string(c.length) + " cached");
+        torch::Tensor input;
+        if (length == 0) {
+            input = targetInputs(p, {}, s.x.size(0), s.x.device());
+        } else {
+            const auto last = tokens.narrow(1, length - 1, 1);
+            input = p.outputEmbedding->forward(torch::where(last >= 0, last, torch::full_like(last, p.classes)));
+        }
+        torch::Tensor aux;
+        auto h = decodeStep(p, s, c, input, aux);
+        return torch::log_softmax(p.languageOut->forward(h.select(1, 0)).to(torch::kFloat), -1);
+    }
+
     Generation greedy(TaskParts& p, const Source& s, const GenerateOptions& o, int64_t maxLength)
     {
+        if (!o.cache)
+            return greedyDecode(s.x.size(0), s.x.device(), maxLength, p.eos,
+                                withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, s, tokens); }, p.eos, o.minLength));
+        DecodeCache cache = startDecoding(s);
         return greedyDecode(s.x.size(0), s.x.device(), maxLength, p.eos,
-                            withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, s, tokens); }, p.eos, o.minLength));
+                            withMinLength([&](const torch::Tensor& tokens) { return nextLogProbsCached(p, s, cache, tokens); }, p.eos, o.minLength));
     }
 
     // Batched beam search (core/models/common/Decoding) over the source repeated K times.
@@ -370,8 +447,13 @@ struct MultiModelBody : BodyModule, SequenceGenerator, ExpertLoadSource {
     {
         const int64_t k = o.beam;
         const Source wide{s.x.repeat_interleave(k, 0), s.valid.repeat_interleave(k, 0)}; // row b·K + j: hypothesis j of sample b
+        if (!o.cache)
+            return beamDecode(s.x.size(0), s.x.device(), k, p.classes, maxLength, o.lengthPenalty, p.eos,
+                              withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); }, p.eos, o.minLength));
+        DecodeCache cache = startDecoding(wide);
         return beamDecode(s.x.size(0), s.x.device(), k, p.classes, maxLength, o.lengthPenalty, p.eos,
-                          withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); }, p.eos, o.minLength));
+                          withMinLength([&](const torch::Tensor& tokens) { return nextLogProbsCached(p, wide, cache, tokens); }, p.eos, o.minLength),
+                          [&](const torch::Tensor& rows) { cache.reorder(rows); });
     }
 
     Generation generate(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,
@@ -519,7 +601,7 @@ Schema headSchema()
     s.field("decode", FieldType::Enum, "class: one decoding step through the categorical output flow; sequence: teacher-forced (tags, captions)")
         .oneOf({"class", "sequence"})
         .defaults("class");
-    s.field("max_length", FieldType::PositiveInteger, "sequence: longest generated output (at most 10000: each step decodes the whole prefix)").defaults(30).range(1, 10000);
+    s.field("max_length", FieldType::PositiveInteger, "sequence: longest generated output (at most 10000)").defaults(30).range(1, 10000);
     s.field("label_smoothing", FieldType::Number, "cross-entropy label smoothing (reference code 0.1)").defaults(0.1).range(0, 0.99);
     return s;
 }
