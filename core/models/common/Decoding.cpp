@@ -46,16 +46,20 @@ Generation beamDecode(int64_t batch, torch::Device device, int64_t k, int64_t cl
     scores.select(1, 0).fill_(0); // all hypotheses start equal: keep one
     auto done = torch::zeros({batch * k}, torch::TensorOptions().dtype(torch::kBool).device(device));
     auto lengths = torch::zeros({batch * k}, longs);
+    const auto firstRow = torch::arange(batch, longs).unsqueeze(1) * k; // each sample's first row
+    torch::Tensor frozen;
     for (int64_t step = 0; step < maxLength; ++step) {
         auto logp = next(tokens); // (B·K) × C
         // A finished hypothesis continues with exactly one candidate (class 0, read as padding) at no cost.
-        auto frozen = torch::full_like(logp, -inf);
-        frozen.select(1, 0).fill_(0);
+        if (!frozen.defined() || frozen.sizes() != logp.sizes() || frozen.scalar_type() != logp.scalar_type()) {
+            frozen = torch::full_like(logp, -inf);
+            frozen.select(1, 0).fill_(0);
+        }
         logp = torch::where(done.unsqueeze(1), frozen, logp);
         auto [top, index] = (scores.view({batch * k, 1}) + logp).view({batch, k * classes}).topk(k, 1);
         const auto from = torch::div(index, classes, "floor");
         auto chosen = index.remainder(classes).view({batch * k});
-        const auto rows = (torch::arange(batch, longs).unsqueeze(1) * k + from).view({batch * k});
+        const auto rows = (firstRow + from).view({batch * k});
         if (reorder)
             reorder(rows);
         const auto wasDone = done.index_select(0, rows);

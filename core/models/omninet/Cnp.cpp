@@ -18,20 +18,24 @@ torch::Tensor sinusoidalPositions(int64_t length, int64_t d)
     return table;
 }
 
-torch::Tensor gatedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& keyValid, bool causal,
-                             const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP,
-                             const std::vector<GateSegment>* segments)
+namespace {
+
+// B × K key validity as the mask of the keys to leave out, B × 1 × 1 × K.
+torch::Tensor invalidKeys(const torch::Tensor& keyValid) { return keyValid.defined() ? keyValid.logical_not().unsqueeze(1).unsqueeze(2) : keyValid; }
+
+// gatedAttention from its scaled logits (B × heads × Q × K) on; `invalid` from invalidKeys.
+torch::Tensor attendFromLogits(torch::Tensor logits, const torch::Tensor& v, const torch::Tensor& invalid, bool causal, const torch::Tensor& gate,
+                               GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP, const std::vector<GateSegment>* segments)
 {
     // A large negative number rather than −∞: a query whose keys are all padding gets a
     // uniform (and harmless) distribution instead of NaN.
     constexpr double kMasked = -1e9;
-    auto logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
     if (gate.defined() && placement == GatePlacement::BeforeSoftmax)
         logits = logits * gate;
-    if (keyValid.defined())
-        logits = logits.masked_fill(keyValid.logical_not().unsqueeze(1).unsqueeze(2), kMasked);
+    if (invalid.defined())
+        logits = logits.masked_fill(invalid, kMasked);
     if (causal) {
-        const auto future = torch::ones({q.size(-2), k.size(-2)}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).triu(1);
+        const auto future = torch::ones({logits.size(-2), logits.size(-1)}, torch::TensorOptions().dtype(torch::kBool).device(logits.device())).triu(1);
         logits = logits.masked_fill(future, kMasked);
     }
     auto p = torch::softmax(logits, -1);
@@ -63,6 +67,16 @@ torch::Tensor gatedAttention(const torch::Tensor& q, const torch::Tensor& k, con
     return torch::matmul(p, v);
 }
 
+} // namespace
+
+torch::Tensor gatedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& keyValid, bool causal,
+                             const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP,
+                             const std::vector<GateSegment>* segments)
+{
+    auto logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+    return attendFromLogits(logits, v, invalidKeys(keyValid), causal, gate, placement, probabilities, temporalP, segments);
+}
+
 struct CnpImpl::Attention : nn::Module {
     Attention(int64_t d, int64_t heads) : heads_(heads)
     {
@@ -84,6 +98,22 @@ struct CnpImpl::Attention : nn::Module {
     // The split keys and values of `memory` (what incremental decoding keeps).
     torch::Tensor keys(const torch::Tensor& memory) { return split(k_->forward(memory)); }
     torch::Tensor values(const torch::Tensor& memory) { return split(v_->forward(memory)); }
+    // Keys ready for many queries (incremental decoding): split, transposed (B × heads ×
+    // d/heads × T) and scaled by 1/√(d/heads) once.
+    torch::Tensor preparedKeys(const torch::Tensor& memory)
+    {
+        const auto k = keys(memory);
+        return (k.transpose(-2, -1) / std::sqrt(static_cast<double>(k.size(-1)))).contiguous();
+    }
+    // attend() with prepared keys and invalidKeys() of the key validity.
+    torch::Tensor attendPrepared(const torch::Tensor& query, const torch::Tensor& keysT, const torch::Tensor& values, const torch::Tensor& invalid,
+                                 const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP = {},
+                                 const std::vector<GateSegment>* segments = nullptr)
+    {
+        auto context = attendFromLogits(torch::matmul(split(q_->forward(query)), keysT), values, invalid, false, gate, placement, probabilities, temporalP, segments);
+        context = context.transpose(1, 2).contiguous().view({query.size(0), query.size(1), -1});
+        return out_->forward(context);
+    }
     torch::Tensor attend(const torch::Tensor& query, const torch::Tensor& keys, const torch::Tensor& values, const torch::Tensor& keyValid, bool causal,
                          const torch::Tensor& gate, GatePlacement placement, torch::Tensor* probabilities, const torch::Tensor& temporalP = {},
                          const std::vector<GateSegment>* segments = nullptr)
@@ -123,9 +153,10 @@ struct CnpImpl::EncoderLayer : nn::Module {
     }
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& valid)
     {
-        auto y = norm1_->forward(x + dropout_->forward(self_->forward(x, x, valid, false, {}, GatePlacement::AfterSoftmax, nullptr)));
-        return norm2_->forward(y + dropout_->forward(ff_->forward(y)));
+        auto y = norm1_->forward(x + drop(self_->forward(x, x, valid, false, {}, GatePlacement::AfterSoftmax, nullptr)));
+        return norm2_->forward(y + drop(ff_->forward(y)));
     }
+    torch::Tensor drop(const torch::Tensor& x) { return is_training() ? dropout_->forward(x) : x; }
     std::shared_ptr<Attention> self_;
     std::shared_ptr<FeedForward> ff_;
     nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
@@ -146,11 +177,18 @@ struct CnpImpl::DecoderLayer : nn::Module {
     }
     torch::Tensor forward(const CnpState& state, const torch::Tensor& x, const torch::Tensor& valid, CnpAttention* capture)
     {
-        auto y = norms_[0]->forward(x + dropout_->forward(self_->forward(x, x, valid, true, {}, GatePlacement::AfterSoftmax, nullptr)));
+        auto y = norms_[0]->forward(x + drop(self_->forward(x, x, valid, true, {}, GatePlacement::AfterSoftmax, nullptr)));
         const bool spatial = spatial_ && state.spatial.defined();
-        return attendCaches(state, y, temporal_->keys(state.temporal), temporal_->values(state.temporal), spatial ? spatial_->keys(state.spatial) : torch::Tensor(),
-                            spatial ? spatial_->values(state.spatial) : torch::Tensor(), segmentsOf(state), capture);
+        CnpDecodeCache::Layer memory;
+        memory.temporalKeys = temporal_->keys(state.temporal);
+        memory.temporalValues = temporal_->values(state.temporal);
+        if (spatial) {
+            memory.spatialKeys = spatial_->keys(state.spatial);
+            memory.spatialValues = spatial_->values(state.spatial);
+        }
+        return attendCaches(state, y, memory, false, segmentsOf(state), capture);
     }
+    torch::Tensor drop(const torch::Tensor& x) { return is_training() ? dropout_->forward(x) : x; }
 
     // One output at a time: x B × 1 × d at position cache.length; the layer's keys and values
     // of x join the cache (valid: B × (length + 1), the outputs' validity so far).
@@ -161,17 +199,19 @@ struct CnpImpl::DecoderLayer : nn::Module {
         cache.selfKeys = cache.selfKeys.defined() ? torch::cat({cache.selfKeys, k}, 2) : k;
         cache.selfValues = cache.selfValues.defined() ? torch::cat({cache.selfValues, v}, 2) : v;
         // No causal mask: the only query is the newest output, and every cached key precedes it.
-        auto y = norms_[0]->forward(x + dropout_->forward(self_->attend(x, cache.selfKeys, cache.selfValues, valid, false, {}, GatePlacement::AfterSoftmax, nullptr)));
-        return attendCaches(state, y, cache.temporalKeys, cache.temporalValues, cache.spatialKeys, cache.spatialValues, segments, nullptr);
+        auto y = norms_[0]->forward(x + drop(self_->attend(x, cache.selfKeys, cache.selfValues, valid, false, {}, GatePlacement::AfterSoftmax, nullptr)));
+        return attendCaches(state, y, cache, true, segments, nullptr);
     }
 
     void startCache(const CnpState& state, CnpDecodeCache::Layer& cache)
     {
-        cache.temporalKeys = temporal_->keys(state.temporal);
+        cache.temporalKeys = temporal_->preparedKeys(state.temporal);
         cache.temporalValues = temporal_->values(state.temporal);
+        cache.temporalInvalid = invalidKeys(state.temporalValid);
         if (spatial_ && state.spatial.defined()) {
-            cache.spatialKeys = spatial_->keys(state.spatial);
+            cache.spatialKeys = spatial_->preparedKeys(state.spatial);
             cache.spatialValues = spatial_->values(state.spatial);
+            cache.spatialInvalid = invalidKeys(state.spatialValid);
         }
     }
 
@@ -186,29 +226,31 @@ struct CnpImpl::DecoderLayer : nn::Module {
     }
 
     // The temporal attention, the gated spatial attention (where there are spatial keys) and
-    // the feed-forward after the self-attention's y, from the caches' keys and values.
-    torch::Tensor attendCaches(const CnpState& state, torch::Tensor y, const torch::Tensor& temporalKeys, const torch::Tensor& temporalValues,
-                               const torch::Tensor& spatialKeys, const torch::Tensor& spatialValues, const std::vector<GateSegment>& segments,
+    // the feed-forward after the self-attention's y, from the caches' keys and values in `m`
+    // (prepared: as startCache keeps them; otherwise split keys, and the state's validity).
+    torch::Tensor attendCaches(const CnpState& state, torch::Tensor y, const CnpDecodeCache::Layer& m, bool prepared, const std::vector<GateSegment>& segments,
                                CnpAttention* capture)
     {
         torch::Tensor temporalP;
-        y = norms_[1]->forward(y + dropout_->forward(temporal_->attend(y, temporalKeys, temporalValues, state.temporalValid, false, {}, GatePlacement::AfterSoftmax, &temporalP)));
+        y = norms_[1]->forward(y + drop(prepared ? temporal_->attendPrepared(y, m.temporalKeys, m.temporalValues, m.temporalInvalid, {}, GatePlacement::AfterSoftmax, &temporalP)
+                                                 : temporal_->attend(y, m.temporalKeys, m.temporalValues, state.temporalValid, false, {}, GatePlacement::AfterSoftmax, &temporalP)));
         if (capture)
             capture->temporal.push_back(temporalP.detach());
-        if (spatialKeys.defined()) {
+        if (m.spatialKeys.defined()) {
             // Algorithm 2: each spatial position is gated by the temporal attention on its frame.
             torch::Tensor gate;
             if (options_.linkArray)
                 gate = temporalP.index_select(-1, state.spatialToTemporal);
             torch::Tensor spatialP;
-            y = norms_[2]->forward(y + dropout_->forward(spatial_->attend(y, spatialKeys, spatialValues, state.spatialValid, false, gate, options_.gate, &spatialP,
-                                                                          temporalP, &segments)));
+            y = norms_[2]->forward(y + drop(prepared ? spatial_->attendPrepared(y, m.spatialKeys, m.spatialValues, m.spatialInvalid, gate, options_.gate, &spatialP, temporalP, &segments)
+                                                     : spatial_->attend(y, m.spatialKeys, m.spatialValues, state.spatialValid, false, gate, options_.gate, &spatialP,
+                                                                        temporalP, &segments)));
             if (capture) {
                 capture->spatial.push_back(spatialP.detach());
                 capture->gate.push_back(gate.defined() ? gate.detach() : torch::ones_like(spatialP));
             }
         }
-        return norms_[3]->forward(y + dropout_->forward(ff_->forward(y)));
+        return norms_[3]->forward(y + drop(ff_->forward(y)));
     }
     CnpOptions options_;
     std::shared_ptr<Attention> self_, temporal_, spatial_;

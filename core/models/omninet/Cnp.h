@@ -80,8 +80,10 @@ struct CnpAttention {
 struct CnpDecodeCache {
     struct Layer {
         torch::Tensor selfKeys, selfValues;         // B × heads × L × d/heads
-        torch::Tensor temporalKeys, temporalValues; // B × heads × Tt × d/heads
-        torch::Tensor spatialKeys, spatialValues;   // B × heads × Ts × d/heads; undefined without spatial attention
+        // The caches' keys transposed and scaled (B × heads × d/heads × T, ÷ √(d/heads)), their
+        // values (B × heads × T × d/heads) and the keys to leave out (B × 1 × 1 × T, or undefined).
+        torch::Tensor temporalKeys, temporalValues, temporalInvalid;
+        torch::Tensor spatialKeys, spatialValues, spatialInvalid; // undefined without spatial attention
     };
     std::vector<Layer> layers;
     torch::Tensor valid;     // B × L: the outputs so far that are not padding
