@@ -15,6 +15,7 @@
 
 #include "app/cli/Cli.h"
 #include "core/engine/Query.h"
+#include "core/engine/Trainer.h"
 #include "tests/support/TestData.h"
 
 class TestCli : public QObject {
@@ -408,6 +409,87 @@ private Q_SLOTS:
                 QVERIFY2(!r.out.contains(QLatin1String(bad)) && !r.err.contains(QLatin1String(bad)), qPrintable(r.err));
     }
 
+    // Raw library exceptions are caught where the file or option is known: a number JSON cannot
+    // hold ("[json.exception.out_of_range.406] number overflow parsing '1e400'" named no file), a
+    // sample index too long for stoll ("stoll"), and a huge value is never echoed in full.
+    void rawLibraryErrorsNameTheFileOrOption()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 20, 10);
+        const QString exp = dir.filePath("overflow.json");
+        std::string text = omnilab::testing::barsExperiment(dir.filePath("data"), 5).dump(1);
+        const auto steps = text.find("\"steps\": 5");
+        QVERIFY(steps != std::string::npos);
+        text.replace(steps, 11, "\"steps\": 1e400");
+        omnilab::testing::writeBytes(exp, QByteArray::fromStdString(text));
+        QList<Result> results;
+        const auto overflow = cli({QStringLiteral("train"), exp, QStringLiteral("--run-dir"), dir.filePath("runs/o")});
+        results << overflow;
+        QVERIFY(overflow.code != 0);
+        QVERIFY2(overflow.err.contains(QStringLiteral("overflow.json")) && overflow.err.contains(QStringLiteral("number overflow parsing '1e400'")) &&
+                     !overflow.err.contains(QStringLiteral("json.exception")),
+                 qPrintable(overflow.err));
+
+        const auto sample = cli({QStringLiteral("query"), dir.filePath("runs/none"), QStringLiteral("--task"), QStringLiteral("bars"), QStringLiteral("--sample"), QString(40, QLatin1Char('9'))});
+        results << sample;
+        QCOMPARE(sample.code, 2);
+        QVERIFY2(sample.err.contains(QStringLiteral("option --sample")), qPrintable(sample.err));
+
+        // 100 KB on the command line (Linux takes at most 128 KB an argument) and 10 MB in a file.
+        const auto seed = cli({QStringLiteral("train"), exp, QStringLiteral("--steps"), QString(100000, QLatin1Char('x'))});
+        results << seed;
+        QCOMPARE(seed.code, 2);
+        QVERIFY2(seed.err.contains(QStringLiteral("option --steps")) && seed.err.contains(QStringLiteral("(100000 bytes in all)")) && seed.err.size() < 1000,
+                 qPrintable(seed.err.left(2000)));
+        auto huge = omnilab::testing::barsExperiment(dir.filePath("data"), 5);
+        huge["tasks"][0]["name"] = std::string(10 << 20, 'n');
+        huge["datasets"][0]["format"] = std::string(10 << 20, 'f');
+        omnilab::testing::writeBytes(exp, QByteArray::fromStdString(huge.dump()));
+        const auto big = cli({QStringLiteral("train"), exp, QStringLiteral("--run-dir"), dir.filePath("runs/h")});
+        results << big;
+        QVERIFY(big.code != 0);
+        QVERIFY2(big.err.contains(QStringLiteral("overflow.json")) && big.err.size() < 10000, qPrintable(big.err.left(2000)));
+        for (const auto& r : results)
+            for (const char* bad : {"frame #", "Exception raised from", "terminate called", "json.exception", "stoll", "stoul"})
+                QVERIFY2(!r.out.contains(QLatin1String(bad)) && !r.err.contains(QLatin1String(bad)), qPrintable(r.err.left(2000)));
+    }
+
+    // A write that really fails (not the test seam): the file-size limit RLIMIT_FSIZE makes
+    // every write past it fail with EFBIG, as a full disk fails with ENOSPC, with SIGXFSZ
+    // ignored as bash's `trap '' XFSZ` leaves it. The resumed run cannot write its next
+    // checkpoint: it stops with one sentence naming the file and the room left, exit 1; the
+    // checkpoint before it still loads, and a resume without the limit finishes the run.
+    void aFailedCheckpointWriteStopsCleanly()
+    {
+        QTemporaryDir dir;
+        omnilab::testing::writeBarsDataset(dir.filePath("data"), 200, 50);
+        const QString exp = dir.filePath("bars.json");
+        omnilab::testing::writeBytes(exp, QByteArray::fromStdString(omnilab::testing::barsExperiment(dir.filePath("data"), 10).dump()));
+        const QString run = dir.filePath("runs/full");
+        QCOMPARE(cli({QStringLiteral("train"), exp, QStringLiteral("--run-dir"), run}).code, 0);
+        const qint64 size = QFileInfo(run + QStringLiteral("/checkpoint.pt")).size();
+        QVERIFY(size > 8192);
+        QProcess p;
+        p.start(QStringLiteral("/bin/bash"), {QStringLiteral("-c"), QStringLiteral("trap '' XFSZ; ulimit -f %1; exec \"$0\" \"$@\"").arg(size / 2048),
+                                              QStringLiteral(OMNILAB_CLI), QStringLiteral("train"), QStringLiteral("--resume"), run, QStringLiteral("--steps"), QStringLiteral("20")});
+        QVERIFY(p.waitForFinished(300000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 1, qPrintable(err));
+        QVERIFY2(err.contains(run + QStringLiteral("/checkpoint.pt: cannot write the checkpoint (")) && err.contains(QStringLiteral("MB free on its disk); the checkpoint before it is unchanged")),
+                 qPrintable(err));
+        for (const char* bad : {"frame #", "Exception raised from", "terminate called"})
+            QVERIFY2(!err.contains(QLatin1String(bad)), qPrintable(err));
+        QVERIFY(!QFile::exists(run + QStringLiteral("/checkpoint.pt.tmp")));
+        QFile log(run + QStringLiteral("/train.log")); // the run's own log says it too
+        QVERIFY(log.open(QIODevice::ReadOnly));
+        QVERIFY2(QString::fromUtf8(log.readAll()).contains(QStringLiteral("error: ") + run + QStringLiteral("/checkpoint.pt: cannot write the checkpoint")), qPrintable(log.fileName()));
+        const auto opened = cli({QStringLiteral("eval"), run, QStringLiteral("--split"), QStringLiteral("val")});
+        QVERIFY2(opened.code == 0, qPrintable(opened.err));
+        QCOMPARE(omnilab::inspectCheckpoint((run + QStringLiteral("/checkpoint.pt")).toStdString()).step, int64_t(10));
+        const auto resumed = cli({QStringLiteral("train"), QStringLiteral("--resume"), run, QStringLiteral("--steps"), QStringLiteral("20")});
+        QVERIFY2(resumed.code == 0, qPrintable(resumed.err));
+    }
+
     // A test split without samples (every image of a COCO split missing, an empty IDX file):
     // eval says so and fails, instead of an empty table and exit 0.
     void emptySplitIsNamed()
@@ -618,6 +700,24 @@ private Q_SLOTS:
         QVERIFY2(r.code == 2 && r.err.contains("beam width 100000 is over the limit of 256"), qPrintable(r.err));
         r = cli({"query", run, "--task", "caption", "--video", video, "--max-length", "1000000"});
         QVERIFY2(r.code == 2 && r.err.contains("max length 1000000 is over the limit of 10000"), qPrintable(r.err));
+        // The limits are set by --limit NAME=N, by the settings file's [limits] group (shared with
+        // the workbench) or by the environment, in that order; a bad name or value is named.
+        r = cli({"--limit", "beam_width=2", "query", run, "--task", "caption", "--video", video, "--beam", "3"});
+        QVERIFY2(r.code == 2 && r.err.contains("beam width 3 is over the limit of 2") && r.err.contains("--limit beam_width=N"), qPrintable(r.err));
+        QTemporaryDir config;
+        QVERIFY(QDir(config.path()).mkpath(QStringLiteral("Omnilab")));
+        omnilab::testing::writeBytes(config.filePath("Omnilab/Omnilab.conf"), "[limits]\nbeam_width=2\noutput_length=ten\n");
+        r = cli({"query", run, "--task", "caption", "--video", video, "--beam", "3"}, {"XDG_CONFIG_HOME=" + config.path()});
+        QVERIFY2(r.code == 2 && r.err.contains("beam width 3 is over the limit of 2"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("Omnilab.conf: limit output_length: expected a positive integer, got \"ten\"; the default stands"), qPrintable(r.err));
+        r = cli({"--limit", "beam_width=3", "query", run, "--task", "caption", "--video", video, "--beam", "3"}, {"XDG_CONFIG_HOME=" + config.path()});
+        QVERIFY2(r.code == 0, qPrintable(r.err)); // the option wins over the settings file
+        r = cli({"query", run, "--task", "caption", "--video", video, "--beam", "3"}, {"OMNILAB_MAX_BEAM=2"});
+        QVERIFY2(r.code == 2 && r.err.contains("over the limit of 2"), qPrintable(r.err));
+        r = cli({"--limit", "beams=3", "query", run, "--task", "caption", "--video", video});
+        QVERIFY2(r.code == 2 && r.err.contains("option --limit: no limit is named \"beams\" (the limits: image_pixels, beam_width, output_length)"), qPrintable(r.err));
+        r = cli({"--limit", "beam_width=-1", "query", run, "--task", "caption", "--video", video});
+        QVERIFY2(r.code == 2 && r.err.contains("option --limit: limit beam_width: expected a positive integer, got \"-1\""), qPrintable(r.err));
         // The key/value cache changes nothing in the answer, only its cost; --min-length holds
         // the end back, and --timing says how long the query and its decoding took.
         r = cli({"query", run, "--task", "caption", "--video", video, "--beam", "3", "--min-length", "12", "--max-length", "12", "--timing"});

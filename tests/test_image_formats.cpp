@@ -12,6 +12,7 @@
 #include "core/config/Experiment.h"
 #include "core/data/DatasetSummary.h"
 #include "core/media/ImageOps.h"
+#include "core/util/Limits.h"
 #include "core/data/Idx.h"
 #include "core/api/Registries.h"
 #include "core/engine/Trainer.h"
@@ -95,6 +96,24 @@ private Q_SLOTS:
             } catch (const Error& e) {
                 QVERIFY2(std::string(e.what()).find("limit") == std::string::npos, e.what());
             }
+        }
+        // A limit set by name (--limit, the settings file) wins over the default: 40 × 30 is
+        // then over it, and the message says how to raise it.
+        setLimit("image_pixels", "1000");
+        try {
+            decodeImage(write("small2.png", png(40, 30)).toStdString(), 3);
+            resetLimits();
+            QFAIL("expected the 40 × 30 image to be over a limit of 1000 pixels");
+        } catch (const Error& e) {
+            resetLimits();
+            QVERIFY2(std::string(e.what()).find("40 × 30 pixels by its header, over the limit of 1000 pixels (--limit image_pixels=N") != std::string::npos, e.what());
+        }
+        QCOMPARE(imagePixelLimit(), int64_t(50'000'000));
+        try {
+            setLimit("image_pixels", "0");
+            QFAIL("a limit of 0 was taken");
+        } catch (const Error& e) {
+            QCOMPARE(std::string(e.what()), std::string("limit image_pixels: expected a positive integer, got \"0\""));
         }
     }
 

@@ -120,6 +120,23 @@ private Q_SLOTS:
         QCOMPARE(b.target[0].item<int64_t>(), int64_t(25));
     }
 
+    // A loader that is told what it reads puts it before a decoding error, with workers and
+    // without: "no readable file in this split" alone named no dataset and no split.
+    void errorsNameTheDataAndSplit()
+    {
+        for (int workers : {0, 2}) {
+            auto ds = std::make_shared<SlowDataset>(10, 3);
+            BatchLoader loader(ds, consecutive(10, 5), workers, 2, "task \"t\", train split of dataset \"bars\"");
+            Batch b;
+            try {
+                loader.next(b);
+                QFAIL("expected the decoding error of batch 0");
+            } catch (const Error& e) {
+                QCOMPARE(std::string(e.what()), std::string("task \"t\", train split of dataset \"bars\": sample3.png: cannot decode"));
+            }
+        }
+    }
+
     void shutdownWhileWorkersWait()
     {
         auto ds = std::make_shared<SlowDataset>(100000);

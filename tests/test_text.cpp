@@ -149,6 +149,10 @@ private Q_SLOTS:
         QCOMPARE(test.inputs.at("text_mask")[1].sum().item<int64_t>(), int64_t(1));
         QTemporaryDir empty;
         expectError("text-folder", empty.path(), "no label folders");
+        // A review that is not UTF-8 (Latin-1 "café") is refused naming the file and the byte,
+        // not taken into the vocabulary as mojibake.
+        write(dir.filePath("train/pos/latin1_8.txt"), "A caf\xe9 of a film");
+        expectError("text-folder", dir.path(), "latin1_8.txt: invalid UTF-8 at byte 6");
     }
 
     void wordTokenizerRoundTrip()

@@ -1,5 +1,6 @@
 // Training end to end: Fashion-MNIST learns, checkpoints are atomic, runs resume and stop.
 #include <QTemporaryDir>
+#include <QRegularExpression>
 #include <QtTest>
 #include <atomic>
 #include <functional>
@@ -782,6 +783,34 @@ private Q_SLOTS:
         QVERIFY2(full.find("Exception raised from") != std::string::npos, full.c_str());
         // Our own multi-line messages (a configuration's issues) keep their lines.
         QCOMPARE(messageOf(Error("line one\nline two")), std::string("line one\nline two"));
+    }
+
+    // The run folder's train.log keeps every message of the run, and a failure's full text
+    // with LibTorch's backtrace, which the message itself never shows.
+    void runLogKeepsTheFullTextOfAFailure()
+    {
+        QTemporaryDir dir;
+        testing::writeBarsDataset(dir.filePath("data"), 100, 20);
+        Experiment e = Experiment::fromJson(testing::barsExperiment(dir.filePath("data"), 10), "mem");
+        TrainOptions o;
+        o.runDir = dir.filePath("run").toStdString();
+        Trainer t(e, o);
+        Recorder r;
+        r.afterStep = [](const StepEvent& ev) {
+            if (ev.step == 3)
+                torch::mm(torch::ones({2, 3}), torch::ones({2, 3})); // a LibTorch error inside the run
+        };
+        t.addObserver(&r);
+        const RunSummary s = t.run();
+        QCOMPARE(s.status, std::string("failed"));
+        QVERIFY2(s.error.find("mat1 and mat2 shapes cannot be multiplied") != std::string::npos && s.error.find("Exception raised from") == std::string::npos,
+                 s.error.c_str());
+        QFile log(QString::fromStdString(RunPaths(o.runDir).log));
+        QVERIFY(log.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(log.readAll());
+        QVERIFY2(text.contains(QRegularExpression(QStringLiteral("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ info: "))), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("error: mat1 and mat2 shapes cannot be multiplied")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("the error's full text, for a bug report: ")) && text.contains(QStringLiteral("Exception raised from")), qPrintable(text));
     }
 
     // Edits to a trained run's config.json that the checkpoint cannot honour are refused,

@@ -1,5 +1,7 @@
 #include "app/cli/Cli.h"
 
+#include "core/util/Limits.h"
+
 #include <algorithm>
 #include <cctype>
 #include <iomanip>
@@ -121,12 +123,16 @@ std::string usageOf(const Command& command)
 std::string usageText(const std::vector<CommandGroup>& table)
 {
     std::ostringstream out;
-    out << "usage: omnilab-cli [--device auto|cpu|cuda] [--threads N] [--precision auto|fp32|bf16|fp16] [--plugin-dir DIR] COMMAND ...\n";
+    out << "usage: omnilab-cli [--device auto|cpu|cuda] [--threads N] [--precision auto|fp32|bf16|fp16] [--plugin-dir DIR] [--limit NAME=N] COMMAND ...\n";
     for (const auto& group : table) {
         out << "\n" << group.title << ":\n";
         for (const auto& c : group.commands)
             out << usageOf(c);
     }
+    out << "\n"
+           "input limits (checked before allocating; --limit NAME=N, [limits] in the settings file or the variable raises one):\n";
+    for (const auto& l : limitTable())
+        out << "  " << l.name << " = " << limitOf(l.which) << ": " << l.what << " (" << l.variable << ")\n";
     out << "\n"
            "exit status: 0 success, 1 the work failed, 2 bad usage or a bad configuration\n"
            "OMNILAB_DEBUG=1 in the environment: errors keep LibTorch's full text and backtrace (for bug reports)\n";
@@ -168,7 +174,7 @@ std::string checkpointOption(const Args& a)
 {
     const std::string v = a.get("checkpoint", "last");
     if (v != "last" && v != "best" && (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })))
-        throw UsageError("option --checkpoint: expected last, best or a step number, got \"" + v + "\"");
+        throw UsageError("option --checkpoint: expected last, best or a step number, got \"" + clipped(v) + "\"");
     return v;
 }
 
@@ -181,7 +187,7 @@ int64_t parsePositive(const std::string& text, const std::string& option)
             return v;
     } catch (...) {
     }
-    throw UsageError("option --" + option + ": expected a positive integer, got \"" + text + "\"");
+    throw UsageError("option --" + option + ": expected a positive integer, got \"" + clipped(text) + "\"");
 }
 
 uint64_t parseSeed(const std::string& text)
@@ -192,7 +198,7 @@ uint64_t parseSeed(const std::string& text)
         } catch (...) {
         }
     }
-    throw UsageError("option --seed: expected a non-negative integer, got \"" + text + "\"");
+    throw UsageError("option --seed: expected a non-negative integer, got \"" + clipped(text) + "\"");
 }
 
 std::string formatDuration(double seconds)

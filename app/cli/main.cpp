@@ -15,6 +15,7 @@
 #include "core/runtime/Precision.h"
 #include "core/runtime/Runtime.h"
 #include "core/util/ErrorText.h"
+#include "core/util/Limits.h"
 
 using namespace omnilab;
 using namespace omnilab::cli;
@@ -22,7 +23,10 @@ using namespace omnilab::cli;
 namespace {
 
 // The options before the command that take a value.
-bool isGlobalOption(const std::string& s) { return s == "--device" || s == "--threads" || s == "--precision" || s == "--plugin-dir"; }
+bool isGlobalOption(const std::string& s)
+{
+    return s == "--device" || s == "--threads" || s == "--precision" || s == "--plugin-dir" || s == "--limit";
+}
 
 // The command word: the first argument that is neither a global option nor its value.
 std::string commandWord(int argc, char** argv)
@@ -60,6 +64,8 @@ int main(int argc, char** argv)
             settings.device = d;
         std::vector<std::string> pluginDirs;
         std::string precision; // --precision: what every model of this command computes in
+        for (const auto& w : applyLimitSettings()) // the settings file first: --limit wins over it
+            std::cerr << "warning: " << w << "\n";
         size_t i = 0;
         for (; i < all.size(); ++i) {
             const std::string& s = all[i];
@@ -71,6 +77,15 @@ int main(int argc, char** argv)
                     precision = v;
                 else if (s == "--threads")
                     settings.threads = v == "0" ? 0 : static_cast<int>(parsePositive(v, "threads"));
+                else if (s == "--limit") {
+                    // --limit NAME=N raises (or lowers) one input limit for this command.
+                    const auto eq = v.find('=');
+                    try {
+                        setLimit(v.substr(0, eq), eq == std::string::npos ? std::string() : v.substr(eq + 1));
+                    } catch (const Error& e) {
+                        throw UsageError(std::string("option --limit: ") + e.what());
+                    }
+                }
                 else if (!std::filesystem::is_directory(v))
                     throw UsageError("option --plugin-dir: " + v + " is not a folder");
                 else

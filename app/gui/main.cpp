@@ -12,6 +12,7 @@
 #include "ui/MainWindow.h"
 #include "ui/docks/TrainingDock.h"
 #include "core/util/ErrorText.h"
+#include "core/util/Limits.h"
 
 int main(int argc, char** argv)
 {
@@ -49,6 +50,7 @@ int main(int argc, char** argv)
         QMessageBox::critical(nullptr, QStringLiteral("Omnilab"), QString::fromStdString(omnilab::messageOf(e)));
         return 2;
     }
+    const auto limitWarnings = omnilab::applyLimitSettings();
     const auto plugins = omnilab::loadPlugins(omnilab::pluginSearchPath());
 
     omnilab::MainWindow window;
@@ -65,6 +67,8 @@ int main(int argc, char** argv)
         return app.exec();
     }
     for (const auto& warning : plugins.warnings)
+        window.trainingDock()->onLog(1, QString::fromStdString(warning));
+    for (const auto& warning : limitWarnings)
         window.trainingDock()->onLog(1, QString::fromStdString(warning));
 
     omnilab::LaunchRequest request;

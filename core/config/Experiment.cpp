@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/config/Registry.h"
+#include "core/util/Error.h"
 
 namespace omnilab {
 
@@ -226,7 +227,7 @@ void checkEarlyStopping(const json& doc, std::vector<ConfigIssue>& issues)
                     }
                 }
         if (slash == std::string::npos || task.empty() || metric.empty() || metric.find('/') != std::string::npos) {
-            issues.push_back({at + "/monitor", "expected \"task/metric\" or \"mean/metric\", got \"" + monitor + "\""});
+            issues.push_back({at + "/monitor", "expected \"task/metric\" or \"mean/metric\", got \"" + clipped(monitor) + "\""});
         } else if (task != "mean" && !taskNames.count(task)) {
             std::string names;
             for (const auto& n : taskNames)
@@ -403,6 +404,13 @@ json parseJsonText(const std::string& text, const std::string& sourceName)
         if (pos != std::string::npos && what.find(": ", pos) != std::string::npos)
             what = what.substr(what.find(": ", pos) + 2);
         throw ConfigError(sourceName, {{"", "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + what}});
+    } catch (const json::exception& e) {
+        // Not a syntax error but a value the parser cannot hold (a number such as 1e400
+        // overflows a double: "[json.exception.out_of_range.406] number overflow parsing '1e400'").
+        std::string what = e.what();
+        if (what.rfind("[json.exception.", 0) == 0 && what.find("] ") != std::string::npos)
+            what = what.substr(what.find("] ") + 2);
+        throw ConfigError(sourceName, {{"", "invalid JSON: " + what}});
     }
 }
 

@@ -104,7 +104,7 @@ void RegistryBase::claim(const ComponentInfo& info)
 
 void RegistryBase::throwUnknown(const std::string& name) const
 {
-    throw Error("unknown " + kind_ + " \"" + name + "\" (registered: " + joinNames(names()) + ")");
+    throw Error("unknown " + kind_ + " \"" + clipped(name) + "\" (registered: " + joinNames(names()) + ")");
 }
 
 std::vector<const RegistryBase*> allRegistries()

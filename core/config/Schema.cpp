@@ -148,7 +148,7 @@ void validateComponentName(const Field& f, const json& v, const std::string& pat
         return;
     if (!registry->contains(v.get<std::string>()))
         addIssue(issues, path,
-                 "unknown " + f.registryKind + " \"" + v.get<std::string>() + "\" (registered: " + join(registry->names()) + ")");
+                 "unknown " + f.registryKind + " \"" + clipped(v.get<std::string>()) + "\" (registered: " + join(registry->names()) + ")");
 }
 
 void validateValue(const Field& f, FieldType type, const json& v, const std::string& path, std::vector<ConfigIssue>& issues);
@@ -500,7 +500,7 @@ std::vector<FieldView> fieldsAt(const Schema& root, const nlohmann::json& docume
                 return {};
             const std::string& key = tokens[++i];
             if (field->type == FieldType::Array) {
-                if (!value->is_array() || key.empty() || key.find_first_not_of("0123456789") != std::string::npos)
+                if (!value->is_array() || key.empty() || key.size() > 9 || key.find_first_not_of("0123456789") != std::string::npos)
                     return {};
                 const size_t index = std::stoul(key);
                 if (index >= value->size())

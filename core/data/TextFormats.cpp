@@ -218,7 +218,9 @@ std::string readText(const std::string& file)
         throw Error(file + ": cannot open");
     std::stringstream buffer;
     buffer << in.rdbuf();
-    return buffer.str();
+    std::string text = buffer.str();
+    decodeUtf8(text, file); // a review is text: "FILE: invalid UTF-8 at byte N", not mojibake in the vocabulary
+    return text;
 }
 
 DatasetSplits makeTextFolder(const nlohmann::json& o)

@@ -11,6 +11,7 @@
 
 #include "core/data/LazyFileDataset.h"
 #include "core/media/Video.h"
+#include "core/util/Error.h"
 
 namespace omnilab {
 
@@ -68,7 +69,7 @@ std::map<std::string, int> readSplitFiles(const fs::path& dir, const std::vector
             if (!(words >> name))
                 continue; // blank line
             if (!(words >> code) || (words >> extra) || code < 0 || code > 2)
-                throw Error(file.string() + ":" + std::to_string(lineNo) + ": expected \"<video file> <0|1|2>\", got \"" + line + "\"");
+                throw Error(file.string() + ":" + std::to_string(lineNo) + ": expected \"<video file> <0|1|2>\", got \"" + clipped(line) + "\"");
             out[action + "/" + name] = code;
         }
     }

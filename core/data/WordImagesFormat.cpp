@@ -12,6 +12,7 @@
 #include "core/media/ImageOps.h"
 #include "core/data/LazyFileDataset.h"
 #include "core/util/TextLines.h"
+#include "core/util/Error.h"
 
 namespace omnilab {
 
@@ -54,7 +55,7 @@ std::vector<WordEntry> readIamWords(const fs::path& listFile, const fs::path& im
         if (!(words >> id >> status >> grey >> x >> y >> w >> h >> tag >> text))
             throw Error(listFile.string() + ":" + std::to_string(lineNo) + ": expected \"<id> <ok|err> <grey> <x> <y> <w> <h> <tag> <word>\"");
         if (status != "ok" && status != "err")
-            throw Error(listFile.string() + ":" + std::to_string(lineNo) + ": status must be ok or err, got \"" + status + "\"");
+            throw Error(listFile.string() + ":" + std::to_string(lineNo) + ": status must be ok or err, got \"" + clipped(status) + "\"");
         if (status == "err" && !includeErr)
             continue;
         // a01-000u-00-00 -> words/a01/a01-000u/a01-000u-00-00.png
@@ -78,7 +79,7 @@ std::vector<WordEntry> readTsv(const fs::path& listFile, const fs::path& imageRo
         if (cols.size() < 2 || cols.size() > 3 || cols[0].empty() || cols[1].empty())
             throw Error(listFile.string() + ":" + std::to_string(lineNo) + ": expected \"image<TAB>word[<TAB>train|val|test]\"");
         if (cols.size() == 3 && cols[2] != "train" && cols[2] != "val" && cols[2] != "test")
-            throw Error(listFile.string() + ":" + std::to_string(lineNo) + ": split must be train, val or test, got \"" + cols[2] + "\"");
+            throw Error(listFile.string() + ":" + std::to_string(lineNo) + ": split must be train, val or test, got \"" + clipped(cols[2]) + "\"");
         out.push_back({(imageRoot / cols[0]).string(), cols[1], cols.size() == 3 ? cols[2] : ""});
     }
     return out;

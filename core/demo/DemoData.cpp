@@ -164,7 +164,7 @@ DemoScale demoScaleFromName(const std::string& name)
         return DemoScale::Small;
     if (name == "full")
         return DemoScale::Full;
-    throw Error("scale must be tiny, small or full, got \"" + name + "\"");
+    throw Error("scale must be tiny, small or full, got \"" + clipped(name) + "\"");
 }
 
 std::string demoScaleName(DemoScale scale)

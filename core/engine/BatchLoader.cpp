@@ -4,10 +4,12 @@
 #include <numeric>
 #include <random>
 
+#include "core/util/Error.h"
+
 namespace omnilab {
 
-BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, IndexSource source, int workers, int prefetch)
-    : dataset_(std::move(dataset)), source_(std::move(source)), prefetch_(static_cast<size_t>(std::max(1, prefetch)))
+BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, IndexSource source, int workers, int prefetch, std::string what)
+    : dataset_(std::move(dataset)), source_(std::move(source)), prefetch_(static_cast<size_t>(std::max(1, prefetch))), what_(std::move(what))
 {
     for (int i = 0; i < workers; ++i)
         threads_.emplace_back([this] { work(); });
@@ -45,7 +47,7 @@ void BatchLoader::work()
         }
         Slot slot;
         try {
-            slot.batch = dataset_->batch(indices);
+            slot.batch = decode(indices);
         } catch (...) {
             slot.error = std::current_exception();
         }
@@ -57,13 +59,24 @@ void BatchLoader::work()
     }
 }
 
+Batch BatchLoader::decode(const std::vector<int64_t>& indices) const
+{
+    if (what_.empty())
+        return dataset_->batch(indices);
+    try {
+        return dataset_->batch(indices);
+    } catch (const Error& e) {
+        throw Error(what_ + ": " + e.what());
+    }
+}
+
 bool BatchLoader::next(Batch& batch)
 {
     if (threads_.empty()) {
         std::vector<int64_t> indices;
         if (!source_(indices))
             return false;
-        batch = dataset_->batch(indices);
+        batch = decode(indices);
         return true;
     }
     std::unique_lock<std::mutex> lock(mutex_);

@@ -23,8 +23,10 @@ public:
     // under the loader's lock, one call per batch, in batch order.
     using IndexSource = std::function<bool(std::vector<int64_t>& indices)>;
 
-    // workers = 0: every batch is decoded by next() on the caller's thread.
-    BatchLoader(std::shared_ptr<const Dataset> dataset, IndexSource source, int workers, int prefetch);
+    // workers = 0: every batch is decoded by next() on the caller's thread. `what` names the
+    // data for messages (e.g. `dataset "bars", train split`): a decoding error is raised as
+    // "<what>: <reason>", so a failure says which dataset and split it came from.
+    BatchLoader(std::shared_ptr<const Dataset> dataset, IndexSource source, int workers, int prefetch, std::string what = {});
     ~BatchLoader();
     BatchLoader(const BatchLoader&) = delete;
     BatchLoader& operator=(const BatchLoader&) = delete;
@@ -39,10 +41,12 @@ private:
         std::exception_ptr error;
     };
     void work();
+    Batch decode(const std::vector<int64_t>& indices) const;
 
     std::shared_ptr<const Dataset> dataset_;
     IndexSource source_;
     size_t prefetch_;
+    std::string what_;
     std::mutex mutex_;
     std::condition_variable ready_, space_;
     std::map<int64_t, Slot> done_;

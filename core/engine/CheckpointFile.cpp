@@ -1,9 +1,13 @@
 #include "core/engine/CheckpointFile.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <c10/util/Exception.h>
 
@@ -54,7 +58,29 @@ void saveCheckpointArchive(torch::serialize::OutputArchive& archive, const std::
     std::memcpy(payload.data_ptr<uint8_t>(), bytes.data(), bytes.size());
     outer.write(kPayload, payload);
     outer.write(kChecksum, c10::IValue(hex(fnv1a64(bytes.data(), bytes.size()))));
-    outer.save_to(file);
+    // Serialised in memory and written here: LibTorch's file writer throws from its destructor
+    // when a write fails (a full disk: "unexpected pos 64 vs 0"), which ended the process with
+    // std::terminate. A stream in memory cannot fail that way; the file's errors are ours.
+    std::ostringstream whole;
+    outer.save_to(whole);
+    const std::string out = whole.str();
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw Error(file + ": cannot create: " + std::strerror(errno));
+    size_t written = 0;
+    while (written < out.size()) {
+        const ssize_t n = ::write(fd, out.data() + written, out.size() - written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            const int err = n < 0 ? errno : ENOSPC;
+            ::close(fd);
+            throw Error(file + ": cannot write (" + std::strerror(err) + " after " + std::to_string(written) + " of " + std::to_string(out.size()) + " bytes)");
+        }
+        written += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0)
+        throw Error(file + ": cannot write: " + std::strerror(errno));
 }
 
 void loadCheckpointArchive(torch::serialize::InputArchive& archive, const std::string& file, c10::optional<torch::Device> device)

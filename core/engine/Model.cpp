@@ -410,7 +410,7 @@ std::map<std::string, double> evaluateTask(MultiTaskModel& model, const TaskSpec
             ++issued;
             return true;
         },
-        workers, 2 * std::max(1, workers));
+        workers, 2 * std::max(1, workers), "task \"" + task.name + "\", dataset \"" + task.dataset + "\"");
     for (Batch b;;) {
         if (cancelled && cancelled()) {
             if (wasTraining)

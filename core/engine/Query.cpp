@@ -10,6 +10,7 @@
 #include "core/engine/Trainer.h"
 #include "core/media/Video.h"
 #include "core/text/Vocabulary.h"
+#include "core/util/Limits.h"
 
 namespace omnilab {
 
@@ -172,12 +173,13 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
     if (q.beam < 1)
         throw Error("beam width must be at least 1, got " + std::to_string(q.beam));
     // Each hypothesis carries its own decoding state: 100 000 of them took over 8 GB.
-    constexpr int64_t kMaxBeam = 256;
+    const int64_t kMaxBeam = limitOf(Limit::BeamWidth);
     if (q.beam > kMaxBeam)
-        throw Error("beam width " + std::to_string(q.beam) + " is over the limit of " + std::to_string(kMaxBeam) + " (each hypothesis keeps its own decoding state)");
-    constexpr int64_t kMaxLength = 10000; // as the heads' max_length
+        throw Error("beam width " + std::to_string(q.beam) + " is over the limit of " + std::to_string(kMaxBeam) +
+                    " (each hypothesis keeps its own decoding state) " + raiseHint(Limit::BeamWidth));
+    const int64_t kMaxLength = limitOf(Limit::OutputLength);
     if (q.maxLength > kMaxLength)
-        throw Error("max length " + std::to_string(q.maxLength) + " is over the limit of " + std::to_string(kMaxLength) + " (as the heads' max_length)");
+        throw Error("max length " + std::to_string(q.maxLength) + " is over the limit of " + std::to_string(kMaxLength) + " " + raiseHint(Limit::OutputLength));
     if (q.minLength < 0 || q.minLength > kMaxLength)
         throw Error("min length " + std::to_string(q.minLength) + " is outside 0 … " + std::to_string(kMaxLength));
     if (q.maxLength > 0 && q.minLength > q.maxLength)

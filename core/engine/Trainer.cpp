@@ -1,6 +1,8 @@
 #include "core/engine/Trainer.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 
@@ -25,6 +27,21 @@ std::string logLevelName(LogLevel level)
     case LogLevel::Error: return "error";
     }
     return "info";
+}
+
+void Trainer::Impl::appendToLogFile(const std::string& line)
+{
+    std::lock_guard<std::mutex> lock(logMutex);
+    if (logFile.empty())
+        return;
+    std::FILE* f = std::fopen(logFile.c_str(), "a");
+    if (!f)
+        return;
+    const std::time_t now = std::time(nullptr);
+    char stamp[32] = {};
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    std::fprintf(f, "%s %s\n", stamp, line.c_str());
+    std::fclose(f);
 }
 
 std::string runCheckpoint(const std::string& runDir, const std::string& which)

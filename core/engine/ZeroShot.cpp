@@ -90,7 +90,7 @@ std::vector<ClipTruth> loadClipTruth(const std::string& dir, const std::string& 
                 std::string clip;
                 int code = -1;
                 if (!(in >> clip >> code) || code < 0 || code > 2)
-                    throw Error(entry.path().string() + ":" + std::to_string(line.number) + ": expected \"CLIP 0|1|2\", got \"" + line.text + "\"");
+                    throw Error(entry.path().string() + ":" + std::to_string(line.number) + ": expected \"CLIP 0|1|2\", got \"" + clipped(line.text) + "\"");
                 codes[clip] = code;
             }
         }

@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/util/Error.h"
+#include "core/util/Limits.h"
 
 namespace omnilab {
 
@@ -102,18 +103,7 @@ std::pair<int64_t, int64_t> headerSize(const std::vector<unsigned char>& head)
 }
 } // namespace
 
-int64_t imagePixelLimit()
-{
-    // Read at every call (a getenv is cheap next to a decode), so a process can change it.
-    const char* text = std::getenv("OMNILAB_MAX_IMAGE_PIXELS");
-    if (text && *text) {
-        char* end = nullptr;
-        const long long v = std::strtoll(text, &end, 10);
-        if (end && *end == '\0' && v > 0)
-            return static_cast<int64_t>(v);
-    }
-    return int64_t(50'000'000);
-}
+int64_t imagePixelLimit() { return limitOf(Limit::ImagePixels); }
 
 cv::Mat decodeImage(const std::string& file, int channels)
 {
@@ -127,7 +117,7 @@ cv::Mat decodeImage(const std::string& file, int channels)
     const auto [width, height] = headerSize(head);
     if (width * height > imagePixelLimit()) // both at most 2^32: no overflow in 64 bits
         throw Error(file + ": the image is " + std::to_string(width) + " × " + std::to_string(height) + " pixels by its header, over the limit of " +
-                    std::to_string(imagePixelLimit()) + " pixels (the environment variable OMNILAB_MAX_IMAGE_PIXELS raises it)");
+                    std::to_string(imagePixelLimit()) + " pixels " + raiseHint(Limit::ImagePixels));
     cv::Mat image;
     try {
         image = cv::imread(file, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);

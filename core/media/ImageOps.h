@@ -19,8 +19,8 @@ FitMode fitModeFromName(const std::string& name); // "stretch" | "crop" | "pad"
 // imagePixelLimit(), so a tiny file that claims 30000 × 30000 is refused without allocating.
 cv::Mat decodeImage(const std::string& file, int channels);
 
-// Pixels an image may have: 50 million (150 MB decoded in colour), or the environment
-// variable OMNILAB_MAX_IMAGE_PIXELS (a positive integer), read once.
+// Pixels an image may have: limitOf(Limit::ImagePixels) (core/util/Limits.h; 50 million,
+// 150 MB decoded in colour, by default).
 int64_t imagePixelLimit();
 
 // Scales `image` to exactly height × width by `mode`; padding is black.

@@ -7,6 +7,7 @@
 #include "core/media/ImageOps.h"
 #include "core/media/FFmpegSupport.h"
 #include "core/util/Error.h"
+#include "core/util/Limits.h"
 
 namespace omnilab {
 
@@ -113,7 +114,7 @@ torch::Tensor decodeVideoFrames(const std::string& file, const std::vector<int64
     const auto refuseLarge = [&](int64_t w, int64_t h, const char* by) {
         if (w * h > imagePixelLimit())
             throw Error(file + ": its frames are " + std::to_string(w) + " × " + std::to_string(h) + " pixels " + by + ", over the limit of " +
-                        std::to_string(imagePixelLimit()) + " pixels a frame (the environment variable OMNILAB_MAX_IMAGE_PIXELS raises it)");
+                        std::to_string(imagePixelLimit()) + " pixels a frame " + raiseHint(Limit::ImagePixels));
     };
     refuseLarge(v.info.width, v.info.height, "by its header");
     const int outH = height > 0 && width > 0 ? height : v.info.height;

@@ -19,7 +19,8 @@ RunPaths::RunPaths(const std::string& runDir)
       best((fs::path(runDir) / "best.pt").string()),
       tokenizers((fs::path(runDir) / "tokenizers").string()),
       lock((fs::path(runDir) / "writer.lock").string()),
-      kept((fs::path(runDir) / "checkpoints").string())
+      kept((fs::path(runDir) / "checkpoints").string()),
+      log((fs::path(runDir) / "train.log").string())
 {
 }
 

@@ -18,6 +18,7 @@ struct RunPaths {
     std::string tokenizers; // tokenizers/: what formats trained from the data (SentencePiece models)
     std::string lock;       // writer.lock: held by the one process that writes the folder
     std::string kept;       // checkpoints/: earlier checkpoints kept (training.keep_checkpoints)
+    std::string log;        // train.log: every message of every process that trained the run, and a failure's full text
     explicit RunPaths(const std::string& runDir);
     // checkpoints/step-<step>.pt
     std::string keptCheckpoint(long long step) const;

@@ -225,7 +225,7 @@ std::string sentencePieceModelPath(const std::vector<std::string>& texts, const 
 std::shared_ptr<Tokenizer> trainSentencePiece(const std::vector<std::string>& texts, const SentencePieceOptions& options)
 {
     if (options.modelType != "bpe" && options.modelType != "unigram")
-        throw Error("SentencePiece model type must be bpe or unigram, got \"" + options.modelType + "\"");
+        throw Error("SentencePiece model type must be bpe or unigram, got \"" + clipped(options.modelType) + "\"");
     const fs::path model = sentencePieceModelPath(texts, options);
     if (fs::is_regular_file(model))
         return loadSentencePiece(model.string());

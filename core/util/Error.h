@@ -31,6 +31,10 @@ private:
     std::vector<ConfigIssue> issues_;
 };
 
+// A value as a message quotes it: at most `max` bytes (cut on a UTF-8 character boundary),
+// then "… (N bytes in all)". A 10 MB option value or line never comes back in full.
+std::string clipped(const std::string& value, size_t max = 60);
+
 // Thrown when a run is asked to stop; not an error for the user.
 class Cancelled : public std::exception {
 public:

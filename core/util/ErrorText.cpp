@@ -14,6 +14,11 @@ bool debugMessages()
     return v && *v && std::strcmp(v, "0") != 0;
 }
 
+namespace {
+// No message is longer than this: its middle gives way to a count of what was left out.
+constexpr size_t kLongestMessage = 4000;
+} // namespace
+
 std::string messageOf(const std::exception& e)
 {
     if (debugMessages())
@@ -32,6 +37,14 @@ std::string messageOf(const std::exception& e)
     }
     while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
         text.pop_back();
+    if (text.size() > kLongestMessage) {
+        size_t head = kLongestMessage - 1000, tail = text.size() - 900;
+        while (head > 0 && (static_cast<unsigned char>(text[head]) & 0xC0) == 0x80)
+            --head;
+        while (tail < text.size() && (static_cast<unsigned char>(text[tail]) & 0xC0) == 0x80)
+            ++tail;
+        text = text.substr(0, head) + " … (" + std::to_string(tail - head) + " bytes left out) … " + text.substr(tail);
+    }
     return text.empty() ? std::string("an error without a message (") + typeid(e).name() + ")" : text;
 }
 

@@ -100,17 +100,17 @@ int commandQuery(const Args& a)
         }
         // A finite number, all of the text ("nan", "inf" and "0.5x" are refused).
         if (used != text.size() || text.empty() || !std::isfinite(q.lengthPenalty) || q.lengthPenalty < 0)
-            throw UsageError("option --length-penalty: expected a number of 0 or more, got \"" + (text.size() > 40 ? text.substr(0, 37) + "..." : text) + "\"");
+            throw UsageError("option --length-penalty: expected a number of 0 or more, got \"" + clipped(text) + "\"");
     }
     q.attention = a.flag("attention");
     if (a.flag("sample")) {
         const std::string n = a.get("sample");
-        if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
-            throw UsageError("option --sample: expected a sample index (0, 1, …), got \"" + n + "\"");
+        if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos)
+            throw UsageError("option --sample: expected a sample index (0, 1, …), got \"" + clipped(n) + "\"");
         q.sample = std::stoll(n);
         q.split = a.get("split", "val");
         if (q.split != "train" && q.split != "val" && q.split != "test")
-            throw UsageError("option --split: expected train, val or test, got \"" + q.split + "\"");
+            throw UsageError("option --split: expected train, val or test, got \"" + clipped(q.split) + "\"");
     }
     if (q.sample < 0 && q.image.empty() && q.video.empty() && q.audio.empty() && q.text.empty() && q.question.empty())
         throw UsageError("query needs an input: --image, --video, --audio, --text, --question or --sample N");
@@ -176,7 +176,7 @@ int commandZeroShot(const Args& a)
         throw UsageError("zero-shot needs --videos DIR (a video folder with ground_truth.tsv)");
     o.split = a.get("split", "test");
     if (o.split != "train" && o.split != "test" && o.split != "all")
-        throw UsageError("option --split: expected train, test or all, got \"" + o.split + "\"");
+        throw UsageError("option --split: expected train, test or all, got \"" + clipped(o.split) + "\"");
     o.task = a.get("task", "caption");
     o.vqaTask = a.get("vqa-task", "vqa");
     if (a.flag("beam"))
@@ -249,7 +249,7 @@ int commandMtalStats(const Args& a)
             if (used != a.get("delta").size())
                 throw std::invalid_argument("trailing");
         } catch (const std::exception&) {
-            throw UsageError("option --delta: expected a number in [0, 1], got \"" + a.get("delta") + "\"");
+            throw UsageError("option --delta: expected a number in [0, 1], got \"" + clipped(a.get("delta")) + "\"");
         }
         if (delta < 0 || delta > 1)
             throw UsageError("option --delta: the threshold must lie in [0, 1], got " + a.get("delta"));

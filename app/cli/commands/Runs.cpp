@@ -180,7 +180,7 @@ int commandProtocol(const Args& a)
     ProtocolOptions o;
     o.protocol = a.get("protocol");
     if (o.protocol != "holdout" && o.protocol != "kfold" && o.protocol != "loo")
-        throw UsageError("option --protocol: expected holdout, kfold or loo, got \"" + o.protocol + "\"");
+        throw UsageError("option --protocol: expected holdout, kfold or loo, got \"" + clipped(o.protocol) + "\"");
     if (a.flag("k")) {
         if (o.protocol != "kfold")
             throw UsageError("option --k: only the kfold protocol takes k");
@@ -242,7 +242,7 @@ int commandEval(const Args& a)
             throw UsageError(std::string("option --") + option + " belongs to eval --protocol");
     const std::string split = a.get("split", "test");
     if (split != "test" && split != "val" && split != "train")
-        throw UsageError("option --split: expected test, val or train, got \"" + split + "\"");
+        throw UsageError("option --split: expected test, val or train, got \"" + clipped(split) + "\"");
     const std::string errorsTask = a.get("errors", "");
     int64_t limit = 50;
     if (a.flag("limit")) {
@@ -364,7 +364,7 @@ int commandControl(const Args& a)
         char* end = nullptr;
         const double f = std::strtod(text.c_str(), &end);
         if (text.empty() || *end != '\0' || !(f > 0) || !std::isfinite(f))
-            throw UsageError("option --scale-lr: expected a positive number, got \"" + text + "\"");
+            throw UsageError("option --scale-lr: expected a positive number, got \"" + clipped(text) + "\"");
         request.scaleLr = f;
     }
     request.checkpoint = a.flag("checkpoint-now");
@@ -415,7 +415,7 @@ int commandBranch(const Args& a)
     r.parentDir = a.positional[0];
     r.from = a.get("from-step", "latest");
     if (r.from != "latest" && r.from != "best" && (r.from.empty() || r.from.size() > 18 || !std::all_of(r.from.begin(), r.from.end(), [](unsigned char c) { return std::isdigit(c); })))
-        throw UsageError("option --from-step: expected latest, best or a step number, got \"" + r.from + "\"");
+        throw UsageError("option --from-step: expected latest, best or a step number, got \"" + clipped(r.from) + "\"");
     if (a.all.count("set"))
         for (const auto& text : a.all.at("set")) {
             try {
@@ -501,7 +501,7 @@ int commandCompare(const Args& a)
         throw UsageError("compare needs a multi-task RUN_DIR and at least one single-task RUN_DIR");
     const std::string split = a.get("split", "test");
     if (split != "test" && split != "val" && split != "train")
-        throw UsageError("option --split: expected test, val or train, got \"" + split + "\"");
+        throw UsageError("option --split: expected test, val or train, got \"" + clipped(split) + "\"");
     const RunEvaluation multiRun = evaluateRunDetailed(a.positional[0], split);
     const TaskMetrics& multi = multiRun.metrics;
     const int64_t multiParams = multiRun.parameterCount;

@@ -48,7 +48,17 @@ void TrainingCheckpoint::write(const std::string& file, const TrainingObjects& o
     archive.write("interventions", c10::IValue(progress.interventions.dump()));
     if (!progress.monitor.is_null())
         archive.write("monitor", c10::IValue(progress.monitor.dump()));
-    writeFileAtomicallyWith(file, [&](const std::string& tmp) { saveCheckpointArchive(archive, tmp); }, beforeCommit);
+    try {
+        writeFileAtomicallyWith(file, [&](const std::string& tmp) { saveCheckpointArchive(archive, tmp); }, beforeCommit);
+    } catch (const std::exception& e) {
+        // A full disk or a file-size limit: LibTorch says only "PytorchStreamWriter failed writing
+        // file data/3". Name the checkpoint, the room left, and that the last one is intact (the
+        // new one was written beside it and is removed; the rename never happened).
+        std::error_code ec;
+        const auto room = std::filesystem::space(std::filesystem::path(file).parent_path(), ec);
+        const std::string free = ec ? std::string() : "; " + std::to_string(room.available / (1024 * 1024)) + " MB free on its disk";
+        throw Error(file + ": cannot write the checkpoint (" + reasonOf(e) + free + "); the checkpoint before it is unchanged");
+    }
 }
 
 TrainingCheckpoint::TrainingCheckpoint(const std::string& file, torch::Device device) : file_(file)

@@ -107,14 +107,21 @@ RunSummary Trainer::Impl::Run::run()
         summary.status = "failed";
         summary.error = messageOf(e);
         log(LogLevel::Error, summary.error);
+        if (summary.error != e.what())
+            trainer.appendToLogFile(std::string("the error's full text, for a bug report: ") + e.what());
     }
     notify([&](TrainerObserver& o) { o.onFinished(summary); });
     return summary;
 }
 
-// The run's recorder leaves the trainer's observers with the run, however it ends.
+// The run's recorder leaves the trainer's observers with the run, however it ends, and its
+// log file with its folder.
 Trainer::Impl::Run::~Run()
 {
+    {
+        std::lock_guard<std::mutex> lock(trainer.logMutex);
+        trainer.logFile.clear();
+    }
     if (recorder)
         observers.erase(std::remove(observers.begin(), observers.end(), recorder.get()), observers.end());
 }
@@ -156,6 +163,7 @@ void Trainer::Impl::Run::openFolder()
     writerLock.emplace(runDir, resuming ? "resume" : "train");
     if (!resuming && fs::exists(paths.info))
         throw Error(paths.dir + ": already holds a run; resume it with --resume or choose another run directory");
+    trainer.logFile = paths.log;
     fromCheckpoint = !resuming || fs::is_regular_file(paths.checkpoint);
     branching = !resuming && !options.branchFrom.empty();
     restoring = (resuming && fromCheckpoint) || branching;
@@ -291,7 +299,7 @@ void Trainer::Impl::Run::openStore()
                 idx = ahead->next(batchSize);
                 return true;
             },
-            workers, exp.training.prefetch));
+            workers, exp.training.prefetch, "task \"" + exp.tasks[i].name + "\", train split of dataset \"" + exp.tasks[i].dataset + "\""));
     }
 
     dbFile = fs::absolute(dbFile).lexically_normal().string();

@@ -36,8 +36,16 @@ struct Trainer::Impl {
     }
     void log(LogLevel level, const std::string& message)
     {
+        appendToLogFile(logLevelName(level) + ": " + message);
         notify([&](TrainerObserver& o) { o.onLog(level, message); });
     }
+    // The run folder's train.log, once this process holds the folder: every message, with
+    // the time, and what only a bug report needs (a failure's full text with LibTorch's
+    // backtrace, which no message shows). A log that cannot be written loses the line, never
+    // the run.
+    std::string logFile;
+    std::mutex logMutex;
+    void appendToLogFile(const std::string& line);
 
     // Blocks while paused; returns false when a stop was requested. With `whilePaused`, wakes
     // every `interval` to call it (the synchronous loop takes control commands while paused).

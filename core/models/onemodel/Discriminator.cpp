@@ -98,7 +98,7 @@ uint64_t parseModulus(const std::string& text, const std::string& what)
 {
     const bool digits = !text.empty() && text.size() <= 19 && std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
     if (!digits || std::stoull(text) == 0)
-        throw Error(what + ": expected a positive integer, got \"" + text + "\"");
+        throw Error(what + ": expected a positive integer, got \"" + clipped(text) + "\"");
     return std::stoull(text);
 }
 
