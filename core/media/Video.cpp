@@ -24,6 +24,15 @@ struct OpenVideo {
     VideoInfo info;
 };
 
+// Frames as large as a header claims would be allocated by the demuxer or the decoder before
+// any scaling: the image limit holds for each frame (a few KB can claim 30000 × 30000).
+void refuseLargeFrames(const std::string& file, int64_t w, int64_t h, const char* by)
+{
+    if (w * h > imagePixelLimit())
+        throw Error(file + ": its frames are " + std::to_string(w) + " × " + std::to_string(h) + " pixels " + by + ", over the limit of " +
+                    std::to_string(imagePixelLimit()) + " pixels a frame " + raiseHint(Limit::ImagePixels));
+}
+
 OpenVideo openVideo(const std::string& file)
 {
     OpenVideo v;
@@ -33,6 +42,11 @@ OpenVideo openVideo(const std::string& file)
     if (rc < 0)
         throw Error(file + ": cannot open video (" + errorText(rc) + ")");
     v.format.reset(raw);
+    // Before probing: reading stream information reads packets, and a raw-video packet is a
+    // whole frame of the size the header states (a sparse 16000 × 16000 y4m took 340 MB here).
+    for (unsigned i = 0; i < raw->nb_streams; ++i)
+        if (raw->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+            refuseLargeFrames(file, raw->streams[i]->codecpar->width, raw->streams[i]->codecpar->height, "by its header");
     rc = avformat_find_stream_info(raw, nullptr);
     if (rc < 0)
         throw Error(file + ": cannot read stream information (" + errorText(rc) + "); the file may be truncated");
@@ -109,13 +123,7 @@ torch::Tensor decodeVideoFrames(const std::string& file, const std::vector<int64
     if (!std::is_sorted(indices.begin(), indices.end()))
         throw Error(file + ": frame indices must be ascending");
     OpenVideo v = openVideo(file);
-    // Frames as large as the header claims would be allocated by the decoder before any
-    // scaling: the image limit holds for each frame (a few KB can claim 30000 × 30000).
-    const auto refuseLarge = [&](int64_t w, int64_t h, const char* by) {
-        if (w * h > imagePixelLimit())
-            throw Error(file + ": its frames are " + std::to_string(w) + " × " + std::to_string(h) + " pixels " + by + ", over the limit of " +
-                        std::to_string(imagePixelLimit()) + " pixels a frame " + raiseHint(Limit::ImagePixels));
-    };
+    const auto refuseLarge = [&](int64_t w, int64_t h, const char* by) { refuseLargeFrames(file, w, h, by); };
     refuseLarge(v.info.width, v.info.height, "by its header");
     const int outH = height > 0 && width > 0 ? height : v.info.height;
     const int outW = height > 0 && width > 0 ? width : v.info.width;
