@@ -10,6 +10,7 @@
 // exit flow style); a `sequence` task (tags, captions) is teacher-forced, its outputs through
 // a linear softmax layer. The MoE load-balancing loss of the last forwardTask call is the
 // body's auxiliary loss; how often each expert is chosen is counted per task in buffers.
+#include <optional>
 #include "core/models/multimodel/MultiModel.h"
 
 #include <algorithm>
@@ -432,14 +433,22 @@ struct MultiModelBody : BodyModule, SequenceGenerator, ExpertLoadSource {
         return torch::log_softmax(p.languageOut->forward(h.select(1, 0)).to(torch::kFloat), -1);
     }
 
+    // What one decoding step computes: from the cache (the default), or the whole prefix again
+    // (GenerateOptions::cache off). `cache` is empty in the second case.
+    NextLogProbs nextStep(TaskParts& p, const Source& s, const GenerateOptions& o, std::optional<DecodeCache>& cache)
+    {
+        if (o.cache)
+            cache.emplace(startDecoding(s));
+        const NextLogProbs step = [this, &p, &s, &cache](const torch::Tensor& tokens) {
+            return cache ? nextLogProbsCached(p, s, *cache, tokens) : nextLogProbs(p, s, tokens);
+        };
+        return withMinLength(step, p.eos, o.minLength);
+    }
+
     Generation greedy(TaskParts& p, const Source& s, const GenerateOptions& o, int64_t maxLength)
     {
-        if (!o.cache)
-            return greedyDecode(s.x.size(0), s.x.device(), maxLength, p.eos,
-                                withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, s, tokens); }, p.eos, o.minLength));
-        DecodeCache cache = startDecoding(s);
-        return greedyDecode(s.x.size(0), s.x.device(), maxLength, p.eos,
-                            withMinLength([&](const torch::Tensor& tokens) { return nextLogProbsCached(p, s, cache, tokens); }, p.eos, o.minLength));
+        std::optional<DecodeCache> cache;
+        return greedyDecode(s.x.size(0), s.x.device(), maxLength, p.eos, nextStep(p, s, o, cache));
     }
 
     // Batched beam search (core/models/common/Decoding) over the source repeated K times.
@@ -447,13 +456,10 @@ struct MultiModelBody : BodyModule, SequenceGenerator, ExpertLoadSource {
     {
         const int64_t k = o.beam;
         const Source wide{s.x.repeat_interleave(k, 0), s.valid.repeat_interleave(k, 0)}; // row b·K + j: hypothesis j of sample b
-        if (!o.cache)
-            return beamDecode(s.x.size(0), s.x.device(), k, p.classes, maxLength, o.lengthPenalty, p.eos,
-                              withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); }, p.eos, o.minLength));
-        DecodeCache cache = startDecoding(wide);
-        return beamDecode(s.x.size(0), s.x.device(), k, p.classes, maxLength, o.lengthPenalty, p.eos,
-                          withMinLength([&](const torch::Tensor& tokens) { return nextLogProbsCached(p, wide, cache, tokens); }, p.eos, o.minLength),
-                          [&](const torch::Tensor& rows) { cache.reorder(rows); });
+        std::optional<DecodeCache> cache;
+        const NextLogProbs next = nextStep(p, wide, o, cache);
+        return beamDecode(s.x.size(0), s.x.device(), k, p.classes, maxLength, o.lengthPenalty, p.eos, next,
+                          cache ? ReorderRows([&cache](const torch::Tensor& rows) { cache->reorder(rows); }) : ReorderRows());
     }
 
     Generation generate(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,

@@ -5,6 +5,7 @@
 // Every bound input is one encode call (VQA: image and question). A `class` task decodes one
 // step; a `sequence` task (tags, captions) is trained with teacher forcing: decoder inputs
 // [task, y_0 … y_{L-2}] predict y_0 … y_{L-1}. Generation is greedy or beam search.
+#include <optional>
 #include <algorithm>
 #include <limits>
 
@@ -199,16 +200,22 @@ struct OmniNetBody : BodyModule, SequenceGenerator, AttentionSource {
         return torch::log_softmax(p.classifier->forward(h.select(1, 0)).to(torch::kFloat), -1);
     }
 
+    // What one decoding step computes: from the cache (the default), or the whole prefix again
+    // (GenerateOptions::cache off). `cache` is empty in the second case.
+    NextLogProbs nextStep(TaskParts& p, const CnpState& state, const GenerateOptions& o, std::optional<CnpDecodeCache>& cache)
+    {
+        if (o.cache)
+            cache.emplace(cnp_->startDecoding(state));
+        const NextLogProbs step = [this, &p, &state, &cache](const torch::Tensor& tokens) {
+            return cache ? nextLogProbsCached(p, state, *cache, tokens) : nextLogProbs(p, state, tokens);
+        };
+        return withMinLength(step, p.eos, o.minLength);
+    }
+
     Generation greedy(TaskParts& p, const CnpState& state, const GenerateOptions& o, int64_t maxLength)
     {
-        const int64_t batch = state.temporal.size(0);
-        const auto device = state.temporal.device();
-        if (!o.cache)
-            return greedyDecode(batch, device, maxLength, p.eos,
-                                withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, state, tokens); }, p.eos, o.minLength));
-        CnpDecodeCache cache = cnp_->startDecoding(state);
-        return greedyDecode(batch, device, maxLength, p.eos,
-                            withMinLength([&](const torch::Tensor& tokens) { return nextLogProbsCached(p, state, cache, tokens); }, p.eos, o.minLength));
+        std::optional<CnpDecodeCache> cache;
+        return greedyDecode(state.temporal.size(0), state.temporal.device(), maxLength, p.eos, nextStep(p, state, o, cache));
     }
 
     // Batched beam search (core/models/common/Decoding) over every cache repeated K times.
@@ -221,15 +228,10 @@ struct OmniNetBody : BodyModule, SequenceGenerator, AttentionSource {
         wide.temporalValid = repeat(state.temporalValid);
         wide.spatial = repeat(state.spatial);
         wide.spatialValid = repeat(state.spatialValid);
-        const int64_t batch = state.temporal.size(0);
-        const auto device = state.temporal.device();
-        if (!o.cache)
-            return beamDecode(batch, device, k, p.classes, maxLength, o.lengthPenalty, p.eos,
-                              withMinLength([&](const torch::Tensor& tokens) { return nextLogProbs(p, wide, tokens); }, p.eos, o.minLength));
-        CnpDecodeCache cache = cnp_->startDecoding(wide);
-        return beamDecode(batch, device, k, p.classes, maxLength, o.lengthPenalty, p.eos,
-                          withMinLength([&](const torch::Tensor& tokens) { return nextLogProbsCached(p, wide, cache, tokens); }, p.eos, o.minLength),
-                          [&](const torch::Tensor& rows) { cache.reorder(rows); });
+        std::optional<CnpDecodeCache> cache;
+        const NextLogProbs next = nextStep(p, wide, o, cache);
+        return beamDecode(state.temporal.size(0), state.temporal.device(), k, p.classes, maxLength, o.lengthPenalty, p.eos, next,
+                          cache ? ReorderRows([&cache](const torch::Tensor& rows) { cache->reorder(rows); }) : ReorderRows());
     }
 
     Generation generate(const std::string& task, const std::map<std::string, torch::Tensor>& encoded, const std::map<std::string, torch::Tensor>& masks,
