@@ -61,11 +61,11 @@ void BatchLoader::work()
 
 Batch BatchLoader::decode(const std::vector<int64_t>& indices) const
 {
-    if (what_.empty())
-        return dataset_->batch(indices);
     try {
         return dataset_->batch(indices);
     } catch (const Error& e) {
+        if (what_.empty())
+            throw;
         throw Error(what_ + ": " + e.what());
     }
 }

@@ -173,15 +173,15 @@ QueryResult answer(const Experiment& exp, std::map<std::string, DatasetSplits>& 
     if (q.beam < 1)
         throw Error("beam width must be at least 1, got " + std::to_string(q.beam));
     // Each hypothesis carries its own decoding state: 100 000 of them took over 8 GB.
-    const int64_t kMaxBeam = limitOf(Limit::BeamWidth);
-    if (q.beam > kMaxBeam)
-        throw Error("beam width " + std::to_string(q.beam) + " is over the limit of " + std::to_string(kMaxBeam) +
+    const int64_t maxBeam = limitOf(Limit::BeamWidth);
+    if (q.beam > maxBeam)
+        throw Error("beam width " + std::to_string(q.beam) + " is over the limit of " + std::to_string(maxBeam) +
                     " (each hypothesis keeps its own decoding state) " + raiseHint(Limit::BeamWidth));
-    const int64_t kMaxLength = limitOf(Limit::OutputLength);
-    if (q.maxLength > kMaxLength)
-        throw Error("max length " + std::to_string(q.maxLength) + " is over the limit of " + std::to_string(kMaxLength) + " " + raiseHint(Limit::OutputLength));
-    if (q.minLength < 0 || q.minLength > kMaxLength)
-        throw Error("min length " + std::to_string(q.minLength) + " is outside 0 … " + std::to_string(kMaxLength));
+    const int64_t maxLength = limitOf(Limit::OutputLength);
+    if (q.maxLength > maxLength)
+        throw Error("max length " + std::to_string(q.maxLength) + " is over the limit of " + std::to_string(maxLength) + " " + raiseHint(Limit::OutputLength));
+    if (q.minLength < 0 || q.minLength > maxLength)
+        throw Error("min length " + std::to_string(q.minLength) + " is outside 0 … " + std::to_string(maxLength));
     if (q.maxLength > 0 && q.minLength > q.maxLength)
         throw Error("min length " + std::to_string(q.minLength) + " is over the max length " + std::to_string(q.maxLength));
 

@@ -123,8 +123,7 @@ torch::Tensor decodeVideoFrames(const std::string& file, const std::vector<int64
     if (!std::is_sorted(indices.begin(), indices.end()))
         throw Error(file + ": frame indices must be ascending");
     OpenVideo v = openVideo(file);
-    const auto refuseLarge = [&](int64_t w, int64_t h, const char* by) { refuseLargeFrames(file, w, h, by); };
-    refuseLarge(v.info.width, v.info.height, "by its header");
+    refuseLargeFrames(file, v.info.width, v.info.height, "by its header");
     const int outH = height > 0 && width > 0 ? height : v.info.height;
     const int outW = height > 0 && width > 0 ? width : v.info.width;
     auto out = torch::empty({static_cast<int64_t>(indices.size()), 3, outH, outW}, torch::kUInt8);
@@ -149,7 +148,7 @@ torch::Tensor decodeVideoFrames(const std::string& file, const std::vector<int64
     const int64_t seekGap = std::max<int64_t>(static_cast<int64_t>(2 * v.info.fps), 8);
 
     auto keep = [&](AVFrame* f) {
-        refuseLarge(f->width, f->height, "as decoded");
+        refuseLargeFrames(file, f->width, f->height, "as decoded");
         scaler.reset(sws_getCachedContext(scaler.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format), outW, outH,
                                           AV_PIX_FMT_RGB24, SWS_AREA, nullptr, nullptr, nullptr));
         if (!scaler)
