@@ -9,9 +9,9 @@
 
 #include "core/analysis/Pca.h"
 #include "core/analysis/Retrieval.h"
-#include "core/models/onemodel/Discriminator.h"
-#include "core/models/onemodel/HashSeparation.h"
-#include "core/models/onemodel/Phoc.h"
+#include "core/sensory/Discriminator.h"
+#include "core/sensory/HashSeparation.h"
+#include "core/sensory/Phoc.h"
 #include "core/util/Error.h"
 #include "core/util/Utf8.h"
 #include "tests/support/ErrorOf.h"

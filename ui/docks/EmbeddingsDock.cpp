@@ -17,7 +17,7 @@
 
 #include "core/analysis/Pca.h"
 #include "core/engine/RunInspector.h"
-#include "core/models/onemodel/HashSeparation.h"
+#include "core/sensory/HashSeparation.h"
 #include "ui/Background.h"
 #include "ui/SaveFile.h"
 #include "ui/QCustomPlotInclude.h"

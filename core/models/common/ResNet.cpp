@@ -5,8 +5,8 @@
 #include "core/models/common/ResNet.h"
 
 #include "core/api/Registries.h"
-#include "core/models/onemodel/Discriminator.h"
-#include "core/models/onemodel/Phoc.h"
+#include "core/sensory/Discriminator.h"
+#include "core/sensory/Phoc.h"
 
 namespace omnilab {
 

@@ -8,8 +8,8 @@
 #include <cctype>
 
 #include "core/api/Registries.h"
-#include "core/models/onemodel/Discriminator.h"
-#include "core/models/onemodel/Phoc.h"
+#include "core/sensory/Discriminator.h"
+#include "core/sensory/Phoc.h"
 
 namespace omnilab {
 

@@ -1,4 +1,4 @@
-#include "core/models/onemodel/Phoc.h"
+#include "core/sensory/Phoc.h"
 
 #include <algorithm>
 #include <set>

@@ -1,4 +1,4 @@
-#include "core/models/onemodel/Discriminator.h"
+#include "core/sensory/Discriminator.h"
 
 #include <algorithm>
 #include <set>

@@ -1,10 +1,10 @@
-#include "core/models/onemodel/HashSeparation.h"
+#include "core/sensory/HashSeparation.h"
 
 #include <cmath>
 #include <sstream>
 
 #include "core/analysis/Pca.h"
-#include "core/models/onemodel/Phoc.h"
+#include "core/sensory/Phoc.h"
 #include "core/util/Error.h"
 
 namespace omnilab {

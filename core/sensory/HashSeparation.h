@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/models/onemodel/Discriminator.h"
+#include "core/sensory/Discriminator.h"
 
 namespace omnilab {
 
