@@ -638,9 +638,10 @@ private Q_SLOTS:
     {
         ExpertLoadDock dock;
         dock.show();
-        const nlohmann::json stats = {{"experts", 4},
-                                      {"layers", {{{"name", "body.moe0"}, {"load", {{"caption", {30, 10, 0, 0}}, {"pos", {0, 0, 5, 5}}}}},
-                                                  {{"name", "body.moe1"}, {"load", {{"caption", {1, 1, 1, 1}}, {"pos", {4, 0, 0, 0}}}}}}}};
+        ExpertLoadReport stats;
+        stats.experts = 4;
+        stats.k = 2;
+        stats.layers = {{"body.moe0", {{"caption", {30, 10, 0, 0}}, {"pos", {0, 0, 5, 5}}}}, {"body.moe1", {{"caption", {1, 1, 1, 1}}, {"pos", {4, 0, 0, 0}}}}};
         QVERIFY(dock.showStatistics(stats));
         QCOMPARE(dock.tasks(), QStringList({"caption", "pos"}));
         QCOMPARE(dock.experts(), 4);
@@ -653,8 +654,8 @@ private Q_SLOTS:
         QCOMPARE(map->data()->cell(2, 1), 0.5);
         dock.layerBox()->setCurrentIndex(1);
         QCOMPARE(dock.shares()[1], QVector<double>({1, 0, 0, 0}));
-        // Statistics without expert load (an mtal run's) are refused with a reason.
-        QVERIFY(!dock.showStatistics({{"layers", {{{"name", "conv1"}, {"ratio", 0.1}}}}}));
+        // A report without expert load (a body whose mixture of experts is off) is refused with a reason.
+        QVERIFY(!dock.showStatistics(ExpertLoadReport{}));
         QVERIFY(dock.statusText().contains(QStringLiteral("no expert load")));
         QSignalSpy failed(&dock, &ExpertLoadDock::failed);
         dock.openRun(dir_.filePath("no-such-run"));

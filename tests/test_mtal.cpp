@@ -6,6 +6,7 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <numeric>
 
 #include "core/config/Experiment.h"
 #include "core/api/Registries.h"
@@ -96,9 +97,9 @@ private Q_SLOTS:
         const std::vector<torch::Tensor> w{a, a.clone()};
         for (double delta : {0.0, 0.3, 0.9, 1.0}) {
             auto s = sharing(w, delta);
-            const auto stats = s->statistics(w, delta);
-            QCOMPARE(stats["shared"].get<int64_t>(), int64_t(10));
-            QCOMPARE(stats["ratio"].get<double>(), 1.0);
+            const auto stats = s->layerSharing(w, delta);
+            QCOMPARE(stats.shared, int64_t(10));
+            QCOMPARE(stats.ratio, 1.0);
             // The aggregates of a kernel with its copy are the kernel itself (as are any
             // other pairs at low δ, which average with random weights: only at δ = 1 exact).
             if (delta == 1.0)
@@ -111,13 +112,13 @@ private Q_SLOTS:
         const std::vector<torch::Tensor> w{kernels({unit(0), unit(1), unit(2), unit(3)}), kernels({unit(4), unit(5), unit(6), unit(7)})};
         for (double delta : {0.01, 0.4, 1.0}) {
             auto s = sharing(w, delta);
-            QCOMPARE(s->statistics(w, delta)["shared"].get<int64_t>(), int64_t(0));
+            QCOMPARE(s->layerSharing(w, delta).shared, int64_t(0));
             QVERIFY(torch::equal(s->effective(0, w), w[0]));
             QVERIFY(torch::equal(s->effective(1, w), w[1]));
         }
         // At δ = 0 a cosine of exactly 0 counts: everything pairs.
         auto s = sharing(w, 0.0);
-        QCOMPARE(s->statistics(w, 0.0)["shared"].get<int64_t>(), int64_t(8));
+        QCOMPARE(s->layerSharing(w, 0.0).shared, int64_t(8));
     }
 
     void phiStaysNormalised()
@@ -145,20 +146,31 @@ private Q_SLOTS:
         mixed[0] = 0.5f;
         const std::vector<torch::Tensor> w{kernels({unit(0), unit(1), unit(2)}), kernels({unit(0), mixed, unit(4)})};
         auto s = sharing(w, 0.4);
-        auto stats = s->statistics(w, 0.4);
-        QCOMPARE(stats["kernels"].get<int64_t>(), int64_t(6));
-        QCOMPARE(stats["shared"].get<int64_t>(), int64_t(3)); // t0k0, t1k0, t1k1
-        QCOMPARE(stats["ratio"].get<double>(), 0.5);
-        QCOMPARE(stats["parameters_saved"].get<int64_t>(), int64_t(2 * 9)); // one group of three kernels
-        QCOMPARE(stats["shared_per_task"], nlohmann::json({1, 2}));
-        QCOMPARE(stats["most_similar"]["similarity"].get<double>(), 1.0);
-        int64_t histogramTotal = 0;
-        for (auto c : stats["histogram"])
-            histogramTotal += c.get<int64_t>();
-        QCOMPARE(histogramTotal, int64_t(9)); // 3 × 3 cross-task pairs
+        auto stats = s->layerSharing(w, 0.4);
+        QCOMPARE(stats.kernels, int64_t(6));
+        QCOMPARE(stats.shared, int64_t(3)); // t0k0, t1k0, t1k1
+        QCOMPARE(stats.ratio, 0.5);
+        QCOMPARE(stats.parametersSaved, int64_t(2 * 9)); // one group of three kernels
+        QCOMPARE(stats.sharedPerTask, (std::vector<int64_t>{1, 2}));
+        QVERIFY(stats.mostSimilar.has_value());
+        QCOMPARE(stats.mostSimilar->similarity, 1.0);
+        QCOMPARE(stats.mostSimilar->kernelA, int64_t(0)); // e0 of task 0 against e0 of task 1
+        QCOMPARE(stats.mostSimilar->kernelB, int64_t(0));
+        QCOMPARE(stats.mostSimilar->a.shape, (std::vector<int64_t>{3, 3})); // averaged over the input channel
+        QCOMPARE(std::accumulate(stats.histogram.begin(), stats.histogram.end(), int64_t(0)), int64_t(9)); // 3 × 3 cross-task pairs
+        QCOMPARE(stats.taskPairs.size(), size_t(1));
+        QCOMPARE(stats.taskPairs[0].pairs, int64_t(2)); // e0–e0 and e0–(e3 + 0.5 e0)
+        QCOMPARE(stats.taskPairs[0].matchedPairs.value_or(-1), int64_t(1)); // kernel k with kernel k: only k = 0
+        // The JSON form carries the same figures under the documented keys.
+        const auto json = toJson(stats);
+        QCOMPARE(json["shared"].get<int64_t>(), stats.shared);
+        QCOMPARE(json["parameters_saved"].get<int64_t>(), stats.parametersSaved);
+        QCOMPARE(json["shared_per_task"], nlohmann::json({1, 2}));
+        QCOMPARE(json["most_similar"]["similarity"].get<double>(), 1.0);
+        QCOMPARE(json["task_pairs"][0]["matched_pairs"].get<int64_t>(), int64_t(1));
         // At δ = 0.5 only the identical pair is left.
-        QCOMPARE(s->statistics(w, 0.5)["shared"].get<int64_t>(), int64_t(2));
-        QCOMPARE(s->statistics(w, 0.5)["parameters_saved"].get<int64_t>(), int64_t(9));
+        QCOMPARE(s->layerSharing(w, 0.5).shared, int64_t(2));
+        QCOMPARE(s->layerSharing(w, 0.5).parametersSaved, int64_t(9));
 
         // φ = 0.5 everywhere (θ = 0): task 0's kernel 0 averages its two aggregates,
         // (0.5 e0 + 0.5 e0) and (0.5 e0 + 0.5 (e3 + 0.5 e0)): 0.875 e0 + 0.25 e3.
@@ -391,11 +403,13 @@ private Q_SLOTS:
         // Lower thresholds share at least as much.
         double last = -1;
         for (double delta : {0.9, 0.5, 0.2, 0.0}) {
-            const double ratio = inspector.kernelSharing(delta)["overall"]["ratio"].get<double>();
+            const double ratio = inspector.kernelSharing(delta).overall.ratio;
             QVERIFY(ratio >= last);
             last = ratio;
         }
-        QCOMPARE(inspector.kernelSharing(0.0)["layers"][1]["ratio"].get<double>(), 1.0);
+        QCOMPARE(inspector.kernelSharing(0.0).layers.at(1).ratio, 1.0);
+        QCOMPARE(inspector.kernelSharing(-1).delta, 0.4); // the body's own δ
+        QCOMPARE(toJson(inspector.kernelSharing(-1)).dump(), [&] { auto j = own; j.erase("body"); return j.dump(); }());
         QVERIFY(testing::errorOf([&] { inspector.kernelSharing(1.5); }).find("[0, 1]") != std::string::npos);
         RunInspector crossStitch(dir.filePath("cross-stitch").toStdString());
         QCOMPARE(crossStitch.statistics()["alpha"].size(), size_t(2));

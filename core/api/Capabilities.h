@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/api/Capability.h"
+#include "core/api/Statistics.h"
 #include "core/util/Error.h"
 
 namespace omnilab {
@@ -74,22 +75,19 @@ struct AttentionSource {
 
 // ----- typed statistics -------------------------------------------------------------------
 
-// Which kernels the task networks share (MTAL): at threshold δ ∈ [0, 1], per layer and over
-// the network, {"delta", "layers": [{name, kernels, shared, ratio, parameters_saved,
-// histogram, ...}], "overall": {kernels, shared, ratio, parameters_saved, conv_parameters,
-// bytes_saved}}.
+// Which kernels the task networks share (MTAL), at threshold δ ∈ [0, 1], per layer and over
+// the network (core/api/Statistics.h).
 struct KernelSharingSource {
     virtual ~KernelSharingSource() = default;
     virtual double sharingThreshold() const = 0; // the δ the body trains with
-    virtual nlohmann::json kernelSharing(double delta) = 0;
+    virtual KernelSharingReport kernelSharing(double delta) = 0;
 };
 
-// How often each task routed to each expert since the counts were last reset:
-// {"experts", "k", "layers": [{name, "load": {task: [count per expert]}}]}; empty when the
-// body runs without its mixture of experts.
+// How often each task routed to each expert since the counts were last reset; an empty report
+// when the body runs without its mixture of experts.
 struct ExpertLoadSource {
     virtual ~ExpertLoadSource() = default;
-    virtual nlohmann::json expertLoad() = 0;
+    virtual ExpertLoadReport expertLoad() = 0;
 };
 
 // The capability `C` of a model part, or nullptr when it does not have it.

@@ -80,7 +80,7 @@ C& requireCapability(const std::string& runDir, const std::string& body, BodyMod
 
 } // namespace
 
-nlohmann::json RunInspector::kernelSharing(double delta)
+KernelSharingReport RunInspector::kernelSharing(double delta)
 {
     auto& source = requireCapability<KernelSharingSource>(impl_->runDir, bodyType(), impl_->model->body(), capability::KernelSharing);
     if (std::isnan(delta) || delta > 1)
@@ -89,7 +89,7 @@ nlohmann::json RunInspector::kernelSharing(double delta)
     return source.kernelSharing(delta < 0 ? source.sharingThreshold() : delta);
 }
 
-nlohmann::json RunInspector::expertLoad()
+ExpertLoadReport RunInspector::expertLoad()
 {
     auto& source = requireCapability<ExpertLoadSource>(impl_->runDir, bodyType(), impl_->model->body(), capability::ExpertLoad);
     torch::NoGradGuard noGrad;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/api/Statistics.h"
 #include "core/config/Experiment.h"
 
 namespace omnilab {
@@ -45,9 +46,9 @@ public:
     // The kernel-sharing capability: the sharing statistics at threshold δ ∈ [0, 1] (the
     // body's own δ when delta < 0), from the same weights (what the kernel-sharing view's δ
     // slider shows). Throws Error naming the run when its body lacks the capability.
-    nlohmann::json kernelSharing(double delta);
+    KernelSharingReport kernelSharing(double delta);
     // The expert-load capability: routing counts per task and expert. Throws Error likewise.
-    nlohmann::json expertLoad();
+    ExpertLoadReport expertLoad();
 
     std::vector<std::string> tasks() const;
     // Where activations can be read: "peripheral:<name>" for each peripheral (its output),

@@ -67,7 +67,7 @@ void ExpertLoadDock::openRun(const QString& runDir)
     const int generation = ++loadGeneration_;
     runBackground(
         this, [runDir] { return RunInspector(runDir.toStdString()).expertLoad(); },
-        [this, generation, runDir](nlohmann::json stats, const QString& error) {
+        [this, generation, runDir](ExpertLoadReport stats, const QString& error) {
             if (generation != loadGeneration_)
                 return;
             if (error.isEmpty() && showStatistics(stats)) {
@@ -80,10 +80,9 @@ void ExpertLoadDock::openRun(const QString& runDir)
         });
 }
 
-bool ExpertLoadDock::showStatistics(const nlohmann::json& statistics)
+bool ExpertLoadDock::showStatistics(const ExpertLoadReport& statistics)
 {
-    if (!statistics.is_object() || !statistics.contains("layers") || !statistics["layers"].is_array() || statistics["layers"].empty()
-        || !statistics["layers"][0].contains("load")) {
+    if (statistics.empty()) {
         status_->setText(tr("the run's body keeps no expert load (its mixture of experts is off)"));
         return false;
     }
@@ -91,8 +90,8 @@ bool ExpertLoadDock::showStatistics(const nlohmann::json& statistics)
     {
         const QSignalBlocker block(layer_);
         layer_->clear();
-        for (const auto& l : stats_["layers"])
-            layer_->addItem(QString::fromStdString(l.value("name", std::string("moe"))));
+        for (const auto& l : stats_.layers)
+            layer_->addItem(QString::fromStdString(l.name));
         layer_->setCurrentIndex(0);
     }
     draw();
@@ -102,20 +101,20 @@ bool ExpertLoadDock::showStatistics(const nlohmann::json& statistics)
 void ExpertLoadDock::draw()
 {
     const int li = layer_->currentIndex();
-    if (!stats_.is_object() || li < 0 || li >= static_cast<int>(stats_["layers"].size()))
+    if (li < 0 || li >= static_cast<int>(stats_.layers.size()))
         return;
-    const auto& load = stats_["layers"][static_cast<size_t>(li)]["load"];
+    const auto& load = stats_.layers[static_cast<size_t>(li)].load;
     tasks_.clear();
     shares_.clear();
-    experts_ = stats_.value("experts", 0);
-    for (const auto& [task, counts] : load.items()) {
+    experts_ = static_cast<int>(stats_.experts);
+    for (const auto& [task, counts] : load) {
         tasks_ << QString::fromStdString(task);
         QVector<double> row;
         double total = 0;
-        for (const auto& c : counts)
-            total += c.get<double>();
-        for (const auto& c : counts)
-            row << (total > 0 ? c.get<double>() / total : 0.0);
+        for (int64_t c : counts)
+            total += static_cast<double>(c);
+        for (int64_t c : counts)
+            row << (total > 0 ? static_cast<double>(c) / total : 0.0);
         experts_ = std::max(experts_, static_cast<int>(row.size()));
         shares_ << row;
     }

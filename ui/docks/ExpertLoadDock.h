@@ -8,7 +8,7 @@
 #include <QVector>
 #include <memory>
 
-#include <nlohmann/json.hpp>
+#include "core/api/Statistics.h"
 
 class QComboBox;
 class QCustomPlot;
@@ -27,9 +27,9 @@ public:
 
     // Loads the run (a multimodel run with MoE layers) in the background; loaded() or failed().
     void openRun(const QString& runDir);
-    // Shows statistics directly (as RunInspector::statistics() gives them); false, with the
-    // reason in the status line, when they hold no expert load.
-    bool showStatistics(const nlohmann::json& statistics);
+    // Shows a report directly (as RunInspector::expertLoad() gives it); false, with the
+    // reason in the status line, when it holds no expert load.
+    bool showStatistics(const ExpertLoadReport& report);
 
     QStringList tasks() const { return tasks_; }
     int experts() const { return experts_; }
@@ -46,7 +46,7 @@ Q_SIGNALS:
 private:
     void draw();
 
-    nlohmann::json stats_;
+    ExpertLoadReport stats_;
     QStringList tasks_;
     int experts_ = 0;
     QVector<QVector<double>> shares_;

@@ -30,28 +30,18 @@ namespace {
 
 // A kernel (averaged over its input channels) as a small image: red positive, blue
 // negative, white zero, scaled by the larger of the two kernels' largest magnitude.
-QPixmap kernelImage(const nlohmann::json& k, double scale, int size)
+QPixmap kernelImage(const KernelThumbnail& k, double scale, int size)
 {
-    const auto shape = k["shape"].get<std::vector<int64_t>>();
-    const auto values = k["values"].get<std::vector<double>>();
-    const int h = shape.size() == 2 ? static_cast<int>(shape[0]) : 1;
-    const int w = shape.size() == 2 ? static_cast<int>(shape[1]) : static_cast<int>(values.size());
+    const int h = k.shape.size() == 2 ? static_cast<int>(k.shape[0]) : 1;
+    const int w = k.shape.size() == 2 ? static_cast<int>(k.shape[1]) : static_cast<int>(k.values.size());
     QImage img(w, h, QImage::Format_RGB32);
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
-            const double v = scale > 0 ? std::clamp(values[static_cast<size_t>(y * w + x)] / scale, -1.0, 1.0) : 0.0;
+            const double v = scale > 0 ? std::clamp(k.values[static_cast<size_t>(y * w + x)] / scale, -1.0, 1.0) : 0.0;
             const int fade = static_cast<int>(255 * (1 - std::abs(v)));
             img.setPixel(x, y, v >= 0 ? qRgb(255, fade, fade) : qRgb(fade, fade, 255));
         }
     return QPixmap::fromImage(img.scaled(size, size, Qt::KeepAspectRatio, Qt::FastTransformation));
-}
-
-double largest(const nlohmann::json& k)
-{
-    double m = 0;
-    for (const auto& v : k["values"])
-        m = std::max(m, std::abs(v.get<double>()));
-    return m;
 }
 
 } // namespace
@@ -201,26 +191,26 @@ void KernelSharingDock::recompute()
         status_->setText(QString::fromStdString(messageOf(e)));
         return;
     }
-    const auto& o = stats_["overall"];
+    const auto& o = stats_->overall;
     status_->setText(tr("%1 at step %2: %3 of %4 kernels shared (%5 %), %6 parameters could be stored once (%7 % of the body)")
                          .arg(runDir_)
                          .arg(inspector_->step())
-                         .arg(o["shared"].get<int64_t>())
-                         .arg(o["kernels"].get<int64_t>())
-                         .arg(100.0 * o["ratio"].get<double>(), 0, 'f', 1)
-                         .arg(o["parameters_saved"].get<int64_t>())
-                         .arg(100.0 * o["memory_saved_fraction"].get<double>(), 0, 'f', 1));
+                         .arg(o.shared)
+                         .arg(o.kernels)
+                         .arg(100.0 * o.ratio, 0, 'f', 1)
+                         .arg(o.parametersSaved)
+                         .arg(100.0 * o.memorySavedFraction, 0, 'f', 1));
     const QString chosen = layer_->currentText();
     {
         const QSignalBlocker block(layer_);
         layer_->clear();
-        for (const auto& l : stats_["layers"])
-            layer_->addItem(QString::fromStdString(l["name"].get<std::string>()));
+        for (const auto& l : stats_->layers)
+            layer_->addItem(QString::fromStdString(l.name));
         const int keep = layer_->findText(chosen);
         // Default to the first layer with comparable kernels (the first may differ in shape).
         int first = 0;
         for (int i = 0; i < layer_->count(); ++i)
-            if (!stats_["layers"][static_cast<size_t>(i)]["task_pairs"].empty()) {
+            if (!stats_->layers[static_cast<size_t>(i)].taskPairs.empty()) {
                 first = i;
                 break;
             }
@@ -235,21 +225,26 @@ void KernelSharingDock::recompute()
 QVector<double> KernelSharingDock::layerRatios() const
 {
     QVector<double> r;
-    if (stats_.is_object())
-        for (const auto& l : stats_["layers"])
-            r.push_back(l["ratio"].get<double>());
+    if (stats_)
+        for (const auto& l : stats_->layers)
+            r.push_back(l.ratio);
     return r;
 }
 
-double KernelSharingDock::overallRatio() const { return stats_.is_object() ? stats_["overall"]["ratio"].get<double>() : 0.0; }
+double KernelSharingDock::overallRatio() const { return stats_ ? stats_->overall.ratio : 0.0; }
+
+const LayerSharing* KernelSharingDock::chosenLayer() const
+{
+    const int i = layer_->currentIndex();
+    return stats_ && i >= 0 && i < static_cast<int>(stats_->layers.size()) ? &stats_->layers[static_cast<size_t>(i)] : nullptr;
+}
 
 QVector<double> KernelSharingDock::histogram() const
 {
     QVector<double> h;
-    const int i = layer_->currentIndex();
-    if (stats_.is_object() && i >= 0 && i < static_cast<int>(stats_["layers"].size()))
-        for (const auto& c : stats_["layers"][static_cast<size_t>(i)]["histogram"])
-            h.push_back(static_cast<double>(c.get<int64_t>()));
+    if (const auto* layer = chosenLayer())
+        for (int64_t c : layer->histogram)
+            h.push_back(static_cast<double>(c));
     return h;
 }
 
@@ -263,7 +258,7 @@ void KernelSharingDock::drawRatios()
     for (int i = 0; i < values.size(); ++i) {
         keys << i + 1;
         percent << 100.0 * values[i];
-        ticker->addTick(i + 1, QString::fromStdString(stats_["layers"][static_cast<size_t>(i)]["name"].get<std::string>()));
+        ticker->addTick(i + 1, QString::fromStdString(stats_->layers[static_cast<size_t>(i)].name));
     }
     auto* bars = new QCPBars(ratios_->xAxis, ratios_->yAxis);
     bars->setName(tr("sharing ratio per layer"));
@@ -309,8 +304,7 @@ void KernelSharingDock::drawHistogram()
     label->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
     label->setText(QStringLiteral(" δ = %1").arg(delta(), 0, 'f', 2));
     label->setColor(QColor(200, 60, 40));
-    const int i = layer_->currentIndex();
-    if (stats_.is_object() && i >= 0 && i < static_cast<int>(stats_["layers"].size()) && stats_["layers"][static_cast<size_t>(i)]["task_pairs"].empty())
+    if (const auto* layer = chosenLayer(); layer && layer->taskPairs.empty())
         label->setText(tr(" no task pair has kernels of the same shape in this layer"));
     histogram_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -320,27 +314,20 @@ void KernelSharingDock::drawThumbnails()
     thumbA_->clear();
     thumbB_->clear();
     pairText_->clear();
-    const int i = layer_->currentIndex();
-    if (!stats_.is_object() || i < 0 || i >= static_cast<int>(stats_["layers"].size()))
+    const auto* layer = chosenLayer();
+    if (!layer || !layer->mostSimilar)
         return;
-    const auto& top = stats_["layers"][static_cast<size_t>(i)]["most_similar"];
-    if (!top.is_object() || !top.contains("a"))
-        return;
-    const double scale = std::max(largest(top["a"]), largest(top["b"]));
-    thumbA_->setPixmap(kernelImage(top["a"], scale, 72));
-    thumbB_->setPixmap(kernelImage(top["b"], scale, 72));
-    const auto tasks = stats_["tasks"];
-    auto taskName = [&](const nlohmann::json& index) {
-        const auto t = index.get<size_t>();
-        return t < tasks.size() ? QString::fromStdString(tasks[t].get<std::string>()) : QString::number(t);
-    };
+    const auto& top = *layer->mostSimilar;
+    const double scale = std::max(top.a.largestMagnitude(), top.b.largestMagnitude());
+    thumbA_->setPixmap(kernelImage(top.a, scale, 72));
+    thumbB_->setPixmap(kernelImage(top.b, scale, 72));
     pairText_->setText(tr("Most similar pair in %1: kernel %2 of %3 and kernel %4 of %5, cosine %6 (averaged over input channels; red +, blue −)")
                            .arg(layer_->currentText())
-                           .arg(top["kernel_a"].get<int64_t>())
-                           .arg(taskName(top["task_a"]))
-                           .arg(top["kernel_b"].get<int64_t>())
-                           .arg(taskName(top["task_b"]))
-                           .arg(top["similarity"].get<double>(), 0, 'f', 3));
+                           .arg(top.kernelA)
+                           .arg(QString::fromStdString(stats_->taskName(top.taskA)))
+                           .arg(top.kernelB)
+                           .arg(QString::fromStdString(stats_->taskName(top.taskB)))
+                           .arg(top.similarity, 0, 'f', 3));
 }
 
 } // namespace omnilab

@@ -6,8 +6,9 @@
 #include <QDockWidget>
 #include <QVector>
 #include <memory>
+#include <optional>
 
-#include <nlohmann/json.hpp>
+#include "core/api/Statistics.h"
 
 class QComboBox;
 class QCustomPlot;
@@ -55,10 +56,11 @@ private:
     void drawHistogram();
     void drawThumbnails();
     void chooseRun();
+    const LayerSharing* chosenLayer() const; // the layer box's, or nullptr
 
     QString runDir_;
     std::shared_ptr<RunInspector> inspector_;
-    nlohmann::json stats_;
+    std::optional<KernelSharingReport> stats_;
     QLabel* status_ = nullptr;
     QLabel* deltaLabel_ = nullptr;
     QSlider* slider_ = nullptr;

@@ -258,45 +258,47 @@ int commandMtalStats(const Args& a)
     if (!inspector.has(capability::KernelSharing))
         throw UsageError(a.positional[0] + ": the run's body \"" + inspector.bodyType() + "\" does not measure kernel sharing (it lacks the \""
                          + capability::KernelSharing + "\" capability)");
-    const nlohmann::json s = inspector.kernelSharing(delta);
+    const KernelSharingReport s = inspector.kernelSharing(delta);
     if (a.flag("json")) {
-        std::cout << s.dump(2) << "\n";
+        auto json = toJson(s);
+        json["body"] = inspector.bodyType();
+        std::cout << json.dump(2) << "\n";
         return 0;
     }
-    std::cout << "kernel sharing of " << a.positional[0] << " at step " << inspector.step() << ", delta " << s["delta"].get<double>()
-              << " (sharing " << s["sharing"].get<std::string>() << ")\n";
+    std::cout << "kernel sharing of " << a.positional[0] << " at step " << inspector.step() << ", delta " << s.delta << " (sharing "
+              << (s.sharing ? "kernel-pair" : "off") << ")\n";
     std::cout << std::left << std::setw(8) << "layer" << std::right << std::setw(9) << "kernels" << std::setw(9) << "shared" << std::setw(9) << "ratio"
               << std::setw(12) << "saved" << "  similarity histogram [-1, 1]\n";
-    auto row = [](const std::string& name, const nlohmann::json& l) {
-        std::cout << std::left << std::setw(8) << name << std::right << std::setw(9) << l["kernels"].get<int64_t>() << std::setw(9)
-                  << l["shared"].get<int64_t>() << std::setw(8) << std::fixed << std::setprecision(1) << 100.0 * l["ratio"].get<double>() << "%"
-                  << std::setw(12) << l["parameters_saved"].get<int64_t>();
+    auto row = [](const std::string& name, int64_t kernels, int64_t shared, double ratio, int64_t saved) {
+        std::cout << std::left << std::setw(8) << name << std::right << std::setw(9) << kernels << std::setw(9) << shared << std::setw(8) << std::fixed
+                  << std::setprecision(1) << 100.0 * ratio << "%" << std::setw(12) << saved;
     };
-    for (const auto& l : s["layers"]) {
-        row(l["name"].get<std::string>(), l);
+    for (const auto& l : s.layers) {
+        row(l.name, l.kernels, l.shared, l.ratio, l.parametersSaved);
         std::cout << "  ";
-        const auto h = l["histogram"].get<std::vector<int64_t>>();
-        const int64_t most = h.empty() ? 0 : *std::max_element(h.begin(), h.end());
+        const int64_t most = l.histogram.empty() ? 0 : *std::max_element(l.histogram.begin(), l.histogram.end());
         static const char* bars[] = {" ", ".", ":", "-", "=", "+", "*", "#"};
-        for (int64_t c : h)
+        for (int64_t c : l.histogram)
             std::cout << bars[most > 0 ? (c * 7 + most - 1) / most : 0];
-        if (l["task_pairs"].empty())
+        if (l.taskPairs.empty())
             std::cout << "  (no comparable task pair: kernel shapes differ)";
-        for (const auto& pair : l["task_pairs"])
-            if (pair.contains("matched_pairs"))
-                std::cout << "  kernel k of " << pair["tasks"][0].get<int64_t>() << " with k of " << pair["tasks"][1].get<int64_t>() << ": "
-                          << pair["matched_pairs"].get<int64_t>() << " reach delta, mean cosine " << std::setprecision(2)
-                          << pair["matched_mean_similarity"].get<double>();
+        for (const auto& pair : l.taskPairs)
+            if (pair.matchedPairs)
+                std::cout << "  kernel k of " << pair.taskA << " with k of " << pair.taskB << ": " << *pair.matchedPairs << " reach delta, mean cosine "
+                          << std::setprecision(2) << pair.matchedMeanSimilarity.value_or(0.0);
         std::cout << "\n";
     }
-    row("overall", s["overall"]);
-    if (s.contains("warmup") && s["warmup"]["batches"].get<int64_t>() > 0)
-        std::cout << "\nwarm-up: Algorithm 1 starts after " << s["warmup"]["batches"].get<int64_t>() << " batches per task network ("
-                  << (s["warmup"]["active"].get<bool>() ? "started" : "not yet") << "; trained " << s["warmup"]["trained_batches"].dump() << ")";
-    std::cout << "\n" << s["overall"]["parameters_saved"].get<int64_t>() << " of " << s["overall"]["body_parameters"].get<int64_t>()
-              << " body parameters could be stored once (" << std::fixed << std::setprecision(1)
-              << 100.0 * s["overall"]["memory_saved_fraction"].get<double>() << " % of the body's memory, "
-              << s["overall"]["bytes_saved"].get<int64_t>() << " bytes)\n";
+    const auto& o = s.overall;
+    row("overall", o.kernels, o.shared, o.ratio, o.parametersSaved);
+    if (s.warmup.batches > 0) {
+        std::cout << "\nwarm-up: Algorithm 1 starts after " << s.warmup.batches << " batches per task network ("
+                  << (s.warmup.active ? "started" : "not yet") << "; trained [";
+        for (size_t t = 0; t < s.warmup.trainedBatches.size(); ++t)
+            std::cout << (t ? "," : "") << s.warmup.trainedBatches[t];
+        std::cout << "])";
+    }
+    std::cout << "\n" << o.parametersSaved << " of " << o.bodyParameters << " body parameters could be stored once (" << std::fixed << std::setprecision(1)
+              << 100.0 * o.memorySavedFraction << " % of the body's memory, " << o.bytesSaved << " bytes)\n";
     return 0;
 }
 

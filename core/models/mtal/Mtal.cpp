@@ -98,7 +98,7 @@ torch::Tensor KernelSharingImpl::effective(size_t i, const std::vector<torch::Te
     return torch::where(c > 0, averaged, own).view_as(weights[i]);
 }
 
-nlohmann::json KernelSharingImpl::statistics(const std::vector<torch::Tensor>& weights, double delta, int64_t bins) const
+LayerSharing KernelSharingImpl::layerSharing(const std::vector<torch::Tensor>& weights, double delta, int64_t bins) const
 {
     torch::NoGradGuard noGrad;
     const size_t n = weights.size();
@@ -111,10 +111,8 @@ nlohmann::json KernelSharingImpl::statistics(const std::vector<torch::Tensor>& w
     std::iota(parent.begin(), parent.end(), 0);
     std::function<int64_t(int64_t)> find = [&](int64_t x) { return parent[x] == x ? x : parent[x] = find(parent[x]); };
     std::vector<char> isShared(parent.size(), 0);
-    std::vector<int64_t> histogram(static_cast<size_t>(bins), 0);
-    nlohmann::json pairs = nlohmann::json::array();
-    double best = -2;
-    nlohmann::json top;
+    LayerSharing out;
+    out.histogram.assign(static_cast<size_t>(bins), 0);
     for (size_t i = 0; i < n; ++i)
         for (size_t j = i + 1; j < n; ++j) {
             if (!comparable(i, j))
@@ -123,65 +121,56 @@ nlohmann::json KernelSharingImpl::statistics(const std::vector<torch::Tensor>& w
             const auto mask = sim >= delta - 1e-6;
             const auto counts = torch::histc(sim.to(torch::kFloat), bins, -1.0, 1.0).to(torch::kLong);
             for (int64_t b = 0; b < bins; ++b)
-                histogram[static_cast<size_t>(b)] += counts[b].item<int64_t>();
+                out.histogram[static_cast<size_t>(b)] += counts[b].item<int64_t>();
             const auto idx = mask.nonzero();
             for (int64_t r = 0; r < idx.size(0); ++r) {
                 const int64_t a = offsets[i] + idx[r][0].item<int64_t>(), b = offsets[j] + idx[r][1].item<int64_t>();
                 isShared[static_cast<size_t>(a)] = isShared[static_cast<size_t>(b)] = 1;
                 parent[static_cast<size_t>(find(a))] = find(b);
             }
-            nlohmann::json pair = {{"tasks", {i, j}}, {"pairs", idx.size(0)}, {"mean_similarity", sim.mean().item<double>()}};
+            TaskPairSharing pair;
+            pair.taskA = i;
+            pair.taskB = j;
+            pair.pairs = idx.size(0);
+            pair.meanSimilarity = sim.mean().item<double>();
             if (sim.size(0) == sim.size(1)) {
                 // Kernel k against kernel k: what a common start (init shared) keeps after training.
                 const auto diagonal = sim.diagonal();
-                pair["matched_mean_similarity"] = diagonal.mean().item<double>();
-                pair["matched_pairs"] = (diagonal >= delta - 1e-6).sum().item<int64_t>();
+                pair.matchedMeanSimilarity = diagonal.mean().item<double>();
+                pair.matchedPairs = (diagonal >= delta - 1e-6).sum().item<int64_t>();
             }
-            pairs.push_back(std::move(pair));
+            out.taskPairs.push_back(pair);
             const auto flat = sim.argmax().item<int64_t>();
             const double value = sim.flatten()[flat].item<double>();
-            if (value > best) {
-                best = value;
+            if (!out.mostSimilar || value > out.mostSimilar->similarity) {
                 const int64_t ki = flat / sim.size(1), kj = flat % sim.size(1);
                 auto thumbnail = [](const torch::Tensor& w) {
                     auto m = w.dim() == 3 ? w.mean(0) : w.reshape({1, -1}); // C_in × kh × kw -> kh × kw
                     m = m.to(torch::kCPU).to(torch::kDouble).contiguous();
-                    return nlohmann::json{{"shape", m.sizes().vec()},
-                                          {"values", std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel())}};
+                    return KernelThumbnail{m.sizes().vec(), std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel())};
                 };
-                top = {{"task_a", i}, {"kernel_a", ki}, {"task_b", j}, {"kernel_b", kj}, {"similarity", value},
-                       {"a", thumbnail(weights[i][ki].to(torch::kCPU))}, {"b", thumbnail(weights[j][kj].to(torch::kCPU))}};
+                out.mostSimilar = MostSimilarPair{i, j, ki, kj, value, thumbnail(weights[i][ki].to(torch::kCPU)), thumbnail(weights[j][kj].to(torch::kCPU))};
             }
         }
-    const int64_t kernels = offsets[n];
-    const int64_t shared = std::count(isShared.begin(), isShared.end(), 1);
+    out.kernels = offsets[n];
+    out.shared = std::count(isShared.begin(), isShared.end(), 1);
+    out.ratio = out.kernels > 0 ? static_cast<double>(out.shared) / static_cast<double>(out.kernels) : 0.0;
     std::map<int64_t, int64_t> groupSize;
-    for (int64_t k = 0; k < kernels; ++k)
+    for (int64_t k = 0; k < out.kernels; ++k)
         if (isShared[static_cast<size_t>(k)])
             ++groupSize[find(k)];
-    int64_t saved = 0;
     for (const auto& [root, size] : groupSize) {
         // Kernels of one group share a shape (only comparable kernels pair up).
         size_t t = 0;
         while (offsets[t + 1] <= root)
             ++t;
-        saved += (size - 1) * (weights[t].numel() / weights[t].size(0));
+        out.parametersSaved += (size - 1) * (weights[t].numel() / weights[t].size(0));
     }
-    int64_t parameters = 0;
     for (const auto& w : weights)
-        parameters += w.numel();
-    std::vector<int64_t> perTask;
+        out.parameters += w.numel();
     for (size_t t = 0; t < n; ++t)
-        perTask.push_back(std::count(isShared.begin() + offsets[t], isShared.begin() + offsets[t + 1], 1));
-    return {{"kernels", kernels},
-            {"shared", shared},
-            {"ratio", kernels > 0 ? static_cast<double>(shared) / static_cast<double>(kernels) : 0.0},
-            {"shared_per_task", perTask},
-            {"parameters", parameters},
-            {"parameters_saved", saved},
-            {"histogram", histogram},
-            {"task_pairs", pairs},
-            {"most_similar", top}};
+        out.sharedPerTask.push_back(std::count(isShared.begin() + offsets[t], isShared.begin() + offsets[t + 1], 1));
+    return out;
 }
 
 namespace {
@@ -438,48 +427,44 @@ struct MtalBody : BodyModule, KernelSharingSource {
 
     double sharingThreshold() const override { return delta_; }
 
-    nlohmann::json kernelSharing(double delta) override
+    KernelSharingReport kernelSharing(double delta) override
     {
-        nlohmann::json layers = nlohmann::json::array();
-        int64_t kernels = 0, shared = 0, saved = 0, convParameters = 0;
+        KernelSharingReport r;
+        r.delta = delta;
+        r.sharing = sharing_.front()->enabled();
         for (size_t l = 0; l < specs_.size(); ++l) {
-            auto s = sharing_[l]->statistics(layerWeights(l), delta);
-            s["name"] = "conv" + std::to_string(l + 1);
-            kernels += s["kernels"].get<int64_t>();
-            shared += s["shared"].get<int64_t>();
-            saved += s["parameters_saved"].get<int64_t>();
-            convParameters += s["parameters"].get<int64_t>();
-            layers.push_back(std::move(s));
+            auto layer = sharing_[l]->layerSharing(layerWeights(l), delta);
+            layer.name = "conv" + std::to_string(l + 1);
+            r.overall.kernels += layer.kernels;
+            r.overall.shared += layer.shared;
+            r.overall.parametersSaved += layer.parametersSaved;
+            r.overall.convParameters += layer.parameters;
+            r.layers.push_back(std::move(layer));
         }
-        int64_t total = 0;
         for (const auto& p : parameters()) // every parameter of the body
-            total += p.numel();
-        std::vector<std::string> tasks(nets_.size());
+            r.overall.bodyParameters += p.numel();
+        r.tasks.resize(nets_.size());
         for (const auto& [name, index] : taskIndex_)
-            tasks[index] = name;
-        nlohmann::json warmup = {{"batches", warmup_}, {"active", sharingStarted()}};
+            r.tasks[index] = name;
+        r.warmup.batches = warmup_;
+        r.warmup.active = sharingStarted();
         if (warmup_ > 0) {
             const auto counts = trainedBatches_.to(torch::kCPU).contiguous();
-            warmup["trained_batches"] = std::vector<int64_t>(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
+            r.warmup.trainedBatches.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
         }
-        return {{"body", "mtal"},
-                {"delta", delta},
-                {"sharing", sharing_.front()->enabled() ? "kernel-pair" : "off"},
-                {"warmup", warmup},
-                {"tasks", tasks},
-                {"layers", layers},
-                {"overall",
-                 {{"kernels", kernels},
-                  {"shared", shared},
-                  {"ratio", kernels > 0 ? static_cast<double>(shared) / static_cast<double>(kernels) : 0.0},
-                  {"conv_parameters", convParameters},
-                  {"parameters_saved", saved},
-                  {"body_parameters", total},
-                  {"bytes_saved", saved * 4},
-                  {"memory_saved_fraction", total > 0 ? static_cast<double>(saved) / static_cast<double>(total) : 0.0}}}};
+        auto& o = r.overall;
+        o.ratio = o.kernels > 0 ? static_cast<double>(o.shared) / static_cast<double>(o.kernels) : 0.0;
+        o.bytesSaved = o.parametersSaved * 4;
+        o.memorySavedFraction = o.bodyParameters > 0 ? static_cast<double>(o.parametersSaved) / static_cast<double>(o.bodyParameters) : 0.0;
+        return r;
     }
 
-    nlohmann::json statistics() override { return kernelSharing(delta_); }
+    nlohmann::json statistics() override
+    {
+        auto s = toJson(kernelSharing(delta_));
+        s["body"] = "mtal";
+        return s;
+    }
 
     std::vector<ConvSpec> specs_;
     double delta_ = 0.4, lambda_ = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/api/Registries.h"
+#include "core/api/Statistics.h"
 
 namespace omnilab {
 
@@ -40,7 +41,7 @@ public:
     // kernels, ratio, parameters saved (a connected group of shared kernels could be stored
     // once), the histogram of cross-task similarities over [−1, 1], and the most similar pair
     // with both kernels averaged over their input channels (for thumbnails).
-    nlohmann::json statistics(const std::vector<torch::Tensor>& weights, double delta, int64_t bins = 20) const;
+    LayerSharing layerSharing(const std::vector<torch::Tensor>& weights, double delta, int64_t bins = 20) const;
 
     double delta() const { return delta_; }
     bool enabled() const { return enabled_; }

@@ -321,24 +321,26 @@ struct MultiModelBody : BodyModule, SequenceGenerator, ExpertLoadSource {
         return loss;
     }
 
-    nlohmann::json statistics() override { return expertLoad(); }
+    nlohmann::json statistics() override { return toJson(expertLoad()); }
 
-    nlohmann::json expertLoad() override
+    ExpertLoadReport expertLoad() override
     {
+        ExpertLoadReport r;
         if (!moe_)
-            return nlohmann::json::object();
-        nlohmann::json layers = nlohmann::json::array();
+            return r;
+        r.experts = moeOptions_.experts;
+        r.k = moeOptions_.k;
         const std::vector<std::pair<std::string, torch::Tensor>> loads{{"encoder", encoderLoad_}, {"decoder", decoderLoad_}};
         for (const auto& [name, load] : loads) {
-            nlohmann::json perTask = nlohmann::json::object();
+            ExpertLoadLayer layer{name, {}};
             const auto cpu = load.to(torch::kCPU).contiguous();
             for (const auto& task : taskNames_) {
                 const auto row = cpu.select(0, tasks_.at(task).index);
-                perTask[task] = std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
+                layer.load[task] = std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
             }
-            layers.push_back({{"name", name}, {"load", perTask}});
+            r.layers.push_back(std::move(layer));
         }
-        return {{"experts", moeOptions_.experts}, {"k", moeOptions_.k}, {"layers", layers}};
+        return r;
     }
 
     void resetLoad()
