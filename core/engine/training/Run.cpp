@@ -750,121 +750,140 @@ bool Trainer::Impl::Run::trainOneStep()
     return true;
 }
 
+// What the HogWild workers share: the model's parameters, a lock that periodic work takes
+// alone, the step counters, each worker's optimiser, and the first failure.
+struct Trainer::Impl::Run::Hogwild {
+    std::vector<torch::Tensor> params;
+    std::shared_mutex exclusive; // workers' steps share it; evaluation and checkpoints take it alone
+    std::mutex report;           // observers hear one worker at a time
+    std::atomic<int64_t> claimed{0}, finished{0}, samples{0};
+    std::atomic<bool> failed{false};
+    std::exception_ptr failure;
+    Clock::time_point started = Clock::now();
+    int64_t firstStep = 0;
+    int threadsEach = 1;
+    std::vector<std::unique_ptr<HogwildOptimizer>> optimisers;
+};
+
 void Trainer::Impl::Run::trainHogwild()
 {
     if (exp.training.lossWeighting.value("type", std::string("equal")) != "equal")
         log(LogLevel::Warning, "hogwild trains each task on its own: the loss weighting is not used");
-    std::vector<torch::Tensor> params;
+    Hogwild h;
     for (const auto& p : model->parameters())
         if (p.requires_grad())
-            params.push_back(p);
-    std::shared_mutex exclusive;
-    std::mutex report;
-    std::atomic<int64_t> claimed{step}, finished{step};
-    std::atomic<bool> failed{false};
-    std::exception_ptr failure;
-    const auto started = Clock::now();
-    const int64_t firstStep = step;
-    std::atomic<int64_t> samples{0};
+            h.params.push_back(p);
+    h.claimed = step;
+    h.finished = step;
+    h.firstStep = step;
     // The cores are shared out among the workers: each with the whole OpenMP team would
     // oversubscribe the machine many times over (8 spinning threads on 2 cores ran 8× slower).
-    const int threadsEach = std::max(1, runtime.threads / static_cast<int>(exp.tasks.size()));
+    h.threadsEach = std::max(1, runtime.threads / static_cast<int>(exp.tasks.size()));
     // Each worker's optimiser, made before any worker starts: live control may rewrite
     // training.optimizer while the workers run.
-    std::vector<std::unique_ptr<HogwildOptimizer>> optimisers;
     for (size_t ti = 0; ti < exp.tasks.size(); ++ti)
-        optimisers.push_back(std::make_unique<HogwildOptimizer>(exp.training.optimizer, params));
-    auto worker = [&](size_t ti) {
-        try {
-            at::set_num_threads(threadsEach); // this thread's OpenMP team
-            const TaskSpec& task = exp.tasks[ti];
-            HogwildOptimizer& optimiser = *optimisers[ti];
-            while (!stopRequested && !failed && waitWhilePaused()) {
-                const int64_t s = claimed.fetch_add(1);
-                if (s >= totalSteps)
-                    break;
-                double lossValue = 0, stepLr = 0;
-                {
-                    std::shared_lock<std::shared_mutex> shared(exclusive);
-                    const auto idx = streams[ti].next(task.batchSize > 0 ? task.batchSize : exp.training.batchSize);
-                    Batch b;
-                    loaders[ti]->next(b);
-                    const auto loss = taskLoss(*model, task.name, b, device) * task.lossWeight;
-                    auto grads = torch::autograd::grad({loss}, params, {}, false, false, true);
-                    if (exp.training.clipGradNorm > 0) { // this worker's gradient, by its global norm
-                        double squares = 0;
-                        for (const auto& g : grads)
-                            if (g.defined())
-                                squares += g.pow(2).sum().item<double>();
-                        const double norm = std::sqrt(squares);
-                        if (norm > exp.training.clipGradNorm)
-                            for (auto& g : grads)
-                                if (g.defined())
-                                    g = g * (exp.training.clipGradNorm / (norm + 1e-6));
-                    }
-                    stepLr = rates->sharedRate({ti}, s);
-                    optimiser.step(grads, stepLr);
-                    lossValue = loss.item<double>();
-                    samples += static_cast<int64_t>(idx.size());
-                }
-                if (!std::isfinite(lossValue))
-                    throw Error("the loss of task \"" + task.name + "\" became " + std::to_string(lossValue) + " (lower the learning rate?)");
-                const int64_t done = finished.fetch_add(1) + 1;
-                bool evalNow = false, checkpointNow = false, pollNow = false;
-                {
-                    std::lock_guard<std::mutex> lock(report);
-                    for (const auto& warning : data.at(task.dataset).train->drainWarnings())
-                        log(LogLevel::Warning, warning);
-                    StepEvent ev;
-                    ev.step = done;
-                    ev.totalSteps = totalSteps;
-                    ev.task = task.name;
-                    ev.taskLosses[task.name] = lossValue;
-                    ev.loss = lossValue;
-                    ev.learningRate = stepLr;
-                    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-                    ev.samplesPerSecond = seconds > 0 ? static_cast<double>(samples.load()) / seconds : 0;
-                    ev.etaSeconds = done > firstStep ? seconds / static_cast<double>(done - firstStep) * static_cast<double>(totalSteps - done) : 0;
-                    notify([&](TrainerObserver& obs) { obs.onStep(ev); });
-                    summary.step = std::max(summary.step, done);
-                    // Settings may change (live control) while no worker is in its step.
-                    evalNow = exp.training.evalEvery > 0 && done % exp.training.evalEvery == 0 && done < totalSteps;
-                    checkpointNow = exp.training.checkpointEvery > 0 && done % exp.training.checkpointEvery == 0 && done < totalSteps;
-                    pollNow = controlDue(done);
-                    if (pollNow)
-                        lastPoll = Clock::now(); // one worker polls
-                }
-                if (evalNow || checkpointNow || pollNow) {
-                    std::unique_lock<std::shared_mutex> alone(exclusive);
-                    std::lock_guard<std::mutex> lock(report);
-                    if (pollNow)
-                        pollControl(finished.load()); // after every checkpoint written so far
-                    if (evalNow)
-                        evaluate(done, "val", exp.training.evalBatches, exp.evaluation.batchSize);
-                    model->train();
-                    if (checkpointNow)
-                        saveCheckpoint(finished.load());
-                }
-            }
-        } catch (const Cancelled&) {
-            // A stop request arrived during a periodic evaluation.
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(report);
-            if (!failure)
-                failure = std::current_exception();
-            failed = true;
-        }
-    };
+        h.optimisers.push_back(std::make_unique<HogwildOptimizer>(exp.training.optimizer, h.params));
     std::vector<std::thread> workers;
     for (size_t ti = 0; ti < exp.tasks.size(); ++ti)
-        workers.emplace_back(worker, ti);
+        workers.emplace_back([this, &h, ti] { hogwildWorker(h, ti); });
     for (auto& w : workers)
         w.join();
     at::set_num_threads(runtime.threads);
-    step = finished.load();
+    step = h.finished.load();
     summary.step = step;
-    if (failure)
-        std::rethrow_exception(failure);
+    if (h.failure)
+        std::rethrow_exception(h.failure);
+}
+
+void Trainer::Impl::Run::hogwildWorker(Hogwild& h, size_t ti)
+{
+    try {
+        at::set_num_threads(h.threadsEach); // this thread's OpenMP team
+        const TaskSpec& task = exp.tasks[ti];
+        while (!stopRequested && !h.failed && waitWhilePaused()) {
+            const int64_t s = h.claimed.fetch_add(1);
+            if (s >= totalSteps)
+                break;
+            double stepLr = 0;
+            const double lossValue = hogwildStep(h, ti, s, stepLr);
+            if (!std::isfinite(lossValue))
+                throw Error("the loss of task \"" + task.name + "\" became " + std::to_string(lossValue) + " (lower the learning rate?)");
+            hogwildReport(h, ti, h.finished.fetch_add(1) + 1, lossValue, stepLr);
+        }
+    } catch (const Cancelled&) {
+        // A stop request arrived during a periodic evaluation.
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(h.report);
+        if (!h.failure)
+            h.failure = std::current_exception();
+        h.failed = true;
+    }
+}
+
+double Trainer::Impl::Run::hogwildStep(Hogwild& h, size_t ti, int64_t s, double& stepLr)
+{
+    const TaskSpec& task = exp.tasks[ti];
+    std::shared_lock<std::shared_mutex> shared(h.exclusive);
+    const auto idx = streams[ti].next(task.batchSize > 0 ? task.batchSize : exp.training.batchSize);
+    Batch b;
+    loaders[ti]->next(b);
+    const auto loss = taskLoss(*model, task.name, b, device) * task.lossWeight;
+    auto grads = torch::autograd::grad({loss}, h.params, {}, false, false, true);
+    if (exp.training.clipGradNorm > 0) { // this worker's gradient, by its global norm
+        double squares = 0;
+        for (const auto& g : grads)
+            if (g.defined())
+                squares += g.pow(2).sum().item<double>();
+        const double norm = std::sqrt(squares);
+        if (norm > exp.training.clipGradNorm)
+            for (auto& g : grads)
+                if (g.defined())
+                    g = g * (exp.training.clipGradNorm / (norm + 1e-6));
+    }
+    stepLr = rates->sharedRate({ti}, s);
+    h.optimisers[ti]->step(grads, stepLr);
+    h.samples += static_cast<int64_t>(idx.size());
+    return loss.item<double>();
+}
+
+void Trainer::Impl::Run::hogwildReport(Hogwild& h, size_t ti, int64_t done, double lossValue, double stepLr)
+{
+    const TaskSpec& task = exp.tasks[ti];
+    bool evalNow = false, checkpointNow = false, pollNow = false;
+    {
+        std::lock_guard<std::mutex> lock(h.report);
+        for (const auto& warning : data.at(task.dataset).train->drainWarnings())
+            log(LogLevel::Warning, warning);
+        StepEvent ev;
+        ev.step = done;
+        ev.totalSteps = totalSteps;
+        ev.task = task.name;
+        ev.taskLosses[task.name] = lossValue;
+        ev.loss = lossValue;
+        ev.learningRate = stepLr;
+        const double seconds = std::chrono::duration<double>(Clock::now() - h.started).count();
+        ev.samplesPerSecond = seconds > 0 ? static_cast<double>(h.samples.load()) / seconds : 0;
+        ev.etaSeconds = done > h.firstStep ? seconds / static_cast<double>(done - h.firstStep) * static_cast<double>(totalSteps - done) : 0;
+        notify([&](TrainerObserver& obs) { obs.onStep(ev); });
+        summary.step = std::max(summary.step, done);
+        // Settings may change (live control) while no worker is in its step.
+        evalNow = exp.training.evalEvery > 0 && done % exp.training.evalEvery == 0 && done < totalSteps;
+        checkpointNow = exp.training.checkpointEvery > 0 && done % exp.training.checkpointEvery == 0 && done < totalSteps;
+        pollNow = controlDue(done);
+        if (pollNow)
+            lastPoll = Clock::now(); // one worker polls
+    }
+    if (evalNow || checkpointNow || pollNow) {
+        std::unique_lock<std::shared_mutex> alone(h.exclusive);
+        std::lock_guard<std::mutex> lock(h.report);
+        if (pollNow)
+            pollControl(h.finished.load()); // after every checkpoint written so far
+        if (evalNow)
+            evaluate(done, "val", exp.training.evalBatches, exp.evaluation.batchSize);
+        model->train();
+        if (checkpointNow)
+            saveCheckpoint(h.finished.load());
+    }
 }
 
 } // namespace omnilab

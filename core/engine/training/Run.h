@@ -84,6 +84,15 @@ struct Trainer::Impl::Run {
     // lock and no barrier between workers.
     // Periodic evaluations and checkpoints take the model alone; observers hear one worker at a time.
     void trainHogwild();
+    struct Hogwild;
+    // One worker's loop over its task's steps until the last step, a stop or a failure.
+    void hogwildWorker(Hogwild& h, size_t task);
+    // Step `s` of `task`: its loss's gradient applied by the worker's optimiser, under the
+    // shared lock. Returns the loss; `stepLr` the rate it used.
+    double hogwildStep(Hogwild& h, size_t task, int64_t s, double& stepLr);
+    // Tells the observers of finished step `done`, then runs what is due after it
+    // (control poll, evaluation, checkpoint) with the model alone.
+    void hogwildReport(Hogwild& h, size_t task, int64_t done, double loss, double stepLr);
     // Steps until the run's last step, an early stop or a stop request.
     void trainSynchronously();
 
