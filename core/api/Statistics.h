@@ -2,7 +2,8 @@
 // Typed statistics a model part measures about itself, as the views and the CLI read them:
 // MTAL's kernel sharing and MultiModel's expert load. Torch-free: the UI and the CLI include
 // it. The capability interfaces that produce them are in core/api/Capabilities.h; toJson gives
-// the documented JSON form (`omnilab-cli mtal-stats --json`, the run store's body statistics).
+// the documented JSON form (what `omnilab-cli mtal-stats --json` prints and the bodies'
+// BodyModule::statistics() return).
 #include <cstddef>
 #include <cstdint>
 #include <map>
